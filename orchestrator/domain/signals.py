@@ -1,0 +1,103 @@
+"""Breach signals: the one normalised shape every source (webhook, CLI) is turned into."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
+"""Lower-case names for services, SLOs, playbooks: single hyphens only, as they become part of
+workflow ids where ``--`` separates service from SLO."""
+
+_SEGMENT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+
+
+class SignalStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Segment(BaseModel):
+    """A slice of users, as a context attribute and value (``language=es``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    value: str
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_attribute(cls, key: str) -> str:
+        if not _SEGMENT_KEY.match(key):
+            raise ValueError(f"segment key {key!r} is not a valid context attribute name")
+        return key
+
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        """Parse ``key=value`` (the CLI and label form)."""
+        key, sep, value = text.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"segment must look like key=value, got {text!r}")
+        return cls(key=key.strip(), value=value.strip())
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class BreachSignal(BaseModel):
+    """An SLO breach (or its resolution) for one service and SLO, from any source."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: Slug
+    slo: Slug
+    dimension: str = Field(min_length=1, max_length=64)
+    status: SignalStatus = SignalStatus.FIRING
+    segment: Segment | None = None
+    observed: float | None = None
+    objective: float | None = None
+    window: str | None = Field(default=None, max_length=32)
+    burn_rate: float | None = Field(default=None, ge=0)
+    source: str = Field(default="generic", min_length=1, max_length=64)
+    dedupe_key: str = Field(default="", max_length=256)
+    started_at: datetime | None = None
+    received_at: datetime | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    actor: str | None = Field(default=None, max_length=128)
+    """Who sent it by hand (CLI, API); None for automatic sources."""
+    playbook: Slug | None = None
+    """A playbook the on-call engineer asked for by name (manual launch); None lets policy choose."""
+    reason: str | None = Field(default=None, max_length=2000)
+
+    @property
+    def incident_key(self) -> str:
+        """One incident per service and SLO: every signal with this key joins the same incident."""
+        return f"{self.service}/{self.slo}"
+
+    def with_dedupe_key(self) -> BreachSignal:
+        """Return the signal with a dedupe key: the given one, or a digest of what identifies it."""
+        if self.dedupe_key:
+            return self
+        basis = "|".join(
+            [
+                self.source,
+                self.incident_key,
+                self.status.value,
+                str(self.segment or ""),
+                self.started_at.isoformat() if self.started_at else "",
+                self.received_at.isoformat() if self.received_at else "",
+            ]
+        )
+        digest = hashlib.sha256(basis.encode()).hexdigest()[:24]
+        return self.model_copy(update={"dedupe_key": digest})
+
+
+def workflow_id_for(service: str, slo: str) -> str:
+    """The Temporal workflow id of the incident for a service and SLO (slugs, so unambiguous)."""
+    return f"incident-{service}--{slo}"

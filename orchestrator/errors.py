@@ -1,0 +1,68 @@
+"""The one error tree of the project.
+
+Every error the orchestrator raises on purpose is an :class:`OrchestratorError`. Adapters translate
+transport and library errors into this tree with ``raise ... from exc``; messages never contain
+secrets (tokens, signing keys, DSN passwords).
+"""
+
+from __future__ import annotations
+
+
+class OrchestratorError(Exception):
+    """Base of every error the orchestrator raises on purpose."""
+
+
+class ConfigError(OrchestratorError):
+    """Settings, catalog or environment are wrong; fix the configuration and start again."""
+
+
+class ValidationError(OrchestratorError):
+    """Input (a signal, a playbook, a CLI argument) is invalid.
+
+    ``location`` names where: a file, a step, a field (``playbooks/x.yaml: steps[1].args.flag``).
+    """
+
+    def __init__(self, message: str, location: str = "") -> None:
+        self.message = message
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class CatalogError(ValidationError):
+    """A service or SLO is unknown to the catalog, or the catalog itself is invalid."""
+
+
+class PlaybookError(ValidationError):
+    """A playbook is invalid: bad YAML, unknown action, missing argument, bad template."""
+
+
+class ProviderError(OrchestratorError):
+    """An external system (flags, deployments, paging, tickets) refused or failed.
+
+    ``retryable`` is False for permanent failures (bad request, forbidden, not found): retrying
+    them cannot help, and activities turn them into non-retryable application errors.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class FlagProviderError(ProviderError):
+    """The flag store (local file or LaunchDarkly) refused or failed a read or change."""
+
+
+class VerificationError(OrchestratorError):
+    """An effect was applied but could not be verified (the SDK does not serve what we expect)."""
+
+
+class AuditError(OrchestratorError):
+    """The audit store failed, or its hash chain does not verify."""
+
+
+class NotFoundError(OrchestratorError):
+    """An incident, playbook or audit record does not exist."""
+
+
+class TemporalUnavailableError(OrchestratorError):
+    """The Temporal service cannot be reached; nothing was accepted."""
