@@ -1,0 +1,51 @@
+"""Turning a breach signal into (or onto) exactly one incident workflow.
+
+Every way in (webhooks, the CLI, the HTTP API) goes through a :class:`SignalSubmitter`. The
+Temporal-backed implementation lives in :mod:`orchestrator.temporal_submitter`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from orchestrator.domain.signals import BreachSignal
+
+
+class SubmitStatus(StrEnum):
+    STARTED = "started"
+    """A new incident workflow was started with this signal."""
+    JOINED = "joined"
+    """The signal joined the incident already running for its service and SLO."""
+    NO_OPEN_INCIDENT = "no-open-incident"
+    """A resolved signal for which no incident is open: recorded nowhere, nothing to do."""
+
+
+class SubmitResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    workflow_id: str
+    status: SubmitStatus
+    dedupe_key: str
+
+
+class SignalSubmitter(Protocol):
+    async def validate(self, signal: BreachSignal) -> None:
+        """Raise CatalogError / ValidationError if the signal names an unknown service or SLO,
+        or no playbook can handle it. Touches nothing."""
+        ...
+
+    async def submit(self, signal: BreachSignal) -> SubmitResult:
+        """Durably hand the signal to its incident (signal-with-start for firing signals).
+
+        Returns once Temporal has accepted it. Raises TemporalUnavailableError when Temporal cannot
+        be reached (nothing was accepted), CatalogError / ValidationError for bad signals.
+        """
+        ...
+
+    async def ready(self) -> bool:
+        """True when Temporal answers."""
+        ...
