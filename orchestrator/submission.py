@@ -15,10 +15,9 @@ from orchestrator.domain.signals import BreachSignal
 
 
 class SubmitStatus(StrEnum):
-    STARTED = "started"
-    """A new incident workflow was started with this signal."""
-    JOINED = "joined"
-    """The signal joined the incident already running for its service and SLO."""
+    ACCEPTED = "accepted"
+    """Temporal holds the signal durably on the incident for its service and SLO: the one already
+    running, or one started for it (signal-with-start does not say which)."""
     NO_OPEN_INCIDENT = "no-open-incident"
     """A resolved signal for which no incident is open: recorded nowhere, nothing to do."""
 

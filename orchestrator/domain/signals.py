@@ -98,6 +98,9 @@ class BreachSignal(BaseModel):
         return self.model_copy(update={"dedupe_key": digest})
 
 
-def workflow_id_for(service: str, slo: str) -> str:
-    """The Temporal workflow id of the incident for a service and SLO (slugs, so unambiguous)."""
-    return f"incident-{service}--{slo}"
+def workflow_id_for(service: str, slo: str, prefix: str = "incident") -> str:
+    """The Temporal workflow id of the incident for a service and SLO (slugs, so unambiguous).
+
+    ``prefix`` separates deployments that share one namespace (staging and production, say).
+    """
+    return f"{prefix}-{service}--{slo}"

@@ -1,0 +1,61 @@
+"""Activity names, inputs and results: shared by workflow code (which must stay light) and workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+APPLY_FLAG_CHANGE = "apply_flag_change"
+VERIFY_FLAG_SERVING = "verify_flag_serving"
+RECORD_AUDIT_EVENT = "record_audit_event"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FlagChangeInput(_Frozen):
+    """One flag change. ``ref`` names the rule this step owns: the same ref is planned again to
+    nothing, so a retried or replayed activity changes nothing the second time."""
+
+    incident_id: str
+    step_key: str
+    flag: str
+    kind: str
+    """``route_segment`` or ``set_default``."""
+    variation: str
+    ref: str
+    context_kind: str = "user"
+    attribute: str | None = None
+    values: tuple[str, ...] = ()
+    comment: str
+
+
+class FlagChangeResult(_Frozen):
+    flag: str
+    changed: bool
+    version_before: int
+    version_after: int
+    instructions: tuple[dict[str, Any], ...]
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class VerifyFlagInput(_Frozen):
+    flag: str
+    context_kind: str
+    attribute: str
+    value: str
+    expect: str
+    control_value: str | None = None
+    within_seconds: float
+
+
+class VerifyFlagResult(_Frozen):
+    passed: bool
+    flag: str
+    served: Any
+    control_served: Any = None
+    reason: str
+    detail: str

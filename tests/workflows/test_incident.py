@@ -1,0 +1,189 @@
+"""The incident workflow on a real Temporal dev server, with the real flag store, SDK and audit store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from orchestrator.audit.model import AuditKind
+from orchestrator.errors import CatalogError, ValidationError
+from orchestrator.submission import SubmitStatus
+from orchestrator.workflows.types import IncidentPhase, IncidentState
+from tests.workflows.helpers import fairness_breach, resolved, served, served_eventually, wait_for
+from workers.runtime import Runtime
+
+
+async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    assert await served(runtime, "es") == "assistant"
+
+    result = await submitter.submit(fairness_breach())
+    assert result.status is SubmitStatus.ACCEPTED
+    state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
+
+    assert state.severity == "SEV2"
+    assert state.playbook == "graceful-fallback"
+    assert [s.status for s in state.steps if s.action != "incident.wait_for_recovery"] == [
+        "done", "skipped", "done"
+    ]
+    # What users get now, through the real LaunchDarkly SDK reading the flag store.
+    assert await served_eventually(runtime, "es", "human-queue") == "human-queue"
+    assert await served(runtime, "en") == "assistant"
+
+    # Visibility: the typed search attributes find it.
+    query = (
+        f"WorkflowId = '{result.workflow_id}' AND Service = 'support-assistant'"
+        " AND Severity = 'SEV2' AND Playbook = 'graceful-fallback'"
+    )
+    found = [wf.id async for wf in temporal_client.list_workflows(query)]
+    for _ in range(50):
+        if found:
+            break
+        await asyncio.sleep(0.1)
+        found = [wf.id async for wf in temporal_client.list_workflows(query)]
+    assert found == [result.workflow_id]
+
+    again = await submitter.submit(resolved(fairness_breach()))
+    assert again.status is SubmitStatus.ACCEPTED
+    final = await temporal_client.get_workflow_handle(result.incident_id, result_type=IncidentState).result()
+    assert final.phase is IncidentPhase.RESOLVED
+
+    kinds = [e.kind for e in await runtime.audit.timeline(result.incident_id)]
+    for kind in (
+        AuditKind.SIGNAL_RECEIVED,
+        AuditKind.INCIDENT_OPENED,
+        AuditKind.SEVERITY_CLASSIFIED,
+        AuditKind.PLAYBOOK_SELECTED,
+        AuditKind.EFFECT_APPLIED,
+        AuditKind.VERIFICATION_PASSED,
+        AuditKind.INCIDENT_RESOLVED,
+    ):
+        assert kind in kinds, kind
+    effect = next(
+        e for e in await runtime.audit.timeline(result.incident_id)
+        if e.kind is AuditKind.EFFECT_APPLIED
+    )
+    assert effect.data["before"]["rules"] == []
+    assert effect.data["after"]["rules"][0]["serves"] == "human-queue"
+    assert (await runtime.audit.verify()).ok
+
+
+async def test_twenty_concurrent_signals_start_one_incident_and_all_are_recorded(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    signals = [fairness_breach(dedupe_key=f"delivery-{i}") for i in range(20)]
+    results = await asyncio.gather(*(submitter.submit(s) for s in signals))
+
+    assert len({r.workflow_id for r in results}) == 1
+    assert all(r.status is SubmitStatus.ACCEPTED for r in results)
+    incident_id = results[0].incident_id
+    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{incident_id}'")]
+    assert len(runs) == 1
+    state = await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
+    assert state.signals_received == 20
+
+    # A redelivery of one of them is a duplicate, not a 21st signal.
+    await submitter.submit(signals[3])
+    await submitter.submit(resolved(fairness_breach()))
+    await temporal_client.get_workflow_handle(incident_id, result_type=IncidentState).result()
+    received = [
+        e for e in await runtime.audit.timeline(incident_id) if e.kind is AuditKind.SIGNAL_RECEIVED
+    ]
+    assert sorted(e.data["dedupe_key"] for e in received if e.data["status"] == "firing") == sorted(
+        s.dedupe_key for s in signals
+    )
+
+
+async def test_resolved_signal_never_starts_an_incident(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    result = await submitter.submit(resolved(fairness_breach()))
+    assert result.status is SubmitStatus.NO_OPEN_INCIDENT
+    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{result.workflow_id}'")]
+    assert runs == []
+
+
+async def test_resolution_before_any_action_starts_no_destructive_step(
+    runtime: Runtime, temporal_client: Client
+) -> None:
+    """Firing and resolved arrive before a worker picks the incident up: nothing is changed."""
+    submitter = runtime.submitter(temporal_client)
+    breach = fairness_breach()
+    started = await submitter.submit(breach)
+    await submitter.submit(resolved(breach))
+    async with runtime.worker(temporal_client):
+        final = await temporal_client.get_workflow_handle(started.incident_id, result_type=IncidentState).result()
+    assert final.phase is IncidentPhase.RESOLVED
+    route = next(s for s in final.steps if s.action == "flag.route_segment")
+    assert route.status == "skipped"
+    assert "resolved" in route.detail
+    assert (await runtime.flags.get_flag("support-assistant-answer-mode")).rules == ()
+    assert await served(runtime, "es") == "assistant"
+
+
+async def test_worker_restart_while_incident_waits(
+    runtime: Runtime, temporal_client: Client
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    async with runtime.worker(temporal_client):
+        result = await submitter.submit(fairness_breach())
+        await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
+    # No worker now: the incident waits durably in Temporal.
+    await submitter.submit(resolved(fairness_breach()))
+    async with runtime.worker(temporal_client):
+        final = await temporal_client.get_workflow_handle(result.incident_id, result_type=IncidentState).result()
+    assert final.phase is IncidentPhase.RESOLVED
+    applied = [
+        e for e in await runtime.audit.timeline(result.incident_id)
+        if e.kind is AuditKind.EFFECT_APPLIED
+    ]
+    assert len(applied) == 1
+
+
+async def test_manual_launch_is_recorded_with_who_and_why(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    signal = fairness_breach(
+        source="cli", actor="maria.oncall", playbook="graceful-fallback",
+        reason="Spanish CSAT dropped after prompt v42", observed=None, burn_rate=None,
+    )
+    result = await submitter.submit(signal)
+    state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
+    assert state.launched_by == "maria.oncall"
+    launch = [
+        e for e in await runtime.audit.timeline(result.incident_id)
+        if e.kind is AuditKind.MANUAL_LAUNCH
+    ]
+    assert launch and launch[0].actor == "maria.oncall"
+    assert "prompt v42" in launch[0].summary
+    await submitter.submit(resolved(fairness_breach()))
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"service": "no-such-service"}, CatalogError),
+        ({"slo": "no-such-slo"}, CatalogError),
+        ({"dimension": "latency"}, CatalogError),
+        ({"playbook": "no-such-playbook", "actor": "x"}, ValidationError),
+    ],
+)
+async def test_bad_signals_start_nothing(
+    runtime: Runtime, temporal_client: Client, changes: dict[str, object], error: type[Exception]
+) -> None:
+    submitter = runtime.submitter(temporal_client)
+    with pytest.raises(error):
+        await submitter.submit(fairness_breach(**changes))
+    prefix = runtime.settings.workflow_id_prefix
+    runs = [
+        wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")
+    ]
+    assert runs == []

@@ -1,0 +1,74 @@
+"""The console script: the ``orchestrator`` CLI plus the commands that run the stack."""
+
+from __future__ import annotations
+
+import typer
+
+from orchestrator.cli.common import connect, run, settings_of
+from orchestrator.cli.main import app
+from orchestrator.logging import configure_logging
+from workers.runtime import build_runtime
+from workers.stack import embedded_stack, wait_for_stop
+
+
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Run the embedded stack in the foreground until Ctrl-C.
+
+    Starts the real Temporal dev server (SQLite file and Web UI in the state folder, the project's
+    search attributes registered), a worker, and the local flag store. Stopping and starting again
+    loses nothing: incidents that were waiting continue.
+    """
+    settings = settings_of(ctx)
+    configure_logging()
+
+    async def body() -> None:
+        async with embedded_stack(settings) as stack:
+            s = stack.settings
+            typer.echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
+            typer.echo(f"Web UI     {stack.server.ui_url}")
+            typer.echo(f"task queue {s.task_queue}")
+            typer.echo(f"flags      {s.flag_state_path} (SDK file {s.flag_sdk_path})")
+            typer.echo(f"audit      {s.effective_audit_url}")
+            typer.echo("ready; Ctrl-C to stop")
+            await wait_for_stop()
+        typer.echo("stopped")
+
+    run(body)
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run only a worker against an existing Temporal (ORCHESTRATOR_TEMPORAL_ADDRESS)."""
+    settings = settings_of(ctx)
+    configure_logging()
+
+    async def body() -> None:
+        async with build_runtime(settings) as runtime:
+            client = await connect(settings)
+            async with runtime.worker(client):
+                typer.echo(f"worker on {settings.temporal_address}, queue {settings.task_queue};"
+                           " Ctrl-C to stop")
+                await wait_for_stop()
+
+    run(body)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Run the worked example end to end on a fresh embedded stack and print what happens.
+
+    A prompt rollout lowers answer quality for Spanish-speaking users of the fintech support
+    assistant: fairness and accuracy breach for language=es. The orchestrator routes Spanish
+    traffic to the human queue through a flag rule, verifies it with the LaunchDarkly SDK, waits for
+    recovery, and records everything in the audit store.
+    """
+    from workers.demo import run_demo
+
+    settings = settings_of(ctx)
+    configure_logging(level="WARNING")
+    run(lambda: run_demo(settings))
+
+
+def main() -> None:
+    app()

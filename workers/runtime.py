@@ -1,0 +1,111 @@
+"""Composition root: builds the stores, providers and activities from settings, and the worker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from orchestrator.activities.audit import AuditActivities
+from orchestrator.activities.flags import FlagActivities
+from orchestrator.audit.store import AuditStore, open_audit_store
+from orchestrator.cli.common import load_catalog_and_playbooks
+from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.providers.flags import FlagEvaluator, FlagProvider
+from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
+from orchestrator.providers.ld_sdk import SdkFlagEvaluator
+from orchestrator.providers.local_flags import LocalFlagStore
+from orchestrator.settings import Settings
+from orchestrator.temporal_submitter import TemporalSubmitter
+from orchestrator.workflows.incident import IncidentWorkflow
+
+WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
+
+# Pure, deterministic libraries the workflow code uses (templating, validation): loaded once and
+# shared with the sandbox instead of being re-imported (jinja2 builds thread locks at import time).
+PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "pydantic_core", "yaml")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    library: PlaybookLibrary
+    audit: AuditStore
+    flags: FlagProvider
+    evaluator: FlagEvaluator
+    activities: list[Any]
+
+    def submitter(self, client: Client) -> TemporalSubmitter:
+        return TemporalSubmitter(
+            client, self.catalog, self.library,
+            task_queue=self.settings.task_queue, kill_switch=self.settings.kill_switch,
+            workflow_id_prefix=self.settings.workflow_id_prefix,
+        )
+
+    def worker(self, client: Client, *, task_queue: str | None = None) -> Worker:
+        return Worker(
+            client,
+            task_queue=task_queue or self.settings.task_queue,
+            workflows=list(WORKFLOWS),
+            activities=self.activities,
+            workflow_runner=workflow_runner(),
+        )
+
+
+@contextlib.asynccontextmanager
+async def build_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
+    catalog, library = load_catalog_and_playbooks(settings)
+    audit = open_audit_store(settings.effective_audit_url)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    evaluator: FlagEvaluator
+    flags: FlagProvider
+    try:
+        if settings.flag_backend == "launchdarkly" and settings.launchdarkly is not None:
+            ld = settings.launchdarkly
+            flags = LaunchDarklyFlagProvider(
+                http, api_token=ld.api_token, project_key=ld.project_key,
+                environment_key=ld.environment_key, base_url=ld.base_url,
+            )
+            evaluator = SdkFlagEvaluator.for_launchdarkly(
+                ld.sdk_key, base_uri=ld.sdk_base_uri, stream_uri=ld.sdk_stream_uri,
+                events_uri=ld.sdk_events_uri,
+            )
+        else:
+            store = LocalFlagStore(settings.flag_state_path, settings.flag_sdk_path)
+            store.ensure_flags([f for s in catalog.services for f in s.flags])
+            flags = store
+            evaluator = SdkFlagEvaluator.for_file(
+                settings.flag_sdk_path, poll_interval=settings.sdk_poll_interval
+            )
+        try:
+            flag_activities = FlagActivities(flags, evaluator)
+            audit_activities = AuditActivities(audit)
+            yield Runtime(
+                settings=settings, catalog=catalog, library=library, audit=audit, flags=flags,
+                evaluator=evaluator,
+                activities=[
+                    flag_activities.apply_flag_change,
+                    flag_activities.verify_flag_serving,
+                    audit_activities.record_audit_event,
+                ],
+            )
+        finally:
+            evaluator.close()
+    finally:
+        await http.aclose()
+        await audit.close()
