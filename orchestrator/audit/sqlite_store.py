@@ -1,0 +1,243 @@
+"""SQLite audit store: the default, one file, safe for many threads and processes at once.
+
+WAL mode lets readers run beside the one writer; every append runs in ``BEGIN IMMEDIATE`` (the
+write lock is taken before the last hash is read), so concurrent writers in threads or separate
+processes queue up behind ``busy_timeout`` instead of forking the chain. Triggers refuse UPDATE and
+DELETE; the hash chain still catches edits made by someone who drops them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orchestrator.audit.chain import GENESIS_HASH, seal
+from orchestrator.audit.model import (
+    AuditEvent,
+    ChainReport,
+    IncidentSummary,
+    StoredEvent,
+    canonical_json,
+    iso_utc,
+)
+from orchestrator.audit.store import (
+    EVENT_COLUMNS,
+    Clock,
+    check_page,
+    events_from_rows,
+    prepare_event,
+    summaries_from_rows,
+    utc_now,
+    verify_rows,
+)
+from orchestrator.errors import AuditError, NotFoundError
+
+T = TypeVar("T")
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS audit_events (
+        seq INTEGER PRIMARY KEY,
+        event_key TEXT NOT NULL UNIQUE,
+        incident_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        service TEXT NOT NULL,
+        slo TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        data TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_events_incident ON audit_events (incident_id, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_events_service ON audit_events (service, incident_id)",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events
+    BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END""",
+)
+_SELECT = f"SELECT {EVENT_COLUMNS} FROM audit_events"  # noqa: S608 - constant column list
+_INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
+_INCIDENTS = """
+WITH g AS (
+    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
+           MIN(seq) AS first_seq, MAX(seq) AS last_seq
+    FROM audit_events
+    WHERE ?1 IS NULL OR incident_id IN (SELECT incident_id FROM audit_events WHERE service = ?1)
+    GROUP BY incident_id ORDER BY last_seq DESC LIMIT ?2
+)
+SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
+    (SELECT s.data FROM audit_events s WHERE s.incident_id = g.incident_id
+       AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1),
+    (SELECT c.kind FROM audit_events c WHERE c.incident_id = g.incident_id AND c.kind IN
+       ('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')
+       ORDER BY c.seq DESC LIMIT 1)
+FROM g JOIN audit_events f ON f.seq = g.first_seq JOIN audit_events l ON l.seq = g.last_seq
+ORDER BY g.last_seq DESC
+"""
+
+
+class SqliteAuditStore:
+    """An :class:`~orchestrator.audit.store.AuditStore` in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(
+        self, path: Path | str, *, busy_timeout_s: float = 30.0, clock: Clock = utc_now
+    ) -> None:
+        self._path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._clock = clock
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SqliteAuditStore({str(self._path)!r})"
+
+    async def append(self, event: AuditEvent) -> StoredEvent:
+        prepared = prepare_event(event)
+        return await self._run(lambda conn: self._append(conn, prepared))
+
+    async def timeline(self, incident_id: str) -> list[StoredEvent]:
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"{_SELECT} WHERE incident_id = ? ORDER BY seq", (incident_id,)
+            ).fetchall()
+        )
+        if not rows:
+            raise NotFoundError(f"no audit events for incident {incident_id!r}")
+        return events_from_rows(rows)
+
+    async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        check_page(since_seq, limit)
+        return events_from_rows(await self._page(since_seq, limit))
+
+    async def incidents(
+        self, *, service: str | None = None, limit: int = 100
+    ) -> list[IncidentSummary]:
+        check_page(0, limit)
+        rows = await self._run(lambda conn: conn.execute(_INCIDENTS, (service, limit)).fetchall())
+        return summaries_from_rows(rows)
+
+    async def verify(self) -> ChainReport:
+        return await verify_rows(self._page)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+    # -- inside the worker thread -------------------------------------------------------------
+
+    async def _page(self, since_seq: int, limit: int) -> list[Any]:
+        return await self._run(
+            lambda conn: conn.execute(
+                f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (since_seq, limit)
+            ).fetchall()
+        )
+
+    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(self._locked, work)
+
+    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            if self._closed:
+                raise AuditError("the audit store is closed")
+            try:
+                return work(self._connection())
+            except sqlite3.Error as exc:
+                raise AuditError(f"SQLite audit store {str(self._path)!r} failed: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if isinstance(self._path, Path):
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                self._initialise(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._conn = conn
+        return self._conn
+
+    def _initialise(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        _in_transaction(conn, lambda: _create_schema(conn))
+
+    def _append(self, conn: sqlite3.Connection, event: AuditEvent) -> StoredEvent:
+        found = _by_key(conn, event.event_key)
+        if found is not None:
+            return found
+        return _in_transaction(conn, lambda: self._insert(conn, event))
+
+    def _insert(self, conn: sqlite3.Connection, event: AuditEvent) -> StoredEvent:
+        found = _by_key(conn, event.event_key)  # another process may have won the race
+        if found is not None:
+            return found
+        last = conn.execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
+        stored = seal(event, seq=seq, prev_hash=prev_hash, recorded_at=self._clock())
+        conn.execute(_INSERT, _row(stored))
+        return stored
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _by_key(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
+    row = conn.execute(f"{_SELECT} WHERE event_key = ?", (key,)).fetchone()
+    return events_from_rows([row])[0] if row else None
+
+
+def _row(event: StoredEvent) -> Sequence[Any]:
+    return (
+        event.seq,
+        event.event_key,
+        event.incident_id,
+        event.run_id,
+        event.kind.value,
+        iso_utc(event.at),
+        event.actor,
+        event.service,
+        event.slo,
+        event.summary,
+        canonical_json(event.data),
+        iso_utc(event.recorded_at),
+        event.prev_hash,
+        event.hash,
+    )
