@@ -1,0 +1,251 @@
+"""LaunchDarkly as the flag store, through its REST API (v2) and semantic patch.
+
+``GET /api/v2/flags/{project}/{flag}?env={env}`` reads a flag; ``PATCH`` on the same path with
+``Content-Type: application/json; domain-model=launchdarkly.semanticpatch`` and a body of
+``environmentKey``, ``instructions`` and ``comment`` changes it (all instructions or none) and
+returns the updated flag. The access token goes, raw, in ``Authorization``.
+
+Status mapping: 429 is retryable after ``retry_after_seconds`` (``Retry-After`` or
+``X-Ratelimit-Reset``, epoch ms); 409 (a concurrent change, documented as "retry your request"),
+5xx and transport errors are retryable; every other 4xx is permanent. A timed-out PATCH may
+have been applied: after a retryable failure, re-plan from a fresh :meth:`get_flag` rather than
+re-sending the same instructions (the planners then return ``[]``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from orchestrator.domain.flags import (
+    Clause,
+    FlagState,
+    Instruction,
+    Rule,
+    Target,
+    Variation,
+    instructions_json,
+)
+from orchestrator.errors import FlagProviderError
+from orchestrator.secrets import REDACTED, Secret, redact_text
+
+SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
+API_VERSION = "20240415"
+
+
+class LaunchDarklyRateLimitedError(FlagProviderError):
+    """HTTP 429: retry after ``retry_after_seconds`` (None when LaunchDarkly did not say)."""
+
+    def __init__(self, message: str, *, retry_after_seconds: float | None) -> None:
+        super().__init__(message, retryable=True)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class LaunchDarklyFlagProvider:
+    """A :class:`~orchestrator.providers.flags.FlagProvider` over LaunchDarkly's REST API."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_token: Secret,
+        project_key: str,
+        environment_key: str,
+        base_url: str = "https://app.launchdarkly.com",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._token = api_token
+        self.project_key = project_key
+        self.environment_key = environment_key
+        self.base_url = base_url.rstrip("/")
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return (
+            f"LaunchDarklyFlagProvider(base_url={self.base_url!r}, project_key="
+            f"{self.project_key!r}, environment_key={self.environment_key!r})"
+        )
+
+    async def get_flag(self, key: str) -> FlagState:
+        body = await self._request("GET", key, params={"env": self.environment_key})
+        return self._state(key, body)
+
+    async def apply(self, key: str, instructions: Sequence[Instruction], comment: str) -> FlagState:
+        if not instructions:
+            return await self.get_flag(key)
+        payload = {
+            "environmentKey": self.environment_key,
+            "instructions": instructions_json(instructions),
+            "comment": comment,
+        }
+        body = await self._request(
+            "PATCH",
+            key,
+            content=json.dumps(payload).encode(),
+            headers={"Content-Type": SEMANTIC_PATCH},
+        )
+        return self._state(key, body)
+
+    async def _request(
+        self,
+        method: str,
+        key: str,
+        *,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        what = f"{method} flag {key!r} ({self.project_key}/{self.environment_key})"
+        url = (
+            f"{self.base_url}/api/v2/flags/{quote(self.project_key, safe='')}/{quote(key, safe='')}"
+        )
+        all_headers = {
+            "Authorization": self._token.reveal(),
+            "LD-API-Version": API_VERSION,
+            "Accept": "application/json",
+            **(headers or {}),
+        }
+        try:
+            response = await self._http.request(
+                method, url, params=params, content=content, headers=all_headers
+            )
+        except httpx.TransportError as exc:
+            raise FlagProviderError(
+                f"LaunchDarkly {what}: {type(exc).__name__}: {self._scrub(str(exc))}",
+                retryable=True,
+            ) from exc
+        self._raise_for_status(response, what)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise FlagProviderError(
+                f"LaunchDarkly {what}: HTTP {response.status_code} body is not JSON", retryable=True
+            ) from exc
+
+    def _raise_for_status(self, response: httpx.Response, what: str) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        message = f"LaunchDarkly {what}: HTTP {status}{self._scrub(_describe(response))}"
+        if status == 429:
+            raise LaunchDarklyRateLimitedError(
+                message, retry_after_seconds=self._retry_after(response)
+            )
+        retryable = status >= 500 or status == 409
+        raise FlagProviderError(message, retryable=retryable)
+
+    def _scrub(self, text: str) -> str:
+        """Text from the wire, with known secret shapes and this provider's token masked."""
+        token = self._token.reveal()
+        text = redact_text(text)
+        return text.replace(token, REDACTED) if token else text
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        waits: list[float] = []
+        retry_after = response.headers.get("Retry-After")
+        if retry_after is not None:
+            try:
+                waits.append(float(retry_after))
+            except ValueError:
+                with contextlib.suppress(TypeError, ValueError):  # an HTTP date, or garbage
+                    when = email.utils.parsedate_to_datetime(retry_after)
+                    waits.append(when.timestamp() - self._clock())
+        reset = response.headers.get("X-Ratelimit-Reset")
+        if reset is not None and reset.strip().isdigit():
+            waits.append(int(reset) / 1000.0 - self._clock())
+        return max(0.0, *waits) if waits else None
+
+    def _state(self, key: str, body: Any) -> FlagState:
+        try:
+            return flag_state_from_rest(body, self.environment_key)
+        except (KeyError, TypeError, ValueError, IndexError, pydantic.ValidationError) as exc:
+            raise FlagProviderError(
+                f"LaunchDarkly flag {key!r}: unexpected representation"
+                f" ({type(exc).__name__}: {exc})",
+                retryable=False,
+            ) from exc
+
+
+def _describe(response: httpx.Response) -> str:
+    """`` (code): message`` from LaunchDarkly's error body, bounded (the caller redacts)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    code, message = body.get("code"), body.get("message")
+    text = f" ({code}): {message}" if code or message else ""
+    return text[:500]
+
+
+def _text(value: Any) -> str:
+    """A variation value as text: strings as they are, other JSON (true, 3, {...}) as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _variation_id(variations: tuple[Variation, ...], index: Any) -> str | None:
+    if index is None:
+        return None
+    return variations[int(index)].id
+
+
+def flag_state_from_rest(body: dict[str, Any], environment_key: str) -> FlagState:
+    """The environment's targeting in a REST flag representation, as a :class:`FlagState`."""
+    variations = tuple(
+        Variation(id=v["_id"], value=_text(v["value"]), name=v.get("name"))
+        for v in body["variations"]
+    )
+    env = body["environments"][environment_key]
+    fallthrough = env.get("fallthrough") or {}
+    fallthrough_id = fallthrough.get("variationId") or _variation_id(
+        variations, fallthrough.get("variation")
+    )
+    rules = tuple(
+        Rule(
+            id=r["_id"],
+            ref=r.get("ref") or None,
+            description=r.get("description") or None,
+            clauses=tuple(
+                Clause(
+                    context_kind=c.get("contextKind") or "user",
+                    attribute=c["attribute"],
+                    op=c["op"],
+                    values=tuple(_text(v) for v in c.get("values") or ()),
+                    negate=bool(c.get("negate", False)),
+                )
+                for c in r.get("clauses") or ()
+            ),
+            variation_id=r.get("variationId") or _variation_id(variations, r.get("variation")),
+        )
+        for r in env.get("rules") or ()
+    )
+    targets = [
+        Target(
+            context_kind=t.get("contextKind") or "user",
+            values=tuple(t["values"]),
+            variation_id=variations[int(t["variation"])].id,
+        )
+        for t in [*(env.get("targets") or ()), *(env.get("contextTargets") or ())]
+        if t.get("values")  # user-kind contextTargets entries are empty placeholders
+    ]
+    version = env.get("version", body.get("_version"))
+    return FlagState(
+        key=body["key"],
+        on=bool(env["on"]),
+        variations=variations,
+        fallthrough_variation_id=fallthrough_id,
+        off_variation_id=_variation_id(variations, env.get("offVariation")),
+        rules=rules,
+        targets=tuple(targets),
+        version=int(version),
+    )
