@@ -53,8 +53,10 @@ def redact_text(text: str) -> str:
     """Mask bearer tokens, LaunchDarkly keys and DSN passwords that appear inside free text."""
     for pattern in _INLINE:
         text = pattern.sub(
-            lambda m: (m.group(1) if m.lastindex else "") + REDACTED + (
-                m.group(2) if m.lastindex and m.lastindex >= 2 else ""
+            lambda m: (
+                (m.group(1) if m.lastindex else "")
+                + REDACTED
+                + (m.group(2) if m.lastindex and m.lastindex >= 2 else "")
             ),
             text,
         )

@@ -1,4 +1,4 @@
-"""One frozen settings object, built once at start-up from the environment (never read elsewhere)."""
+"""One frozen settings object, built once at start-up from the environment (read nowhere else)."""
 
 from __future__ import annotations
 

@@ -130,4 +130,3 @@ class TemporalSubmitter:
         except (RPCError, RuntimeError):
             return False
         return True
-

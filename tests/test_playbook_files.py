@@ -97,7 +97,11 @@ def test_graceful_fallback_renders_for_the_spanish_incident(
         service="support-assistant", slo="language-gap", dimension="fairness", segment=segment
     )
     ctx = template_context(signal=signal.model_dump(mode="json"), severity="SEV2")
-    ran = {s.id: render_step_args(s, ctx) for s in playbook.steps if should_run(s, ctx)}
+    ran = {}
+    for step in playbook.steps:  # as the workflow does: each step that ran is visible to the next
+        if should_run(step, ctx):
+            ran[step.id] = render_step_args(step, ctx)
+            ctx["steps"][step.id] = {}
     assert list(ran) == list(expected)
     for step_id, fields in expected.items():
         for field, value in fields.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from orchestrator.cli.common import connect, run, settings_of
@@ -47,8 +49,10 @@ def worker(ctx: typer.Context) -> None:
         async with build_runtime(settings) as runtime:
             client = await connect(settings)
             async with runtime.worker(client):
-                typer.echo(f"worker on {settings.temporal_address}, queue {settings.task_queue};"
-                           " Ctrl-C to stop")
+                typer.echo(
+                    f"worker on {settings.temporal_address}, queue {settings.task_queue};"
+                    " Ctrl-C to stop"
+                )
                 await wait_for_stop()
 
     run(body)
@@ -71,4 +75,21 @@ def demo(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    app()
+    """Entry point: usage errors become one line (``error: ...``), exit code 2, no traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"error: {message}{hint}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)

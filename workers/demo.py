@@ -52,7 +52,7 @@ async def wait_for_phase(
     handle = client.get_workflow_handle(incident_id)
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        state = await handle.query(QUERY_STATE, result_type=IncidentState)
+        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
         if state.phase in phases:
             return state
         if asyncio.get_running_loop().time() > deadline:
@@ -63,7 +63,10 @@ async def wait_for_phase(
 async def what_users_get(stack: Stack) -> None:
     for language in ("es", "en"):
         ev = await stack.runtime.evaluator.evaluate(
-            FLAG, EvalContext(kind="user", key=f"demo-user-{language}", attributes={"language": language})
+            FLAG,
+            EvalContext(
+                kind="user", key=f"demo-user-{language}", attributes={"language": language}
+            ),
         )
         say(f"SDK check: a user with language={language} is served {ev.value!r}")
 
@@ -75,38 +78,60 @@ async def run_demo(base: Settings) -> None:
     async with embedded_stack(settings, fixed_ports=False) as stack:
         say(f"Temporal {stack.settings.temporal_address}, Web UI {stack.server.ui_url}")
         await what_users_get(stack)
-        say("a new prompt rollout lowers answer quality for Spanish-speaking users;"
-            " latency stays green")
+        say(
+            "a new prompt rollout lowers answer quality for Spanish-speaking users;"
+            " latency stays green"
+        )
         stop = asyncio.Event()
         follower = asyncio.create_task(follow_audit(stack.runtime.audit, stop))
         submitter = stack.runtime.submitter(stack.client)
         results: list[SubmitResult] = []
         for slo, dimension, observed, objective, burn in BREACHES:
             signal = BreachSignal(
-                service=SERVICE, slo=slo, dimension=dimension, segment=SPANISH, observed=observed,
-                objective=objective, burn_rate=burn, window="30d", source="demo",
+                service=SERVICE,
+                slo=slo,
+                dimension=dimension,
+                segment=SPANISH,
+                observed=observed,
+                objective=objective,
+                burn_rate=burn,
+                window="30d",
+                source="demo",
                 started_at=datetime.now(UTC),
             )
             result = await submitter.submit(signal)
             results.append(result)
-            say(f"breach signal {slo} ({dimension}) language=es observed {observed:g} vs"
-                f" {objective:g}: {result.status.value} incident {result.incident_id}")
+            say(
+                f"breach signal {slo} ({dimension}) language=es observed {observed:g} vs"
+                f" {objective:g}: {result.status.value} incident {result.incident_id}"
+            )
         for result in results:
-            state = await wait_for_phase(stack.client, result.incident_id,
-                                         {IncidentPhase.MONITORING, IncidentPhase.FAILED})
-            say(f"{result.incident_id}: {state.severity}, playbook {state.playbook},"
-                f" now {state.phase.value}")
+            state = await wait_for_phase(
+                stack.client, result.incident_id, {IncidentPhase.MONITORING, IncidentPhase.FAILED}
+            )
+            say(
+                f"{result.incident_id}: {state.severity}, playbook {state.playbook},"
+                f" now {state.phase.value}"
+            )
             if state.phase is IncidentPhase.FAILED:
                 raise OrchestratorError(f"{result.incident_id} failed: {state.error}")
         await what_users_get(stack)
         say("the prompt is fixed and the SLOs recover: monitoring sends resolved signals")
         for slo, dimension, *_ in BREACHES:
-            await submitter.submit(BreachSignal(
-                service=SERVICE, slo=slo, dimension=dimension, segment=SPANISH,
-                status=SignalStatus.RESOLVED, source="demo",
-            ))
+            await submitter.submit(
+                BreachSignal(
+                    service=SERVICE,
+                    slo=slo,
+                    dimension=dimension,
+                    segment=SPANISH,
+                    status=SignalStatus.RESOLVED,
+                    source="demo",
+                )
+            )
         for result in results:
-            final = await stack.client.get_workflow_handle(result.incident_id, result_type=IncidentState).result()
+            final = await stack.client.get_workflow_handle(
+                result.incident_id, result_type=IncidentState
+            ).result()
             say(f"{result.incident_id}: {final.phase.value}")
         await asyncio.sleep(0.5)
         stop.set()
@@ -114,11 +139,15 @@ async def run_demo(base: Settings) -> None:
         report = await stack.runtime.audit.verify()
         if not report.ok:
             raise OrchestratorError(f"audit chain broken at seq {report.first_bad_seq}")
-        say(f"audit chain verified: {report.checked} events, hash-chained, in"
-            f" {stack.settings.effective_audit_url}")
+        say(
+            f"audit chain verified: {report.checked} events, hash-chained, in"
+            f" {stack.settings.effective_audit_url}"
+        )
         timeline = await stack.runtime.audit.timeline(results[0].incident_id)
         say(f"timeline of {results[0].incident_id}:")
         typer.echo(format_timeline(timeline))
     say("stack stopped. Inspect again with:")
-    typer.echo(f"  .venv/bin/orchestrator --state-dir {settings.state_dir} audit"
-               f" --incident {results[0].incident_id}")
+    typer.echo(
+        f"  .venv/bin/orchestrator --state-dir {settings.state_dir} audit"
+        f" --incident {results[0].incident_id}"
+    )

@@ -64,7 +64,11 @@ class DevServer:
 
 
 async def start_dev_server(
-    db_path: Path, *, port: int | None = None, ui_port: int | None = None, namespace: str = "default"
+    db_path: Path,
+    *,
+    port: int | None = None,
+    ui_port: int | None = None,
+    namespace: str = "default",
 ) -> DevServer:
     """Start the dev server on 127.0.0.1 and wait until it answers; the caller must stop() it."""
     port = port or free_port()
@@ -75,20 +79,32 @@ async def start_dev_server(
     db_path.parent.mkdir(parents=True, exist_ok=True)
     log_path = db_path.with_suffix(".log")
     args = [
-        str(temporal_binary()), "server", "start-dev",
-        "--db-filename", str(db_path),
-        "--ip", "127.0.0.1",
-        "--port", str(port),
-        "--ui-port", str(ui_port),
-        "--namespace", namespace,
-        "--log-level", "warn",
+        str(temporal_binary()),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db_path),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--namespace",
+        namespace,
+        "--log-level",
+        "warn",
     ]
     for key in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{key.name}=Keyword"]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ},
+        process = subprocess.Popen(  # noqa: S603, ASYNC220 - fixed binary and args; returns at once
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ},
         )
     server = DevServer(process, f"127.0.0.1:{port}", f"http://127.0.0.1:{ui_port}", log_path)
     try:
@@ -100,7 +116,10 @@ async def start_dev_server(
 
 
 async def wait_until_serving(
-    address: str, namespace: str, *, timeout: float = 60.0,
+    address: str,
+    namespace: str,
+    *,
+    timeout: float = 60.0,
     process: subprocess.Popen[bytes] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
@@ -115,7 +134,9 @@ async def wait_until_serving(
             client = await Client.connect(address, namespace=namespace)
             await client.service_client.check_health()
             return
-        except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+        except Exception as exc:
             last_error = str(exc)
             await asyncio.sleep(0.3)
-    raise TemporalUnavailableError(f"Temporal at {address} did not answer in {timeout:.0f}s: {last_error}")
+    raise TemporalUnavailableError(
+        f"Temporal at {address} did not answer in {timeout:.0f}s: {last_error}"
+    )

@@ -51,8 +51,11 @@ class Runtime:
 
     def submitter(self, client: Client) -> TemporalSubmitter:
         return TemporalSubmitter(
-            client, self.catalog, self.library,
-            task_queue=self.settings.task_queue, kill_switch=self.settings.kill_switch,
+            client,
+            self.catalog,
+            self.library,
+            task_queue=self.settings.task_queue,
+            kill_switch=self.settings.kill_switch,
             workflow_id_prefix=self.settings.workflow_id_prefix,
         )
 
@@ -78,11 +81,16 @@ async def build_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         if settings.flag_backend == "launchdarkly" and settings.launchdarkly is not None:
             ld = settings.launchdarkly
             flags = LaunchDarklyFlagProvider(
-                http, api_token=ld.api_token, project_key=ld.project_key,
-                environment_key=ld.environment_key, base_url=ld.base_url,
+                http,
+                api_token=ld.api_token,
+                project_key=ld.project_key,
+                environment_key=ld.environment_key,
+                base_url=ld.base_url,
             )
             evaluator = SdkFlagEvaluator.for_launchdarkly(
-                ld.sdk_key, base_uri=ld.sdk_base_uri, stream_uri=ld.sdk_stream_uri,
+                ld.sdk_key,
+                base_uri=ld.sdk_base_uri,
+                stream_uri=ld.sdk_stream_uri,
                 events_uri=ld.sdk_events_uri,
             )
         else:
@@ -96,7 +104,11 @@ async def build_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             flag_activities = FlagActivities(flags, evaluator)
             audit_activities = AuditActivities(audit)
             yield Runtime(
-                settings=settings, catalog=catalog, library=library, audit=audit, flags=flags,
+                settings=settings,
+                catalog=catalog,
+                library=library,
+                audit=audit,
+                flags=flags,
                 evaluator=evaluator,
                 activities=[
                     flag_activities.apply_flag_change,

@@ -1,4 +1,4 @@
-"""The embedded local stack: Temporal dev server + worker (+ flag store, audit store) in one process."""
+"""The embedded local stack: Temporal dev server, worker, flag and audit stores in one process."""
 
 from __future__ import annotations
 

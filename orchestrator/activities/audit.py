@@ -1,4 +1,4 @@
-"""The audit activity: append one event; the same event key is written once, whatever the retries."""
+"""The audit activity: append one event; an event key is written once, whatever the retries."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ same step run twice) plans nothing the second time and changes nothing.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
@@ -34,11 +35,14 @@ PERMANENT = "PermanentError"
 
 
 def permanent_or_retryable(exc: ProviderError) -> ApplicationError:
-    """The Temporal error for a provider failure: permanent ones are never retried."""
+    """The Temporal error for a provider failure: permanent ones are never retried, and a rate
+    limit's own wait (Retry-After) sets the delay before the next attempt."""
+    wait = getattr(exc, "retry_after_seconds", None)
     return ApplicationError(
         str(exc),
         type=PERMANENT if not exc.retryable else type(exc).__name__,
         non_retryable=not exc.retryable,
+        next_retry_delay=timedelta(seconds=wait) if isinstance(wait, int | float) else None,
     )
 
 
@@ -71,8 +75,9 @@ class FlagActivities:
     def _plan(self, state: FlagState, inp: FlagChangeInput) -> list[Instruction]:
         if inp.kind == "route_segment":
             if not inp.attribute or not inp.values:
-                raise ApplicationError("route_segment needs attribute and values", type=PERMANENT,
-                                       non_retryable=True)
+                raise ApplicationError(
+                    "route_segment needs attribute and values", type=PERMANENT, non_retryable=True
+                )
             return plan_route_segment(
                 state,
                 ref=inp.ref,
@@ -83,8 +88,9 @@ class FlagActivities:
             )
         if inp.kind == "set_default":
             return plan_set_default(state, variation=inp.variation)
-        raise ApplicationError(f"unknown flag change kind {inp.kind!r}", type=PERMANENT,
-                               non_retryable=True)
+        raise ApplicationError(
+            f"unknown flag change kind {inp.kind!r}", type=PERMANENT, non_retryable=True
+        )
 
     @activity.defn(name=APPLY_FLAG_CHANGE)
     async def apply_flag_change(self, inp: FlagChangeInput) -> FlagChangeResult:
@@ -106,7 +112,9 @@ class FlagActivities:
             changed=bool(instructions),
             version_before=before.version,
             version_after=after.version,
-            instructions=tuple(i.model_dump(by_alias=True, exclude_none=True) for i in instructions),
+            instructions=tuple(
+                i.model_dump(by_alias=True, exclude_none=True) for i in instructions
+            ),
             before=summarize(before),
             after=summarize(after),
         )

@@ -1,4 +1,4 @@
-"""Activity names, inputs and results: shared by workflow code (which must stay light) and workers."""
+"""Activity names, inputs and results, shared by workflow code (kept light) and workers."""
 
 from __future__ import annotations
 

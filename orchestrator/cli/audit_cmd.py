@@ -13,7 +13,9 @@ from orchestrator.errors import NotFoundError
 
 def audit(
     ctx: typer.Context,
-    incident: str | None = typer.Option(None, "--incident", "-i", help="Incident id: print its timeline"),
+    incident: str | None = typer.Option(
+        None, "--incident", "-i", help="Incident id: print its timeline"
+    ),
     service: str | None = typer.Option(None, help="List incidents of this service"),
     verify: bool = typer.Option(False, "--verify", help="Verify the whole hash chain"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
@@ -43,13 +45,17 @@ def audit(
         if as_json:
             echo_json(result.model_dump(mode="json"))
         else:
-            typer.echo(f"chain ok: {result.checked} events" if result.ok else
-                       f"CHAIN BROKEN at seq {result.first_bad_seq}: {result.problem}")
+            typer.echo(
+                f"chain ok: {result.checked} events"
+                if result.ok
+                else f"CHAIN BROKEN at seq {result.first_bad_seq}: {result.problem}"
+            )
         if not result.ok:
             raise typer.Exit(1)
     elif isinstance(result, list):
         echo_json([e.model_dump(mode="json") for e in result]) if as_json else typer.echo(
-            format_timeline(result))
+            format_timeline(result)
+        )
     elif as_json:
         raise fail("--json is only for --incident and --verify")
     else:

@@ -27,7 +27,8 @@ def _render_state(state: IncidentState) -> str:
         f"severity  {state.severity or '-'}  {state.severity_explanation or ''}".rstrip(),
         f"playbook  {state.playbook or '-'}"
         + (f"  launched by {state.launched_by}" if state.launched_by else ""),
-        f"signals   {state.signals_received} received, {state.duplicates_ignored} duplicates ignored",
+        f"signals   {state.signals_received} received,"
+        f" {state.duplicates_ignored} duplicates ignored",
     ]
     if state.error:
         lines.append(f"error     {state.error}")
@@ -51,11 +52,12 @@ def status(
         client = await connect(settings)
         handle = client.get_workflow_handle(incident_id)
         try:
-            return await handle.query(QUERY_STATE, result_type=IncidentState)
+            state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise NotFoundError(f"no incident {incident_id!r}") from None
             raise
+        return state
 
     state = run(body)
     echo_json(state.model_dump(mode="json")) if as_json else typer.echo(_render_state(state))
@@ -80,16 +82,18 @@ def incidents(
         rows = []
         async for wf in client.list_workflows(query):
             attrs = wf.typed_search_attributes
-            rows.append({
-                "incident_id": wf.id,
-                "service": attrs.get(SA_SERVICE) or "",
-                "slo": attrs.get(SA_SLO) or "",
-                "severity": attrs.get(SA_SEVERITY) or "-",
-                "playbook": attrs.get(SA_PLAYBOOK) or "-",
-                "state": attrs.get(SA_STATE) or "-",
-                "running": str(wf.status == WorkflowExecutionStatus.RUNNING).lower(),
-                "started": wf.start_time.isoformat(timespec="seconds"),
-            })
+            rows.append(
+                {
+                    "incident_id": wf.id,
+                    "service": attrs.get(SA_SERVICE) or "",
+                    "slo": attrs.get(SA_SLO) or "",
+                    "severity": attrs.get(SA_SEVERITY) or "-",
+                    "playbook": attrs.get(SA_PLAYBOOK) or "-",
+                    "state": attrs.get(SA_STATE) or "-",
+                    "running": str(wf.status == WorkflowExecutionStatus.RUNNING).lower(),
+                    "started": wf.start_time.isoformat(timespec="seconds"),
+                }
+            )
         return rows
 
     rows = run(body)

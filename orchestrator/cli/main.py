@@ -24,8 +24,13 @@ history. Settings come from ORCHESTRATOR_* environment variables (docs/operation
 below override them.
 """
 
-app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False, rich_markup_mode=None)
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
 
 def _version(value: bool) -> None:
@@ -46,8 +51,9 @@ def root(
     audit_url: str | None = typer.Option(
         None, help="Audit store: sqlite:///path.db or postgresql://..."
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit"
+    ),
 ) -> None:
     try:
         settings = Settings.from_env()

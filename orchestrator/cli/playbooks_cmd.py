@@ -16,7 +16,9 @@ app = typer.Typer(help="Validate and list playbooks.", no_args_is_help=True)
 @app.command()
 def validate(
     ctx: typer.Context,
-    path: Path | None = typer.Argument(None, help="A playbook file or folder (default: playbooks/)"),
+    path: Path | None = typer.Argument(
+        None, help="A playbook file or folder (default: playbooks/)"
+    ),
 ) -> None:
     """Check playbooks: YAML, schema, actions, arguments, templates, and flags against the catalog.
 
@@ -27,7 +29,9 @@ def validate(
     errors = validate_path(target)
     if not errors:
         try:
-            errors = check_against_catalog(load_library(target), load_catalog(settings.catalog_path))
+            errors = check_against_catalog(
+                load_library(target), load_catalog(settings.catalog_path)
+            )
         except OrchestratorError as exc:
             errors = [str(exc)]
     for line in errors:
@@ -49,5 +53,7 @@ def list_(ctx: typer.Context) -> None:
     for book in library.playbooks:
         sev = ",".join(s.value for s in book.match.severities)
         services = ",".join(book.match.services) or "any service"
-        typer.echo(f"{book.name}: {','.join(book.match.dimensions)} at {sev} for {services}"
-                   f" ({len(book.steps)} steps) - {book.description}")
+        typer.echo(
+            f"{book.name}: {','.join(book.match.dimensions)} at {sev} for {services}"
+            f" ({len(book.steps)} steps) - {book.description}"
+        )

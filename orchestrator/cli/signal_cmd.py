@@ -8,7 +8,14 @@ from pathlib import Path
 import pydantic
 import typer
 
-from orchestrator.cli.common import connect, echo_json, fail, load_catalog_and_playbooks, run, settings_of
+from orchestrator.cli.common import (
+    connect,
+    echo_json,
+    fail,
+    load_catalog_and_playbooks,
+    run,
+    settings_of,
+)
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import ValidationError
 from orchestrator.submission import SubmitResult
@@ -37,26 +44,36 @@ async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
     settings = settings_of(ctx)
     catalog, library = load_catalog_and_playbooks(settings)
     client = await connect(settings)
-    submitter = TemporalSubmitter(client, catalog, library, task_queue=settings.task_queue,
-                                  kill_switch=settings.kill_switch,
-                                  workflow_id_prefix=settings.workflow_id_prefix)
+    submitter = TemporalSubmitter(
+        client,
+        catalog,
+        library,
+        task_queue=settings.task_queue,
+        kill_switch=settings.kill_switch,
+        workflow_id_prefix=settings.workflow_id_prefix,
+    )
     return await submitter.submit(signal)
 
 
 def _report(result: SubmitResult) -> None:
-    typer.echo(f"{result.status.value}: incident {result.incident_id} (dedupe key {result.dedupe_key})")
+    typer.echo(
+        f"{result.status.value}: incident {result.incident_id} (dedupe key {result.dedupe_key})"
+    )
 
 
 def signal(
     ctx: typer.Context,
     service: str | None = typer.Option(None, help="Service name from the catalog"),
     slo: str | None = typer.Option(None, help="SLO name from the catalog"),
-    segment: str | None = typer.Option(None, help="Affected segment as key=value, e.g. language=es"),
+    segment: str | None = typer.Option(
+        None, help="Affected segment as key=value, e.g. language=es"
+    ),
     observed: float | None = typer.Option(None, help="Observed value of the SLI"),
     burn_rate: float | None = typer.Option(None, help="Error-budget burn rate"),
     status: SignalStatus = typer.Option(SignalStatus.FIRING, help="firing or resolved"),
-    file: Path | None = typer.Option(None, "--file", "-f",
-                                     help="Read the whole signal from a JSON file instead"),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="Read the whole signal from a JSON file instead"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON"),
 ) -> None:
     """Send a breach (or resolution) signal by hand, as a monitoring system would.
@@ -69,7 +86,7 @@ def signal(
     async def body() -> SubmitResult:
         if file is not None:
             try:
-                data = json.loads(file.read_text())
+                data = json.loads(file.read_text())  # noqa: ASYNC240 - one small file
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValidationError(f"cannot read a JSON signal: {exc}", str(file)) from None
             sig = _build(**{**data, "source": data.get("source", "cli")})
@@ -78,10 +95,19 @@ def signal(
                 raise ValidationError("--service and --slo are required (or --file)")
             catalog, _ = load_catalog_and_playbooks(settings)
             spec = catalog.service(service).slo(slo)
-            sig = _build(service=service, slo=slo, dimension=spec.dimension, status=status,
-                         segment=_segment(segment), observed=observed,
-                         objective=spec.objective, window=spec.window, burn_rate=burn_rate,
-                         source="cli", actor=settings.actor)
+            sig = _build(
+                service=service,
+                slo=slo,
+                dimension=spec.dimension,
+                status=status,
+                segment=_segment(segment),
+                observed=observed,
+                objective=spec.objective,
+                window=spec.window,
+                burn_rate=burn_rate,
+                source="cli",
+                actor=settings.actor,
+            )
         return await _submit(ctx, sig)
 
     result = run(body)
@@ -92,11 +118,20 @@ def launch(
     ctx: typer.Context,
     playbook: str = typer.Argument(..., help="Playbook name (see `orchestrator playbooks list`)"),
     service: str = typer.Option(..., help="Service name from the catalog"),
-    reason: str = typer.Option(..., help="Why you are launching it (recorded in the audit history)"),
-    segment: str | None = typer.Option(None, help="Affected segment as key=value, e.g. language=es"),
-    slo: str | None = typer.Option(None, help="SLO the incident is about (default: the first SLO "
-                                   "of the service in a dimension the playbook handles)"),
-    by: str | None = typer.Option(None, help="Who launches it (default: $ORCHESTRATOR_ACTOR or $USER)"),
+    reason: str = typer.Option(
+        ..., help="Why you are launching it (recorded in the audit history)"
+    ),
+    segment: str | None = typer.Option(
+        None, help="Affected segment as key=value, e.g. language=es"
+    ),
+    slo: str | None = typer.Option(
+        None,
+        help="SLO the incident is about (default: the first SLO "
+        "of the service in a dimension the playbook handles)",
+    ),
+    by: str | None = typer.Option(
+        None, help="Who launches it (default: $ORCHESTRATOR_ACTOR or $USER)"
+    ),
 ) -> None:
     """Launch a playbook by hand for a service; recorded with who launched it and why."""
     settings = settings_of(ctx)
@@ -115,9 +150,18 @@ def launch(
                     f" ({', '.join(book.match.dimensions)}); pass --slo"
                 )
             spec = matching[0]
-        sig = _build(service=service, slo=spec.name, dimension=spec.dimension,
-                     segment=_segment(segment), objective=spec.objective, window=spec.window,
-                     source="cli", actor=by or settings.actor, playbook=playbook, reason=reason)
+        sig = _build(
+            service=service,
+            slo=spec.name,
+            dimension=spec.dimension,
+            segment=_segment(segment),
+            objective=spec.objective,
+            window=spec.window,
+            source="cli",
+            actor=by or settings.actor,
+            playbook=playbook,
+            reason=reason,
+        )
         return await _submit(ctx, sig)
 
     _report(run(body))

@@ -93,7 +93,10 @@ class Service(_Frozen):
         for i, slo in enumerate(self.slos):
             if slo.journey not in journeys:
                 raise ValueError(f"slos[{i}] ({slo.name}): unknown journey {slo.journey!r}")
-        for kind, names in (("slo", [s.name for s in self.slos]), ("flag", [f.key for f in self.flags])):
+        for kind, names in (
+            ("slo", [s.name for s in self.slos]),
+            ("flag", [f.key for f in self.flags]),
+        ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"duplicate {kind} names: {dupes}")

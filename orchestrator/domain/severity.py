@@ -1,6 +1,7 @@
-"""Severity classification, SEV1 (worst) to SEV4, from customer impact, scope, risk and reversibility.
+"""Severity classification, SEV1 (worst) to SEV4: customer impact, scope, risk, reversibility.
 
-The rubric is documented in ``docs/severity.md``; every row there has a test. Pure: no I/O, no clock.
+The rubric is documented in ``docs/severity.md``; every row there has a test. Pure: no I/O, no
+clock.
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ def classify(
 ) -> SeverityAssessment:
     """Classify a firing breach.
 
-    impact   = the worse of the burn-rate tier and the deviation tier (0-3); 1 when both are unknown,
-               since the breach was reported but not measured;
+    impact   = the worse of the burn-rate tier and the deviation tier (0-3); 1 when both are
+               unknown, since the breach was reported but not measured;
     score    = impact + risk points (high 2, medium 1, low 0) + 1 if everyone is affected
                + 1 if the mitigation is not reversible;
     severity = SEV1 for 6-7, SEV2 for 5, SEV3 for 3-4, SEV4 for 0-2.

@@ -72,7 +72,7 @@ class BreachSignal(BaseModel):
     actor: str | None = Field(default=None, max_length=128)
     """Who sent it by hand (CLI, API); None for automatic sources."""
     playbook: Slug | None = None
-    """A playbook the on-call engineer asked for by name (manual launch); None lets policy choose."""
+    """A playbook the on-call engineer asked for by name (manual launch); None: policy chooses."""
     reason: str | None = Field(default=None, max_length=2000)
 
     @property

@@ -23,7 +23,11 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook, PlaybookLibrary
     from orchestrator.domain.severity import SeverityAssessment, classify
     from orchestrator.domain.signals import BreachSignal, SignalStatus
-    from orchestrator.domain.templating import evaluate_condition, render_step_args
+    from orchestrator.domain.templating import (
+        evaluate_condition,
+        render_step_args,
+        template_context,
+    )
     from orchestrator.errors import PlaybookError
     from orchestrator.workflows.steps import StepFailed, StepOutcome, StepRunner
     from orchestrator.workflows.types import (
@@ -54,8 +58,9 @@ class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
         self._inp = inp
-        self._state = IncidentState(incident_id=inp.incident_id, service=inp.service.name,
-                                    slo=inp.slo.name)
+        self._state = IncidentState(
+            incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name
+        )
         self._signals: list[BreachSignal] = []
         self._seen: set[str] = set()
         self._audit_queue: list[AuditEvent] = []
@@ -143,7 +148,8 @@ class IncidentWorkflow:
         if trigger.actor and trigger.playbook:
             self._audit(
                 AuditKind.MANUAL_LAUNCH,
-                f"{trigger.actor} launched {trigger.playbook}: {trigger.reason or 'no reason given'}",
+                f"{trigger.actor} launched {trigger.playbook}:"
+                f" {trigger.reason or 'no reason given'}",
                 {"playbook": trigger.playbook, "reason": trigger.reason},
                 actor=trigger.actor,
             )
@@ -166,15 +172,14 @@ class IncidentWorkflow:
         runner = StepRunner(self._inp.incident_id, self._inp.service, lambda: self._state.firing)
         results: dict[str, Any] = {}
         for step in playbook.steps:
-            context = {
-                "signal": trigger.model_dump(mode="json"),
-                "incident": {"id": self._inp.incident_id, "key": trigger.incident_key},
-                "service": self._inp.service.name,
-                "slo": self._inp.slo.model_dump(mode="json"),
-                "severity": assessment.severity.value,
-                "steps": results,
-                "catalog_service": self._inp.service.model_dump(mode="json"),
-            }
+            context = template_context(
+                signal=trigger.model_dump(mode="json"),
+                severity=assessment.severity.value,
+                incident={"id": self._inp.incident_id, "key": trigger.incident_key},
+                slo=self._inp.slo.model_dump(mode="json"),
+                catalog_service=self._inp.service.model_dump(mode="json"),
+                steps=results,
+            )
             record = StepRecord(id=step.id, action=step.action, status="running")
             self._state.steps.append(record)
             skip = self._skip_reason(step.action, step.when, context)
@@ -222,8 +227,11 @@ class IncidentWorkflow:
         record.status = outcome.status
         record.detail = outcome.summary
         record.result = outcome.result
-        self._audit(outcome.kind, f"{record.id}: {outcome.summary}",
-                    {"step": record.id, "action": record.action, **outcome.result})
+        self._audit(
+            outcome.kind,
+            f"{record.id}: {outcome.summary}",
+            {"step": record.id, "action": record.action, **outcome.result},
+        )
 
     # -- bookkeeping -----------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from orchestrator.activities.types import (
         APPLY_FLAG_CHANGE,
         VERIFY_FLAG_SERVING,
@@ -33,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.domain.catalog import Service
     from orchestrator.domain.playbook import Step
-    from pydantic import BaseModel
 
 EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -44,7 +45,7 @@ EFFECT_RETRY = RetryPolicy(
 )
 
 
-class StepFailed(Exception):
+class StepFailed(Exception):  # noqa: N818 - reads as what happened: "raise StepFailed(...)"
     """A step failed for good; ``detail`` says why in words an on-call engineer can act on."""
 
     def __init__(self, detail: str) -> None:
@@ -99,7 +100,9 @@ class StepRunner:
             return await self._wait_for_recovery(args)
         raise StepFailed(f"action {step.action!r} has no executor in this workflow version")
 
-    async def _change_flag(self, step: Step, args: RouteSegmentArgs | SetDefaultArgs) -> StepOutcome:
+    async def _change_flag(
+        self, step: Step, args: RouteSegmentArgs | SetDefaultArgs
+    ) -> StepOutcome:
         _check_flag(self._service, args.flag, (args.variation,))
         change = FlagChangeInput(
             incident_id=self._incident_id,
@@ -174,4 +177,4 @@ class StepRunner:
             return StepOutcome(
                 "done", AuditKind.NOTE, f"the SLO did not recover within {timeout}; continuing"
             )
-        return StepOutcome("done", AuditKind.INCIDENT_RESOLVED, "resolved signal received: SLO recovered")
+        return StepOutcome("done", AuditKind.NOTE, "resolved signal received: the SLO recovered")

@@ -30,9 +30,7 @@ def fairness_breach(**changes: object) -> BreachSignal:
 
 
 def resolved(signal: BreachSignal, **changes: object) -> BreachSignal:
-    return signal.model_copy(
-        update={"status": SignalStatus.RESOLVED, "dedupe_key": "", **changes}
-    )
+    return signal.model_copy(update={"status": SignalStatus.RESOLVED, "dedupe_key": "", **changes})
 
 
 async def wait_for(
@@ -45,7 +43,7 @@ async def wait_for(
     while loop.time() < deadline:
         try:
             state = await handle.query(QUERY_STATE, result_type=IncidentState)
-        except Exception:  # noqa: BLE001 - not started yet
+        except Exception:
             state = None
         if state is not None and state.phase in phases:
             return state

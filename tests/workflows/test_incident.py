@@ -1,4 +1,4 @@
-"""The incident workflow on a real Temporal dev server, with the real flag store, SDK and audit store."""
+"""The incident workflow on a real Temporal dev server, real flag store, SDK and audit store."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
     assert state.severity == "SEV2"
     assert state.playbook == "graceful-fallback"
     assert [s.status for s in state.steps if s.action != "incident.wait_for_recovery"] == [
-        "done", "skipped", "done"
+        "done",
+        "skipped",
+        "done",
     ]
     # What users get now, through the real LaunchDarkly SDK reading the flag store.
     assert await served_eventually(runtime, "es", "human-queue") == "human-queue"
@@ -50,7 +52,9 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
 
     again = await submitter.submit(resolved(fairness_breach()))
     assert again.status is SubmitStatus.ACCEPTED
-    final = await temporal_client.get_workflow_handle(result.incident_id, result_type=IncidentState).result()
+    final = await temporal_client.get_workflow_handle(
+        result.incident_id, result_type=IncidentState
+    ).result()
     assert final.phase is IncidentPhase.RESOLVED
 
     kinds = [e.kind for e in await runtime.audit.timeline(result.incident_id)]
@@ -65,7 +69,8 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
     ):
         assert kind in kinds, kind
     effect = next(
-        e for e in await runtime.audit.timeline(result.incident_id)
+        e
+        for e in await runtime.audit.timeline(result.incident_id)
         if e.kind is AuditKind.EFFECT_APPLIED
     )
     assert effect.data["before"]["rules"] == []
@@ -106,7 +111,9 @@ async def test_resolved_signal_never_starts_an_incident(
     submitter = runtime.submitter(temporal_client)
     result = await submitter.submit(resolved(fairness_breach()))
     assert result.status is SubmitStatus.NO_OPEN_INCIDENT
-    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{result.workflow_id}'")]
+    runs = [
+        wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{result.workflow_id}'")
+    ]
     assert runs == []
 
 
@@ -119,7 +126,9 @@ async def test_resolution_before_any_action_starts_no_destructive_step(
     started = await submitter.submit(breach)
     await submitter.submit(resolved(breach))
     async with runtime.worker(temporal_client):
-        final = await temporal_client.get_workflow_handle(started.incident_id, result_type=IncidentState).result()
+        final = await temporal_client.get_workflow_handle(
+            started.incident_id, result_type=IncidentState
+        ).result()
     assert final.phase is IncidentPhase.RESOLVED
     route = next(s for s in final.steps if s.action == "flag.route_segment")
     assert route.status == "skipped"
@@ -138,10 +147,13 @@ async def test_worker_restart_while_incident_waits(
     # No worker now: the incident waits durably in Temporal.
     await submitter.submit(resolved(fairness_breach()))
     async with runtime.worker(temporal_client):
-        final = await temporal_client.get_workflow_handle(result.incident_id, result_type=IncidentState).result()
+        final = await temporal_client.get_workflow_handle(
+            result.incident_id, result_type=IncidentState
+        ).result()
     assert final.phase is IncidentPhase.RESOLVED
     applied = [
-        e for e in await runtime.audit.timeline(result.incident_id)
+        e
+        for e in await runtime.audit.timeline(result.incident_id)
         if e.kind is AuditKind.EFFECT_APPLIED
     ]
     assert len(applied) == 1
@@ -152,14 +164,19 @@ async def test_manual_launch_is_recorded_with_who_and_why(
 ) -> None:
     submitter = runtime.submitter(temporal_client)
     signal = fairness_breach(
-        source="cli", actor="maria.oncall", playbook="graceful-fallback",
-        reason="Spanish CSAT dropped after prompt v42", observed=None, burn_rate=None,
+        source="cli",
+        actor="maria.oncall",
+        playbook="graceful-fallback",
+        reason="Spanish CSAT dropped after prompt v42",
+        observed=None,
+        burn_rate=None,
     )
     result = await submitter.submit(signal)
     state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
     assert state.launched_by == "maria.oncall"
     launch = [
-        e for e in await runtime.audit.timeline(result.incident_id)
+        e
+        for e in await runtime.audit.timeline(result.incident_id)
         if e.kind is AuditKind.MANUAL_LAUNCH
     ]
     assert launch and launch[0].actor == "maria.oncall"
@@ -183,7 +200,5 @@ async def test_bad_signals_start_nothing(
     with pytest.raises(error):
         await submitter.submit(fairness_breach(**changes))
     prefix = runtime.settings.workflow_id_prefix
-    runs = [
-        wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")
-    ]
+    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")]
     assert runs == []
