@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import ConfigError
+from orchestrator.ingest import IngestSettings, LabelMapping, from_env
+
+
+def test_defaults() -> None:
+    settings = from_env({})
+    assert settings.max_body_bytes == 1024 * 1024
+    assert settings.timestamp_window_seconds == 300
+    assert not settings.allow_unauthenticated
+    grafana = settings.auth_for("grafana")
+    assert grafana.signature_header == "X-Grafana-Alerting-Signature"
+    assert grafana.timestamp_header == ""
+    assert not grafana.configured
+    assert settings.mapping == LabelMapping()
+
+
+def test_tokens_from_env_and_files(tmp_path: Path) -> None:
+    token_file = tmp_path / "am-token"
+    token_file.write_text("from-file-1\n\nfrom-file-2\n")
+    secret_file = tmp_path / "hmac"
+    secret_file.write_text("s3cret\n")
+    settings = IngestSettings.from_env(
+        {
+            "ORCHESTRATOR_INGEST_ALERTMANAGER_TOKEN": "inline",
+            "ORCHESTRATOR_INGEST_ALERTMANAGER_TOKEN_FILE": str(token_file),
+            "ORCHESTRATOR_INGEST_GRAFANA_HMAC_SECRET_FILE": str(secret_file),
+            "ORCHESTRATOR_INGEST_GRAFANA_TIMESTAMP_HEADER": "X-Grafana-Alerting-Timestamp",
+            "ORCHESTRATOR_INGEST_MAX_BODY_BYTES": "2048",
+            "ORCHESTRATOR_INGEST_MAX_ALERTS": "10",
+            "ORCHESTRATOR_INGEST_TIMESTAMP_WINDOW_SECONDS": "60",
+            "ORCHESTRATOR_INGEST_ALLOW_UNAUTHENTICATED": "false",
+        }
+    )
+    am = settings.auth_for("alertmanager")
+    assert [t.reveal() for t in am.tokens] == ["inline", "from-file-1", "from-file-2"]
+    grafana = settings.auth_for("grafana")
+    assert [s.reveal() for s in grafana.hmac_secrets] == ["s3cret"]
+    assert grafana.timestamp_header == "X-Grafana-Alerting-Timestamp"
+    assert (settings.max_body_bytes, settings.max_alerts) == (2048, 10)
+    assert settings.timestamp_window_seconds == 60
+    assert "inline" not in repr(settings)
+    assert "s3cret" not in repr(settings)
+
+
+def test_label_mapping_file(tmp_path: Path) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text("service: [app]\ntier_burn_rates: {sev1: 20}\n")
+    settings = from_env({"ORCHESTRATOR_INGEST_LABEL_MAPPING_FILE": str(path)})
+    assert settings.mapping.service == ("app",)
+    assert settings.mapping.tier_burn_rates == {"sev1": 20.0}
+    assert settings.mapping.slo == LabelMapping().slo
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({"ORCHESTRATOR_INGEST_MAX_BODY_BYTES": "lots"}, "must be an integer"),
+        ({"ORCHESTRATOR_INGEST_MAX_ALERTS": "0"}, "must be positive"),
+        ({"ORCHESTRATOR_INGEST_ALLOW_UNAUTHENTICATED": "maybe"}, "true or false"),
+        ({"ORCHESTRATOR_INGEST_GENERIC_TOKEN_FILE": "/nonexistent/token"}, "cannot read"),
+        ({"ORCHESTRATOR_INGEST_LABEL_MAPPING_FILE": "/nonexistent/m.yaml"}, "cannot read"),
+    ],
+)
+def test_bad_settings(environ: dict[str, str], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        from_env(environ)
+
+
+def test_bad_mapping_file(tmp_path: Path) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text("servise: [app]\n")
+    with pytest.raises(ConfigError, match="servise"):
+        from_env({"ORCHESTRATOR_INGEST_LABEL_MAPPING_FILE": str(path)})
+    path.write_text("service: [app\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        from_env({"ORCHESTRATOR_INGEST_LABEL_MAPPING_FILE": str(path)})
