@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 
 _MAX_INT_DIGITS = 30
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class RejectionError(Exception):
@@ -145,7 +147,31 @@ def decode_json(body: bytes, max_depth: int) -> Any:
         ) from None
     if nesting_depth(value, max_depth) > max_depth:
         raise _too_deep(max_depth)
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise RejectionError(
+            400,
+            "invalid_json",
+            "request body is not valid JSON: a \\u escape is an unpaired surrogate",
+        )
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string (key or value) holds half a surrogate pair, which is not Unicode text."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _too_deep(limit: int) -> RejectionError:

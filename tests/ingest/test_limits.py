@@ -115,6 +115,8 @@ async def test_nesting_at_the_limit_is_parsed(client: httpx.AsyncClient) -> None
         (b'{"observed": NaN}', "invalid_json", "NaN"),
         (b'{"observed": 1e999}', "invalid_json", "out of range"),
         (b'{"n": ' + b"9" * 5000 + b"}", "invalid_json", "out of range"),
+        (b'{"receiver": "\\ud800"}', "invalid_json", "unpaired surrogate"),
+        (b'{"\\udfff": 1}', "invalid_json", "unpaired surrogate"),
         (b"", "invalid_json", "empty"),
         (b"   \n", "invalid_json", "empty"),
     ],

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from orchestrator.ingest import IngestMetrics, create_app
+from orchestrator.ingest import IngestMetrics, LabelMapping, create_app
 from orchestrator.ingest.openapi import build_openapi
 from tests.ingest.conftest import make_settings
 from tests.ingest.memory_submitter import MemorySubmitter
@@ -114,3 +114,28 @@ async def test_extra_routes_plug_in(catalog: object) -> None:
         served = (await c.get("/openapi.json")).json()
     assert served["paths"]["/v1/incidents"] == extra_doc["/v1/incidents"]
     assert "/v1/incidents" not in build_openapi()["paths"]
+
+
+def _yaml_blocks(text: str) -> list[str]:
+    return [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
+
+
+def test_documented_configurations_parse() -> None:
+    """The alertmanager.yml receiver, the Grafana contact point and the mapping file in
+    docs/ingest.md are valid YAML that point at real endpoints."""
+    text = (DOC.parent / "ingest.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b) for b in _yaml_blocks(text)]
+    paths = build_openapi()["paths"]
+    alertmanager = next(b for b in blocks if "receivers" in b)
+    [webhook] = next(r for r in alertmanager["receivers"] if r["name"] == "orchestrator")[
+        "webhook_configs"
+    ]
+    assert webhook["send_resolved"] is True
+    assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+    assert "/" + webhook["url"].split("/", 3)[3] in paths
+    grafana = next(b for b in blocks if "contactPoints" in b)
+    settings = grafana["contactPoints"][0]["receivers"][0]["settings"]
+    assert "/" + settings["url"].split("/", 3)[3] in paths
+    assert settings["hmacConfig"]["header"] == "X-Grafana-Alerting-Signature"
+    mapping = next(b for b in blocks if "tier_burn_rates" in b)
+    assert LabelMapping.model_validate(mapping).service == ("app", "service")
