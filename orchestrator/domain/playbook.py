@@ -15,24 +15,15 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from orchestrator.domain.actions import ACTIONS, ActionSpec
+from orchestrator.domain.playbook_checks import step_problems
+from orchestrator.domain.policy import ApprovalRule, FailurePolicy, ResolutionPolicy
 from orchestrator.domain.severity import Severity
 from orchestrator.domain.signals import Slug
-from orchestrator.domain.templating import (
-    ALLOWED_NAMES,
-    CONTEXT_NAMES,
-    check_expression,
-    check_template,
-    contains_template,
-    is_template,
-)
 from orchestrator.domain.yamltext import dotted, parse_yaml
 from orchestrator.errors import NotFoundError, PlaybookError
 
 _SKIP_CHECKS = "skip_playbook_checks"
 """Validation-context key: parse_playbook runs the checks itself on the raw data, to report all."""
-
-Problem = tuple[str, str]
-"""(field, message): ``("args.flag", "required")``."""
 
 
 class _Frozen(BaseModel):
@@ -50,13 +41,22 @@ class Match(_Frozen):
     severities: tuple[Severity, ...] = Field(default=tuple(Severity), min_length=1)
     services: tuple[Slug, ...] = ()
     """Empty means any service."""
+    slos: tuple[Slug, ...] = ()
+    """Empty means any SLO of the dimensions (one playbook per row of an SLO table names it)."""
 
-    def covers(self, service: str, dimension: str, severity: Severity | None = None) -> bool:
-        """True when this match takes the breach (any severity when ``severity`` is None)."""
+    def covers(
+        self,
+        service: str,
+        dimension: str,
+        severity: Severity | None = None,
+        slo: str | None = None,
+    ) -> bool:
+        """True when this match takes the breach (any severity or SLO when that is None)."""
         return (
             dimension in self.dimensions
             and (not self.services or service in self.services)
             and (severity is None or severity in self.severities)
+            and (slo is None or not self.slos or slo in self.slos)
         )
 
 
@@ -71,6 +71,12 @@ class Step(_Frozen):
     timeout_seconds: float = Field(default=60.0, gt=0, le=7 * 24 * 3600)
     """How long one attempt of the step may take (the activity's start-to-close timeout)."""
     description: str = ""
+    approval: ApprovalRule | None = None
+    """When set (and its ``when`` holds), the step waits for a person's approval first."""
+    temporary: bool = False
+    """The effect is a stopgap: undone once the SLO has recovered (after the hold-down)."""
+    compensate: bool = True
+    """Undo this step's effect when a later step fails and the playbook asks to compensate."""
 
     @property
     def spec(self) -> ActionSpec:
@@ -89,6 +95,10 @@ class Playbook(_Frozen):
     name: Slug
     description: str = ""
     match: Match
+    manual_only: bool = False
+    """Never chosen for a breach by policy; runs only when a person launches it by name."""
+    resolution: ResolutionPolicy = ResolutionPolicy()
+    on_failure: FailurePolicy = FailurePolicy()
     steps: tuple[Step, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -110,8 +120,9 @@ def _duplicates(names: Sequence[str]) -> list[str]:
     return sorted({n for n in names if names.count(n) > 1})
 
 
-def _specificity(playbook: Playbook) -> tuple[int, int, str]:
-    return (0 if playbook.match.services else 1, len(playbook.match.severities), playbook.name)
+def _specificity(playbook: Playbook) -> tuple[int, int, int, str]:
+    m = playbook.match
+    return (0 if m.slos else 1, 0 if m.services else 1, len(m.severities), playbook.name)
 
 
 class PlaybookLibrary(_Frozen):
@@ -134,92 +145,30 @@ class PlaybookLibrary(_Frozen):
                 return playbook
         raise NotFoundError(f"unknown playbook {name!r} (library has: {', '.join(self.names)})")
 
-    def candidates_for(self, service: str, dimension: str) -> tuple[Playbook, ...]:
-        """Playbooks matching the service and dimension at any severity, most specific first."""
-        found = [p for p in self.playbooks if p.match.covers(service, dimension)]
+    def candidates_for(
+        self, service: str, dimension: str, slo: str | None = None
+    ) -> tuple[Playbook, ...]:
+        """Playbooks policy may choose for the service, dimension (and SLO) at any severity, most
+        specific first; ``manual_only`` playbooks are never among them."""
+        found = [
+            p
+            for p in self.playbooks
+            if not p.manual_only and p.match.covers(service, dimension, slo=slo)
+        ]
         return tuple(sorted(found, key=_specificity))
 
-    def select(self, service: str, dimension: str, severity: Severity) -> Playbook | None:
-        """The most specific playbook for the breach: one naming the service beats a generic one,
-        then the one with fewer severities, then the first by name. None when nothing matches."""
-        found = [p for p in self.playbooks if p.match.covers(service, dimension, severity)]
+    def select(
+        self, service: str, dimension: str, severity: Severity, slo: str | None = None
+    ) -> Playbook | None:
+        """The most specific playbook for the breach: one naming the SLO beats one that does not,
+        then one naming the service beats a generic one, then the one with fewer severities, then
+        the first by name. ``manual_only`` playbooks are never chosen. None when nothing matches."""
+        found = [
+            p
+            for p in self.playbooks
+            if not p.manual_only and p.match.covers(service, dimension, severity, slo)
+        ]
         return min(found, key=_specificity, default=None)
-
-
-def _template_problems(value: Any, field: str) -> list[Problem]:
-    if isinstance(value, Mapping):
-        return [p for k, v in value.items() for p in _template_problems(v, f"{field}.{k}")]
-    if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in _template_problems(v, f"{field}[{i}]")]
-    if not isinstance(value, str) or not is_template(value):
-        return []
-    try:
-        names = check_template(value)
-    except PlaybookError as exc:
-        return [(field, exc.message)]
-    return _names_problems(names, field, "template")
-
-
-def _names_problems(names: set[str], field: str, kind: str) -> list[Problem]:
-    unknown = sorted(names - ALLOWED_NAMES)
-    if not unknown:
-        return []
-    allowed = ", ".join(sorted(CONTEXT_NAMES))
-    return [(field, f"{kind} uses unknown name(s) {', '.join(unknown)} (allowed: {allowed})")]
-
-
-def _when_problems(when: str) -> list[Problem]:
-    if is_template(when):
-        return [("when", "'when' is a Jinja expression: write it without {{ }} or {% %}")]
-    try:
-        names = check_expression(when)
-    except PlaybookError as exc:
-        return [("when", exc.message)]
-    return _names_problems(names, "when", "expression")
-
-
-def _args_problems(spec: ActionSpec, args: Mapping[Any, Any]) -> list[Problem]:
-    fields = spec.args_model.model_fields
-    allowed = ", ".join(fields)
-    problems: list[Problem] = [
-        (f"args.{key}", f"unknown argument for {spec.name} (allowed: {allowed})")
-        for key in args
-        if key not in fields
-    ]
-    problems += [
-        (f"args.{name}", "required")
-        for name, field in fields.items()
-        if field.is_required() and name not in args
-    ]
-    templated = {key for key, value in args.items() if contains_template(value)}
-    literal = {k: v for k, v in args.items() if k in fields and k not in templated}
-    try:
-        spec.args_model.model_validate(literal)
-    except pydantic.ValidationError as exc:
-        for err in exc.errors():
-            loc = err["loc"]
-            if err["type"] == "missing" or (loc[:1] and loc[0] in templated):
-                continue  # missing keys are reported above; templated values are checked at run
-            if not loc and templated:
-                continue
-            problems.append((f"args.{dotted(loc)}" if loc else "args", err["msg"]))
-    return problems
-
-
-def step_problems(raw: Mapping[str, Any]) -> list[Problem]:
-    """What is wrong with a step's action, args and ``when`` (structure aside): (field, msg)."""
-    action, args, when = raw.get("action"), raw.get("args", {}), raw.get("when")
-    problems: list[Problem] = []
-    if isinstance(action, str) and action not in ACTIONS:
-        known = ", ".join(sorted(ACTIONS))
-        problems.append(("action", f"unknown action {action!r} (known actions: {known})"))
-    elif isinstance(action, str) and isinstance(args, Mapping):
-        problems += _args_problems(ACTIONS[action], args)
-    if isinstance(args, Mapping):
-        problems += _template_problems(args, "args")
-    if isinstance(when, str) and when:
-        problems += _when_problems(when)
-    return problems
 
 
 def _step_label(index: int, raw_steps: Sequence[Any]) -> str:

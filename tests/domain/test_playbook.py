@@ -7,6 +7,7 @@ import textwrap
 import pydantic
 import pytest
 
+from orchestrator.domain.actions import ACTIONS
 from orchestrator.domain.playbook import (
     Match,
     Playbook,
@@ -19,6 +20,7 @@ from orchestrator.domain.severity import Severity
 from orchestrator.errors import NotFoundError, PlaybookError
 
 SRC = "playbooks/test.yaml"
+KNOWN = ", ".join(sorted(ACTIONS))
 
 VALID = textwrap.dedent(
     """\
@@ -79,8 +81,7 @@ ERROR_CASES = [
         _step_text("- id: go\n  action: flag.rout_segment\n"),
         [
             f"{SRC}: steps[0] (go).action: unknown action 'flag.rout_segment'",
-            "known actions: flag.route_segment, flag.set_default, flag.verify_segment,"
-            " incident.wait_for_recovery",
+            f"known actions: {KNOWN}",
         ],
     ),
     (
@@ -190,6 +191,33 @@ ERROR_CASES = [
         ],
     ),
     (
+        "temporary effect that cannot be undone",
+        _step_text("- id: w\n  action: page.oncall\n  temporary: true\n  args: {message: hi}\n"),
+        [f"{SRC}: steps[0] (w).temporary: page.oncall cannot be undone, so it cannot be temporary"],
+    ),
+    (
+        "approval with an unknown name in when",
+        _step_text(
+            f"- id: go\n  action: flag.route_segment\n  args: {ROUTE_ARGS}\n"
+            "  approval: {when: sev == 1, timeout_seconds: 60, on_timeout: skip}\n"
+        ),
+        [f"{SRC}: steps[0] (go).approval.when: expression uses unknown name(s) sev"],
+    ),
+    (
+        "approval without the outcome of a timeout",
+        _step_text(
+            f"- id: go\n  action: flag.route_segment\n  args: {ROUTE_ARGS}\n"
+            "  approval: {timeout_seconds: 60, on_timeout: wait}\n"
+        ),
+        [f"{SRC}: steps[0] (go).approval.on_timeout: Input should be 'proceed', 'skip' or"],
+    ),
+    (
+        "bad resolution policy",
+        "name: p\nmatch: {dimensions: [accuracy]}\nresolution: {hold_down_seconds: -5}\nsteps:\n"
+        "  - {id: w, action: incident.wait_for_recovery, args: {timeout_seconds: 1}}\n",
+        [f"{SRC}: resolution.hold_down_seconds: Input should be greater than or equal to 0"],
+    ),
+    (
         "unknown step field",
         _step_text(
             "- id: w\n  action: incident.wait_for_recovery\n  timeout: 5\n"
@@ -224,9 +252,7 @@ def test_all_errors_of_a_file_are_reported_together_one_per_line() -> None:
     assert sorted(lines) == sorted(
         [
             f"{SRC}: steps[1] (b).timeout_seconds: Input should be greater than 0",
-            f"{SRC}: steps[0] (a).action: unknown action 'flag.nope' (known actions:"
-            " flag.route_segment, flag.set_default, flag.verify_segment,"
-            " incident.wait_for_recovery)",
+            f"{SRC}: steps[0] (a).action: unknown action 'flag.nope' (known actions: {KNOWN})",
             f"{SRC}: steps[1] (b).args.flag: required",
             f"{SRC}: steps[1] (b).args.variation: template uses unknown name(s) x (allowed:"
             " catalog_service, incident, service, severity, signal, slo, steps)",
@@ -314,3 +340,59 @@ def test_by_name() -> None:
 def test_library_rejects_duplicate_names() -> None:
     with pytest.raises(pydantic.ValidationError, match="duplicate playbook names"):
         PlaybookLibrary(playbooks=(_playbook("x", ALL), _playbook("x", ALL)))
+
+
+POLICY = textwrap.dedent(
+    """\
+    name: rollback
+    match: {dimensions: [fairness], slos: [language-gap]}
+    resolution: {hold_down_seconds: 30}
+    on_failure: {compensate: true}
+    steps:
+      - id: fallback
+        action: flag.route_segment
+        temporary: true
+        args: {flag: f, attribute: language, values: [es], variation: human-queue}
+      - id: pin
+        action: deploy.pin_version
+        compensate: false
+        approval:
+          when: severity == 'SEV1'
+          timeout_seconds: 900
+          on_timeout: escalate
+          two_person: true
+        args: {component: prompt}
+    """
+)
+
+
+def test_policy_fields_load() -> None:
+    playbook = parse_playbook(POLICY, SRC)
+    fallback, pin = playbook.steps
+    assert fallback.temporary and fallback.compensate and fallback.approval is None
+    assert not pin.temporary and not pin.compensate
+    assert pin.approval is not None and pin.approval.two_person
+    assert pin.approval.on_timeout == "escalate"
+    assert playbook.resolution.hold_down_seconds == 30
+    assert playbook.resolution.max_open_seconds == 24 * 3600
+    assert playbook.on_failure.compensate and playbook.on_failure.page
+    assert playbook.match.slos == ("language-gap",)
+    assert not playbook.manual_only
+
+
+def test_naming_the_slo_is_most_specific_and_manual_only_is_never_selected() -> None:
+    row = _playbook("row", ALL, ("support-assistant",)).model_copy(
+        update={"match": Match(dimensions=("accuracy",), slos=("task-success",))}
+    )
+    manual = _playbook("manual", (Severity.SEV1,), ("support-assistant",)).model_copy(
+        update={"manual_only": True}
+    )
+    library = PlaybookLibrary(playbooks=(*LIBRARY.playbooks, row, manual))
+    sev1 = Severity.SEV1
+    assert library.select("support-assistant", "accuracy", sev1, "task-success").name == "row"
+    chosen = library.select("support-assistant", "accuracy", sev1, "other-slo")
+    assert chosen is not None and chosen.name == "assistant-sev1"
+    assert library.select("support-assistant", "accuracy", sev1).name == "row"  # any SLO
+    names = [p.name for p in library.candidates_for("support-assistant", "accuracy", "other")]
+    assert "manual" not in names and "row" not in names
+    assert library.by_name("manual").manual_only

@@ -1,0 +1,186 @@
+"""Choosing the playbook for a breach, and the dry run (``orchestrator playbooks plan``). Pure.
+
+The workflow and the dry run share :func:`assess`, :func:`choose_playbook` and
+:func:`incident_context`, so the plan printed before production is the one the workflow runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from orchestrator.domain.actions import ACTIONS
+from orchestrator.domain.catalog import Catalog, Service, Slo
+from orchestrator.domain.playbook import Playbook, PlaybookLibrary, Step
+from orchestrator.domain.policy import FailurePolicy, ResolutionPolicy
+from orchestrator.domain.policy_approval import approval_applies
+from orchestrator.domain.severity import Severity, SeverityAssessment, classify
+from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
+from orchestrator.domain.templating import render_step_args, should_run, template_context
+from orchestrator.errors import PlaybookError
+
+FAST_TRACK_LABEL = "orchestrator.fast-track"
+"""Signal label (value ``"true"``) by which on-call launches a playbook fast-tracked."""
+
+
+def assess(service: Service, slo: Slo, signal: BreachSignal) -> SeverityAssessment:
+    return classify(
+        slo=slo,
+        risk_tier=service.journey(slo.journey).risk_tier,
+        observed=signal.observed,
+        burn_rate=signal.burn_rate,
+        segmented=signal.segment is not None,
+    )
+
+
+def choose_playbook(
+    library: PlaybookLibrary,
+    service: Service,
+    slo: Slo,
+    signal: BreachSignal,
+    severity: Severity,
+) -> Playbook | None:
+    """The playbook named by a manual launch, else the most specific one policy selects."""
+    if signal.playbook:
+        named = [p for p in library.playbooks if p.name == signal.playbook]
+        return named[0] if named else None
+    return library.select(service.name, slo.dimension, severity, slo.name)
+
+
+def is_fast_track(signal: BreachSignal) -> bool:
+    return bool(signal.actor) and signal.labels.get(FAST_TRACK_LABEL, "").lower() == "true"
+
+
+def incident_context(
+    *,
+    incident_id: str,
+    signal: BreachSignal,
+    severity: str,
+    service: Service,
+    slo: Slo,
+    steps: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The template context of a step (see :func:`template_context`)."""
+    return template_context(
+        signal=signal.model_dump(mode="json"),
+        severity=severity,
+        incident={"id": incident_id, "key": signal.incident_key},
+        slo=slo.model_dump(mode="json"),
+        catalog_service=service.model_dump(mode="json"),
+        steps=steps,
+    )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlannedStep(_Model):
+    id: str
+    action: str
+    description: str
+    runs: bool
+    skip_reason: str | None = None
+    args: dict[str, Any] | None = None
+    error: str | None = None
+    destructive: bool
+    approval: dict[str, Any] | None = None
+    """The approval the step would wait for: timeout, outcome on timeout, two-person rule."""
+    temporary: bool
+    compensate: bool
+
+
+class IncidentPlan(_Model):
+    incident_id: str
+    service: str
+    slo: str
+    status: str
+    severity: SeverityAssessment | None
+    playbook: str | None
+    manual: bool
+    fast_track: bool
+    kill_switch: bool
+    note: str
+    steps: tuple[PlannedStep, ...] = ()
+    resolution: ResolutionPolicy | None = None
+    on_failure: FailurePolicy | None = None
+
+
+def _plan_step(step: Step, context: dict[str, Any], kill_switch: bool) -> PlannedStep:
+    spec = ACTIONS[step.action]
+    base = {
+        "id": step.id,
+        "action": step.action,
+        "description": step.description,
+        "destructive": spec.destructive,
+        "temporary": step.temporary,
+        "compensate": step.compensate,
+    }
+    try:
+        if not should_run(step, context):
+            return PlannedStep(**base, runs=False, skip_reason=f"condition not met: {step.when}")
+        args = render_step_args(step, context).model_dump(mode="json")
+    except PlaybookError as exc:
+        return PlannedStep(**base, runs=False, error=str(exc), skip_reason="would fail")
+    approval = None
+    rule = step.approval
+    if rule is not None and approval_applies(rule, context, f"step {step.id}: approval.when"):
+        approval = rule.model_dump(exclude={"when"}, exclude_defaults=False)
+    if kill_switch and spec.destructive:
+        return PlannedStep(**base, runs=False, args=args, skip_reason="kill switch on: notify-only")
+    return PlannedStep(**base, runs=True, args=args, approval=approval)
+
+
+def plan_incident(
+    signal: BreachSignal,
+    catalog: Catalog,
+    library: PlaybookLibrary,
+    *,
+    workflow_id_prefix: str = "incident",
+    kill_switch: bool = False,
+) -> IncidentPlan:
+    """What the orchestrator would do for ``signal``, touching nothing. Steps are assumed to
+    succeed, so a step whose ``when`` asks whether an earlier one ran sees it as run."""
+    service, slo = catalog.resolve(signal)
+    base: dict[str, Any] = {
+        "incident_id": workflow_id_for(service.name, slo.name, workflow_id_prefix),
+        "service": service.name,
+        "slo": slo.name,
+        "status": signal.status.value,
+        "manual": bool(signal.playbook),
+        "fast_track": is_fast_track(signal),
+        "kill_switch": kill_switch,
+    }
+    if signal.status is SignalStatus.RESOLVED:
+        note = "a resolved signal starts nothing (it only resolves an incident already open)"
+        return IncidentPlan(**base, severity=None, playbook=None, note=note)
+    assessment = assess(service, slo, signal)
+    playbook = choose_playbook(library, service, slo, signal, assessment.severity)
+    if playbook is None:
+        note = "no playbook matches: the incident would page a human and fail"
+        return IncidentPlan(**base, severity=assessment, playbook=None, note=note)
+    results: dict[str, Any] = {}
+    steps = []
+    for step in playbook.steps:
+        context = incident_context(
+            incident_id=base["incident_id"],
+            signal=signal,
+            severity=assessment.severity.value,
+            service=service,
+            slo=slo,
+            steps=results,
+        )
+        planned = _plan_step(step, context, kill_switch)
+        if planned.runs:
+            results[step.id] = {}
+        steps.append(planned)
+    return IncidentPlan(
+        **base,
+        severity=assessment,
+        playbook=playbook.name,
+        note="dry run: nothing was changed",
+        steps=tuple(steps),
+        resolution=playbook.resolution,
+        on_failure=playbook.on_failure,
+    )
