@@ -60,7 +60,7 @@ def submitter(catalog: Catalog) -> MemorySubmitter:
 
 
 @pytest.fixture
-def settings() -> IngestSettings:
+def ingest_settings() -> IngestSettings:
     return make_settings()
 
 
@@ -71,9 +71,12 @@ def metrics() -> IngestMetrics:
 
 @pytest.fixture
 def app(
-    submitter: MemorySubmitter, settings: IngestSettings, metrics: IngestMetrics, catalog: Catalog
+    submitter: MemorySubmitter,
+    ingest_settings: IngestSettings,
+    metrics: IngestMetrics,
+    catalog: Catalog,
 ) -> Starlette:
-    return create_app(submitter, settings, metrics, catalog=catalog, clock=wall_clock)
+    return create_app(submitter, ingest_settings, metrics, catalog=catalog, clock=wall_clock)
 
 
 @pytest.fixture

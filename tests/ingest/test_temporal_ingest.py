@@ -1,0 +1,102 @@
+"""The ingest app in front of the real TemporalSubmitter on the session's Temporal dev server.
+
+No worker runs here: signal-with-start is what the ingest service relies on, and it needs none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from orchestrator.domain.signals import workflow_id_for
+from orchestrator.ingest import IngestMetrics, create_app
+from tests.ingest.conftest import make_settings, wall_clock
+from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of
+from tests.ingest.storm import incident_keys, run_storm
+from workers.runtime import Runtime
+
+
+async def _runs(client: Client, workflow_id: str) -> int:
+    return len([wf async for wf in client.list_workflows(f"WorkflowId = '{workflow_id}'")])
+
+
+async def _eventually_runs(client: Client, workflow_id: str, expected: int) -> int:
+    found = await _runs(client, workflow_id)
+    for _ in range(100):  # visibility is eventually consistent
+        if found == expected:
+            break
+        await asyncio.sleep(0.05)
+        found = await _runs(client, workflow_id)
+    return found
+
+
+@pytest.fixture
+async def real_client(
+    runtime: Runtime, temporal_client: Client
+) -> AsyncIterator[tuple[httpx.AsyncClient, IngestMetrics]]:
+    metrics = IngestMetrics()
+    app = create_app(
+        runtime.submitter(temporal_client),
+        make_settings(),
+        metrics,
+        catalog=runtime.catalog,
+        clock=wall_clock,
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        yield client, metrics
+    prefix = runtime.settings.workflow_id_prefix
+    for service, slo in incident_keys(runtime.catalog):
+        handle = temporal_client.get_workflow_handle(workflow_id_for(service, slo, prefix))
+        with contextlib.suppress(RPCError):  # not started by this test
+            await handle.terminate("test over")
+
+
+async def test_alertmanager_delivery_through_temporal(
+    real_client: tuple[httpx.AsyncClient, IngestMetrics],
+    runtime: Runtime,
+    temporal_client: Client,
+) -> None:
+    client, _ = real_client
+    assert (await client.get("/readyz")).status_code == 200
+    for _ in range(2):  # the second is Alertmanager redelivering the same group
+        response = await client.post(
+            "/v1/signals/alertmanager", content=body_of(ALERTMANAGER_V4), headers=bearer(AM_TOKEN)
+        )
+        assert response.status_code == 202, response.text
+        assert [i["status"] for i in response.json()["incidents"]] == [
+            "accepted",
+            "no-open-incident",
+        ]
+    prefix = runtime.settings.workflow_id_prefix
+    firing = workflow_id_for("support-assistant", "task-success", prefix)
+    assert response.json()["incidents"][0]["incident_id"] == firing
+    assert await _eventually_runs(temporal_client, firing, 1) == 1
+    # The resolved alert never started an incident.
+    assert (
+        await _runs(temporal_client, workflow_id_for("support-assistant", "ttft-p95", prefix)) == 0
+    )
+
+
+async def test_small_storm_through_temporal(
+    real_client: tuple[httpx.AsyncClient, IngestMetrics],
+    runtime: Runtime,
+    temporal_client: Client,
+) -> None:
+    client, metrics = real_client
+    keys = incident_keys(runtime.catalog)
+    report = await run_storm(client, keys, deliveries=300, concurrency=32)
+    assert report.statuses == {202: 300}
+    assert report.health_failures == 0
+    assert metrics.deliveries.value(source="alertmanager", outcome="accepted") == 300
+    prefix = runtime.settings.workflow_id_prefix
+    for service, slo in keys:
+        assert (
+            await _eventually_runs(temporal_client, workflow_id_for(service, slo, prefix), 1) == 1
+        )
