@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,15 +13,21 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from orchestrator.activities.audit import AuditActivities
+from orchestrator.activities.deploy import DeployActivities
 from orchestrator.activities.flags import FlagActivities
+from orchestrator.activities.notices import NoticeActivities
+from orchestrator.activities.releases import ReleaseActivities
+from orchestrator.activities.safety import SafetyActivities
 from orchestrator.audit.store import AuditStore, open_audit_store
 from orchestrator.cli.common import load_catalog_and_playbooks
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.policy_limits import SafetyLimits
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator
 from orchestrator.providers.local_flags import LocalFlagStore
+from orchestrator.providers.local_ops import OpsProviders, load_safety_limits, local_ops
 from orchestrator.settings import Settings
 from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.incident import IncidentWorkflow
@@ -47,6 +53,8 @@ class Runtime:
     audit: AuditStore
     flags: FlagProvider
     evaluator: FlagEvaluator
+    ops: OpsProviders
+    limits: SafetyLimits
     activities: list[Any]
 
     def submitter(self, client: Client) -> TemporalSubmitter:
@@ -69,10 +77,37 @@ class Runtime:
         )
 
 
+def ops_activities(ops: OpsProviders, limits: SafetyLimits) -> list[Any]:
+    deploy = DeployActivities(ops.deploy)
+    releases = ReleaseActivities(ops.freezes)
+    notices = NoticeActivities(ops.tickets, ops.pager)
+    safety = SafetyActivities(ops.safety, limits)
+    return [
+        deploy.pin_component_version,
+        deploy.scale_component,
+        deploy.restore_component,
+        releases.freeze_releases,
+        releases.lift_freeze,
+        notices.open_incident_review,
+        notices.page_oncall,
+        safety.authorize_action,
+    ]
+
+
+OpsWrapper = Callable[[OpsProviders], OpsProviders]
+"""Replaces providers around the local ones (tests inject faults this way)."""
+
+
 @contextlib.asynccontextmanager
-async def build_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def build_runtime(
+    settings: Settings, *, wrap_ops: OpsWrapper | None = None
+) -> AsyncIterator[Runtime]:
     """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
     catalog, library = load_catalog_and_playbooks(settings)
+    limits = load_safety_limits(settings.catalog_path)
+    local = local_ops(settings.state_dir)
+    local.deploy.ensure_components(catalog)
+    ops = local.providers() if wrap_ops is None else wrap_ops(local.providers())
     audit = open_audit_store(settings.effective_audit_url)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     evaluator: FlagEvaluator
@@ -110,10 +145,14 @@ async def build_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 audit=audit,
                 flags=flags,
                 evaluator=evaluator,
+                ops=ops,
+                limits=limits,
                 activities=[
                     flag_activities.apply_flag_change,
+                    flag_activities.revert_flag_change,
                     flag_activities.verify_flag_serving,
                     audit_activities.record_audit_event,
+                    *ops_activities(ops, limits),
                 ],
             )
         finally:

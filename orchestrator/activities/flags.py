@@ -14,9 +14,12 @@ from temporalio.exceptions import ApplicationError
 
 from orchestrator.activities.types import (
     APPLY_FLAG_CHANGE,
+    REVERT_FLAG_CHANGE,
     VERIFY_FLAG_SERVING,
     FlagChangeInput,
     FlagChangeResult,
+    RevertFlagInput,
+    RevertFlagResult,
     VerifyFlagInput,
     VerifyFlagResult,
 )
@@ -24,6 +27,7 @@ from orchestrator.domain.flags import (
     EvalContext,
     FlagState,
     Instruction,
+    plan_remove_rule,
     plan_route_segment,
     plan_set_default,
 )
@@ -115,6 +119,44 @@ class FlagActivities:
             instructions=tuple(
                 i.model_dump(by_alias=True, exclude_none=True) for i in instructions
             ),
+            before=summarize(before),
+            after=summarize(after),
+        )
+
+    def _revert_plan(self, state: FlagState, inp: RevertFlagInput) -> tuple[list[Instruction], str]:
+        if inp.kind == "flag_rule" and inp.ref:
+            plan = plan_remove_rule(state, ref=inp.ref)
+            return plan, "rule removed" if plan else "the rule is gone already"
+        if inp.kind == "flag_default" and inp.expect and inp.restore:
+            now = state.value_of(state.fallthrough_variation_id)
+            if now != inp.expect:
+                return [], f"default is {now!r} (changed since by someone else); left as it is"
+            return plan_set_default(state, variation=inp.restore), f"default {inp.restore!r} again"
+        raise ApplicationError(
+            f"cannot undo flag change {inp.kind!r} without its ref or values",
+            type=PERMANENT,
+            non_retryable=True,
+        )
+
+    @activity.defn(name=REVERT_FLAG_CHANGE)
+    async def revert_flag_change(self, inp: RevertFlagInput) -> RevertFlagResult:
+        """Undo one earlier change, and read the flag back to check it is undone."""
+        try:
+            before = await self._provider.get_flag(inp.flag)
+            instructions, detail = self._revert_plan(before, inp)
+            after = before
+            if instructions:
+                after = await self._provider.apply(inp.flag, instructions, inp.comment)
+                if self._revert_plan(after, inp)[0]:
+                    raise ApplicationError(
+                        f"flag {inp.flag}: the undo did not take", type="EffectNotVerified"
+                    )
+        except FlagProviderError as exc:
+            raise permanent_or_retryable(exc) from exc
+        return RevertFlagResult(
+            flag=inp.flag,
+            changed=bool(instructions),
+            detail=f"{inp.flag}: {detail}",
             before=summarize(before),
             after=summarize(after),
         )

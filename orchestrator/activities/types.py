@@ -59,3 +59,27 @@ class VerifyFlagResult(_Frozen):
     control_served: Any = None
     reason: str
     detail: str
+
+
+REVERT_FLAG_CHANGE = "revert_flag_change"
+
+
+class RevertFlagInput(_Frozen):
+    """Undo one flag change: remove the rule ``ref`` (``flag_rule``), or serve ``restore`` to
+    everyone again while ``expect`` is still the default (``flag_default``)."""
+
+    flag: str
+    kind: str
+    """``flag_rule`` or ``flag_default``."""
+    ref: str | None = None
+    expect: str | None = None
+    restore: str | None = None
+    comment: str
+
+
+class RevertFlagResult(_Frozen):
+    flag: str
+    changed: bool
+    detail: str
+    before: dict[str, Any]
+    after: dict[str, Any]

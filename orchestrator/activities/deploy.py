@@ -1,0 +1,126 @@
+"""Deployment activities: pin a version (rollback), scale, and undo either, each verified.
+
+Idempotent: pinning or scaling to what already serves changes nothing, and an undo changes the
+component only while it still shows what the step set (compare and set), so a retry, a replay or a
+late undo never overwrites somebody else's change.
+"""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.activities.flags import PERMANENT, permanent_or_retryable
+from orchestrator.activities.ops_types import (
+    PIN_COMPONENT_VERSION,
+    RESTORE_COMPONENT,
+    SCALE_COMPONENT,
+    PinInput,
+    PinResult,
+    RestoreInput,
+    RestoreResult,
+    ScaleInput,
+    ScaleResult,
+)
+from orchestrator.domain.actions import PREVIOUS
+from orchestrator.errors import ProviderError
+from orchestrator.providers.deploy import DeploymentProvider
+
+
+def _not_verified(what: str) -> ApplicationError:
+    return ApplicationError(f"{what} (read back after the change)", type="EffectNotVerified")
+
+
+class DeployActivities:
+    def __init__(self, deploy: DeploymentProvider) -> None:
+        self._deploy = deploy
+
+    @activity.defn(name=PIN_COMPONENT_VERSION)
+    async def pin_component_version(self, inp: PinInput) -> PinResult:
+        try:
+            before = await self._deploy.state(inp.service, inp.component)
+            target = inp.version
+            if target == PREVIOUS:
+                if before.previous is None:
+                    raise ApplicationError(
+                        f"{inp.component} of {inp.service} has no previous version to pin",
+                        type=PERMANENT,
+                        non_retryable=True,
+                    )
+                target = before.previous
+            await self._deploy.pin(inp.service, inp.component, target, ref=inp.ref)
+            after = await self._deploy.state(inp.service, inp.component)
+        except ProviderError as exc:
+            raise permanent_or_retryable(exc) from exc
+        if after.version != target:
+            raise _not_verified(f"{inp.component} serves {after.version!r}, not {target!r}")
+        changed = before.version != after.version
+        detail = (
+            f"{inp.component} pinned {before.version} -> {after.version}; provider serves it"
+            if changed
+            else f"{inp.component} already serves {after.version}; nothing changed"
+        )
+        return PinResult(
+            service=inp.service,
+            component=inp.component,
+            version_before=before.version,
+            version_after=after.version,
+            changed=changed,
+            detail=detail,
+        )
+
+    @activity.defn(name=SCALE_COMPONENT)
+    async def scale_component(self, inp: ScaleInput) -> ScaleResult:
+        try:
+            before = await self._deploy.state(inp.service, inp.component)
+            await self._deploy.scale(inp.service, inp.component, inp.replicas, ref=inp.ref)
+            after = await self._deploy.state(inp.service, inp.component)
+        except ProviderError as exc:
+            raise permanent_or_retryable(exc) from exc
+        if after.replicas != inp.replicas:
+            raise _not_verified(
+                f"{inp.component} runs {after.replicas} replicas, not {inp.replicas}"
+            )
+        changed = before.replicas != after.replicas
+        detail = (
+            f"{inp.component} scaled {before.replicas} -> {after.replicas} replicas"
+            if changed
+            else f"{inp.component} already runs {after.replicas} replicas"
+        )
+        return ScaleResult(
+            service=inp.service,
+            component=inp.component,
+            replicas_before=before.replicas,
+            replicas_after=after.replicas,
+            changed=changed,
+            detail=detail,
+        )
+
+    @activity.defn(name=RESTORE_COMPONENT)
+    async def restore_component(self, inp: RestoreInput) -> RestoreResult:
+        try:
+            if inp.kind == "version":
+                await self._deploy.pin(
+                    inp.service, inp.component, inp.restore, ref=inp.ref, if_current=inp.expect
+                )
+                now = (await self._deploy.state(inp.service, inp.component)).version
+            else:
+                await self._deploy.scale(
+                    inp.service,
+                    inp.component,
+                    int(inp.restore),
+                    ref=inp.ref,
+                    if_current=int(inp.expect),
+                )
+                now = str((await self._deploy.state(inp.service, inp.component)).replicas)
+        except ProviderError as exc:
+            raise permanent_or_retryable(exc) from exc
+        what = "version" if inp.kind == "version" else "replicas"
+        if now == inp.restore:
+            detail = f"{inp.component} {what} restored {inp.expect} -> {inp.restore}"
+            return RestoreResult(restored=True, detail=detail, before=inp.expect, after=now)
+        detail = (
+            f"{inp.component} {what} is {now} (changed since by someone else, not {inp.expect});"
+            " left as it is"
+        )
+        return RestoreResult(restored=False, detail=detail, before=now, after=now)

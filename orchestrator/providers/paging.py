@@ -1,0 +1,67 @@
+"""Paging a human, and the local file-backed pager (an inbox file the on-call can read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from orchestrator.providers.local_json import Document, LockedJsonFile
+
+
+class PageRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1, max_length=300)
+    """Idempotency key: one page per key (an incident step, an escalation)."""
+    incident_id: str
+    target: str
+    urgency: Literal["high", "low"] = "high"
+    summary: str = Field(max_length=1000)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Page(PageRequest):
+    id: str
+    created_at: AwareDatetime
+
+
+class Pager(Protocol):
+    async def page(self, request: PageRequest, now: datetime) -> Page:
+        """Page, or return the page already sent under ``request.key``."""
+        ...
+
+    async def get(self, page_id: str) -> Page | None: ...
+
+
+class LocalPager:
+    """A :class:`Pager` over one JSON file (``pages.json`` in the state folder)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = LockedJsonFile(path, "pager inbox")
+
+    def __repr__(self) -> str:
+        return f"LocalPager({str(self._file.path)!r})"
+
+    async def page(self, request: PageRequest, now: datetime) -> Page:
+        def change(doc: Document) -> Page:
+            by_key = doc.setdefault("by_key", {})
+            pages = doc.setdefault("pages", {})
+            if request.key in by_key:
+                return Page.model_validate(pages[by_key[request.key]])
+            page = Page(**request.model_dump(), id=f"PAGE-{len(pages) + 1}", created_at=now)
+            pages[page.id] = page.model_dump(mode="json")
+            by_key[request.key] = page.id
+            return page
+
+        return await self._file.change(change)
+
+    async def get(self, page_id: str) -> Page | None:
+        raw = (await self._file.read()).get("pages", {}).get(page_id)
+        return None if raw is None else Page.model_validate(raw)
+
+    async def all(self) -> list[Page]:
+        doc = await self._file.read()
+        return [Page.model_validate(p) for p in doc.get("pages", {}).values()]

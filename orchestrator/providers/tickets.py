@@ -1,0 +1,75 @@
+"""Incident reviews (RCA tasks) in a ticket system, and the local file-backed one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from orchestrator.providers.local_json import Document, LockedJsonFile
+
+
+class ReviewDraft(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(min_length=1, max_length=200)
+    """Idempotency key: one ticket per key, however often the activity runs."""
+    incident_id: str
+    service: str
+    slo: str
+    severity: str
+    title: str
+    owner: str
+    deadline: AwareDatetime
+    verification: str
+    questions: tuple[str, ...] = ()
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReviewTicket(ReviewDraft):
+    id: str
+    status: str = "open"
+    created_at: AwareDatetime
+    url: str | None = None
+
+
+class TicketProvider(Protocol):
+    async def open_review(self, draft: ReviewDraft, now: datetime) -> ReviewTicket:
+        """Open the review, or return the one already opened under ``draft.key``."""
+        ...
+
+    async def get(self, ticket_id: str) -> ReviewTicket | None: ...
+
+
+class LocalTickets:
+    """A :class:`TicketProvider` over one JSON file; ids ``RCA-1``, ``RCA-2``..."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = LockedJsonFile(path, "ticket store")
+
+    def __repr__(self) -> str:
+        return f"LocalTickets({str(self._file.path)!r})"
+
+    async def open_review(self, draft: ReviewDraft, now: datetime) -> ReviewTicket:
+        def change(doc: Document) -> ReviewTicket:
+            by_key = doc.setdefault("by_key", {})
+            tickets = doc.setdefault("tickets", {})
+            if draft.key in by_key:
+                return ReviewTicket.model_validate(tickets[by_key[draft.key]])
+            ticket_id = f"RCA-{len(tickets) + 1}"
+            ticket = ReviewTicket(**draft.model_dump(), id=ticket_id, created_at=now)
+            tickets[ticket_id] = ticket.model_dump(mode="json")
+            by_key[draft.key] = ticket_id
+            return ticket
+
+        return await self._file.change(change)
+
+    async def get(self, ticket_id: str) -> ReviewTicket | None:
+        raw = (await self._file.read()).get("tickets", {}).get(ticket_id)
+        return None if raw is None else ReviewTicket.model_validate(raw)
+
+    async def all(self) -> list[ReviewTicket]:
+        doc = await self._file.read()
+        return [ReviewTicket.model_validate(t) for t in doc.get("tickets", {}).values()]
