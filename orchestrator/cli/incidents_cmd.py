@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import typer
-from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.cli.common import connect, echo_json, run, settings_of
-from orchestrator.errors import NotFoundError
-from orchestrator.workflows.types import (
-    QUERY_STATE,
-    SA_PLAYBOOK,
-    SA_SERVICE,
-    SA_SEVERITY,
-    SA_SLO,
-    SA_STATE,
-    IncidentState,
-)
+from orchestrator.incident_queries import IncidentRow, incident_state, list_incidents
+from orchestrator.workflows.types import IncidentState
 
 
 def _render_state(state: IncidentState) -> str:
@@ -49,15 +39,7 @@ def status(
     settings = settings_of(ctx)
 
     async def body() -> IncidentState:
-        client = await connect(settings)
-        handle = client.get_workflow_handle(incident_id)
-        try:
-            state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                raise NotFoundError(f"no incident {incident_id!r}") from None
-            raise
-        return state
+        return await incident_state(await connect(settings), incident_id)
 
     state = run(body)
     echo_json(state.model_dump(mode="json")) if as_json else typer.echo(_render_state(state))
@@ -72,31 +54,11 @@ def incidents(
     """List incidents from Temporal visibility (open ones unless --all)."""
     settings = settings_of(ctx)
 
-    async def body() -> list[dict[str, str]]:
+    async def body() -> list[IncidentRow]:
         client = await connect(settings)
-        query = "WorkflowType = 'IncidentWorkflow'"
-        if not all_:
-            query += " AND ExecutionStatus = 'Running'"
-        if service:
-            query += f" AND Service = '{service.replace(chr(39), '')}'"
-        rows = []
-        async for wf in client.list_workflows(query):
-            attrs = wf.typed_search_attributes
-            rows.append(
-                {
-                    "incident_id": wf.id,
-                    "service": attrs.get(SA_SERVICE) or "",
-                    "slo": attrs.get(SA_SLO) or "",
-                    "severity": attrs.get(SA_SEVERITY) or "-",
-                    "playbook": attrs.get(SA_PLAYBOOK) or "-",
-                    "state": attrs.get(SA_STATE) or "-",
-                    "running": str(wf.status == WorkflowExecutionStatus.RUNNING).lower(),
-                    "started": wf.start_time.isoformat(timespec="seconds"),
-                }
-            )
-        return rows
+        return await list_incidents(client, service=service, include_closed=all_)
 
-    rows = run(body)
+    rows = [row.model_dump() for row in run(body)]
     if as_json:
         echo_json(rows)
         return
@@ -104,10 +66,10 @@ def incidents(
         typer.echo("no incidents")
         return
     cols = ["incident_id", "severity", "state", "playbook", "started"]
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     typer.echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for row in rows:
-        typer.echo("  ".join(row[c].ljust(widths[c]) for c in cols))
+        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in cols))
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pydantic
 import typer
 
 from orchestrator.cli.common import (
@@ -18,6 +17,7 @@ from orchestrator.cli.common import (
 )
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import ValidationError
+from orchestrator.launch import launch_signal, signal_from_fields
 from orchestrator.submission import SubmitResult
 from orchestrator.temporal_submitter import TemporalSubmitter
 
@@ -32,12 +32,7 @@ def _segment(text: str | None) -> Segment | None:
 
 
 def _build(**fields: object) -> BreachSignal:
-    try:
-        return BreachSignal.model_validate({k: v for k, v in fields.items() if v is not None})
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(f"{where}: {first['msg']}", "signal") from None
+    return signal_from_fields("signal", **fields)
 
 
 async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
@@ -138,29 +133,15 @@ def launch(
 
     async def body() -> SubmitResult:
         catalog, library = load_catalog_and_playbooks(settings)
-        book = library.by_name(playbook)
-        svc = catalog.service(service)
-        if slo is not None:
-            spec = svc.slo(slo)
-        else:
-            matching = [s for s in svc.slos if s.dimension in book.match.dimensions]
-            if not matching:
-                raise ValidationError(
-                    f"service {service} has no SLO in the dimensions playbook {playbook} handles"
-                    f" ({', '.join(book.match.dimensions)}); pass --slo"
-                )
-            spec = matching[0]
-        sig = _build(
-            service=service,
-            slo=spec.name,
-            dimension=spec.dimension,
-            segment=_segment(segment),
-            objective=spec.objective,
-            window=spec.window,
-            source="cli",
-            actor=by or settings.actor,
+        sig = launch_signal(
+            catalog,
+            library,
             playbook=playbook,
+            service=service,
             reason=reason,
+            actor=by or settings.actor,
+            slo=slo,
+            segment=_segment(segment),
         )
         return await _submit(ctx, sig)
 

@@ -15,8 +15,9 @@ from orchestrator.errors import ConfigError
 from orchestrator.ingest.mapping import LabelMapping
 from orchestrator.secrets import Secret
 
-SOURCES = ("alertmanager", "grafana", "generic")
-"""The three ways a breach signal arrives over HTTP; also the ``source`` of the signals."""
+SOURCES = ("alertmanager", "grafana", "generic", "operator")
+"""Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
+signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
 
 PREFIX = "ORCHESTRATOR_INGEST_"
 GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"

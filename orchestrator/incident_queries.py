@@ -1,0 +1,79 @@
+"""Reading incidents from Temporal: the list (visibility) and one incident's live state (query).
+
+Shared by the CLI (`orchestrator incidents`, `status`) and the HTTP API (`GET /v1/incidents`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestrator.errors import NotFoundError
+from orchestrator.workflows.types import (
+    QUERY_STATE,
+    SA_PLAYBOOK,
+    SA_SERVICE,
+    SA_SEVERITY,
+    SA_SLO,
+    SA_STATE,
+    IncidentState,
+)
+
+
+class IncidentRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    incident_id: str
+    service: str
+    slo: str
+    severity: str
+    playbook: str
+    state: str
+    running: bool
+    started: str
+
+
+def _quoted(value: str) -> str:
+    """A visibility-query string literal; names are slugs, anything else is refused."""
+    if not value.replace("-", "").isalnum():
+        raise NotFoundError(f"no such service {value!r}")
+    return f"'{value}'"
+
+
+async def list_incidents(
+    client: Client, *, service: str | None = None, include_closed: bool = False, limit: int = 200
+) -> list[IncidentRow]:
+    query = "WorkflowType = 'IncidentWorkflow'"
+    if not include_closed:
+        query += " AND ExecutionStatus = 'Running'"
+    if service:
+        query += f" AND Service = {_quoted(service)}"
+    rows: list[IncidentRow] = []
+    async for wf in client.list_workflows(query, limit=limit):
+        attrs = wf.typed_search_attributes
+        rows.append(
+            IncidentRow(
+                incident_id=wf.id,
+                service=attrs.get(SA_SERVICE) or "",
+                slo=attrs.get(SA_SLO) or "",
+                severity=attrs.get(SA_SEVERITY) or "-",
+                playbook=attrs.get(SA_PLAYBOOK) or "-",
+                state=attrs.get(SA_STATE) or "-",
+                running=wf.status == WorkflowExecutionStatus.RUNNING,
+                started=wf.start_time.isoformat(timespec="seconds"),
+            )
+        )
+    return rows
+
+
+async def incident_state(client: Client, incident_id: str) -> IncidentState:
+    """The live state of an incident (its latest run), from the workflow's ``state`` query."""
+    handle = client.get_workflow_handle(incident_id)
+    try:
+        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise NotFoundError(f"no incident {incident_id!r} in Temporal") from None
+        raise
+    return state
