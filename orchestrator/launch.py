@@ -7,7 +7,7 @@ import pydantic
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal, Segment
-from orchestrator.errors import ValidationError
+from orchestrator.errors import NotFoundError, ValidationError
 
 
 def signal_from_fields(where: str, **fields: object) -> BreachSignal:
@@ -41,7 +41,10 @@ def launch_signal(
         raise ValidationError("a reason is required for a manual launch", "reason")
     if not actor.strip():
         raise ValidationError("who launches it is required", "actor")
-    book = library.by_name(playbook)
+    try:
+        book = library.by_name(playbook)
+    except NotFoundError as exc:
+        raise ValidationError(str(exc), "playbook") from None
     svc = catalog.service(service)
     if slo is not None:
         spec = svc.slo(slo)

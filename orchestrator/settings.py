@@ -56,6 +56,8 @@ class Settings:
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
     task_queue: str = DEFAULT_TASK_QUEUE
     workflow_id_prefix: str = "incident"
     catalog_path: Path = Path("catalog/catalog.yaml")
@@ -129,6 +131,8 @@ class Settings:
             temporal_address=env.get("ORCHESTRATOR_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
             temporal_namespace=env.get("ORCHESTRATOR_TEMPORAL_NAMESPACE", "default"),
             temporal_ui_port=int(_float(env, "ORCHESTRATOR_TEMPORAL_UI_PORT", 8233)),
+            api_host=env.get("ORCHESTRATOR_API_HOST", "127.0.0.1"),
+            api_port=int(_float(env, "ORCHESTRATOR_API_PORT", 8080)),
             task_queue=env.get("ORCHESTRATOR_TASK_QUEUE", DEFAULT_TASK_QUEUE),
             workflow_id_prefix=env.get("ORCHESTRATOR_WORKFLOW_ID_PREFIX", "incident"),
             catalog_path=Path(env.get("ORCHESTRATOR_CATALOG", "catalog/catalog.yaml")),

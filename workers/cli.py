@@ -8,7 +8,9 @@ import typer
 
 from orchestrator.cli.common import connect, run, settings_of
 from orchestrator.cli.main import app
+from orchestrator.ingest.settings import SOURCES
 from orchestrator.logging import configure_logging
+from workers.api import ApiServer, build_app, ingest_settings
 from workers.runtime import build_runtime
 from workers.stack import embedded_stack, wait_for_stop
 
@@ -25,16 +27,63 @@ def up(ctx: typer.Context) -> None:
     configure_logging()
 
     async def body() -> None:
+        ingest = ingest_settings()
         async with embedded_stack(settings) as stack:
             s = stack.settings
-            typer.echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
-            typer.echo(f"Web UI     {stack.server.ui_url}")
-            typer.echo(f"task queue {s.task_queue}")
-            typer.echo(f"flags      {s.flag_state_path} (SDK file {s.flag_sdk_path})")
-            typer.echo(f"audit      {s.effective_audit_url}")
-            typer.echo("ready; Ctrl-C to stop")
-            await wait_for_stop()
+            server = ApiServer(
+                build_app(stack.runtime, stack.client, ingest), s.api_host, s.api_port
+            )
+            await server.start()
+            try:
+                typer.echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
+                typer.echo(f"Web UI     {stack.server.ui_url}")
+                typer.echo(f"API        {server.url} (OpenAPI at {server.url}/openapi.json)")
+                if not any(ingest.auth_for(src).configured for src in SOURCES):
+                    typer.echo(
+                        "           no ingest tokens configured: every post is refused"
+                        " (see docs/ingest.md)"
+                    )
+                typer.echo(f"task queue {s.task_queue}")
+                typer.echo(f"flags      {s.flag_state_path} (SDK file {s.flag_sdk_path})")
+                typer.echo(f"audit      {s.effective_audit_url}")
+                typer.echo("ready; Ctrl-C to stop")
+                await wait_for_stop()
+            finally:
+                await server.stop()
         typer.echo("stopped")
+
+    run(body)
+
+
+@app.command()
+def api(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="Listen address (default $ORCHESTRATOR_API_HOST)"),
+    port: int | None = typer.Option(None, help="Listen port (default $ORCHESTRATOR_API_PORT)"),
+) -> None:
+    """Serve the HTTP API: breach-signal webhooks and the on-call incident API.
+
+    Endpoints and authentication are in docs/ingest.md and the OpenAPI document at /openapi.json.
+    Needs a reachable Temporal; does not run workflows (run `worker` or `up` for that).
+    """
+    settings = settings_of(ctx)
+    configure_logging()
+
+    async def body() -> None:
+        ingest = ingest_settings()
+        async with build_runtime(settings) as runtime:
+            client = await connect(settings)
+            server = ApiServer(
+                build_app(runtime, client, ingest),
+                host or settings.api_host,
+                port or settings.api_port,
+            )
+            await server.start()
+            typer.echo(f"API on {server.url}; Ctrl-C to stop")
+            try:
+                await wait_for_stop()
+            finally:
+                await server.stop()
 
     run(body)
 

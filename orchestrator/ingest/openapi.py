@@ -19,6 +19,7 @@ from orchestrator import __version__
 from orchestrator.ingest.alertmanager import AlertmanagerPayload
 from orchestrator.ingest.generic import GenericSignal
 from orchestrator.ingest.grafana import GrafanaPayload
+from orchestrator.ingest.incident_models import INCIDENT_MODELS, INCIDENT_PATHS
 
 _REF = "#/components/schemas/{model}"
 
@@ -144,11 +145,12 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
         "/openapi.json": _get("This document", {"200": {"description": "OpenAPI (JSON)."}}),
         "/openapi.yaml": _get("This document", {"200": _text("OpenAPI (YAML).", "text/yaml")}),
     }
+    paths.update(INCIDENT_PATHS)
     paths.update(extra_paths or {})
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "AI-CX remediation orchestrator: breach-signal ingest",
+            "title": "AI-CX remediation orchestrator: breach-signal ingest and on-call API",
             "version": __version__,
             "description": "Alertmanager, Grafana and generic breach signals become incidents."
             " See docs/ingest.md.",
@@ -171,6 +173,7 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
                 GenericSignal,
                 SignalsAccepted,
                 ErrorBody,
+                *INCIDENT_MODELS,
             ),
         },
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -33,7 +34,11 @@ async def cli(*args: str, cwd: Path = ROOT) -> Result:
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={"PATH": "/usr/bin:/bin", "ORCHESTRATOR_ACTOR": "cli-test"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "ORCHESTRATOR_ACTOR": "cli-test",
+            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+        },
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode is not None

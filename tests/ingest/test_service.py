@@ -102,18 +102,19 @@ async def test_extra_routes_plug_in(catalog: object) -> None:
         submitter = request.app.state.submitter
         return JSONResponse({"open": sorted(submitter.incidents)})
 
-    extra_doc = {"/v1/incidents": {"get": {"summary": "List incidents", "responses": {}}}}
+    extra_doc = {"/v1/open-keys": {"get": {"summary": "Open incident keys", "responses": {}}}}
     app = create_app(
         MemorySubmitter(catalog),  # type: ignore[arg-type]
         make_settings(),
-        extra_routes=[Route("/v1/incidents", incidents)],
+        extra_routes=[Route("/v1/open-keys", incidents)],
         extra_openapi_paths=extra_doc,
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        assert (await c.get("/v1/incidents")).json() == {"open": []}
+        assert (await c.get("/v1/open-keys")).json() == {"open": []}
         served = (await c.get("/openapi.json")).json()
-    assert served["paths"]["/v1/incidents"] == extra_doc["/v1/incidents"]
-    assert "/v1/incidents" not in build_openapi()["paths"]
+    assert served["paths"]["/v1/open-keys"] == extra_doc["/v1/open-keys"]
+    assert "/v1/open-keys" not in build_openapi()["paths"]
+    assert "/v1/incidents/{incident_id}/approve" in build_openapi()["paths"]
 
 
 def _yaml_blocks(text: str) -> list[str]:

@@ -1,0 +1,113 @@
+"""Request bodies and the OpenAPI description of the on-call API under ``/v1/incidents``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LaunchRequest(BaseModel):
+    """``POST /v1/incidents``: run a playbook by hand, recorded with who and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    playbook: str = Field(min_length=1, max_length=63)
+    service: str = Field(min_length=1, max_length=63)
+    reason: str = Field(min_length=1, max_length=2000)
+    actor: str = Field(min_length=1, max_length=128, description="Who launches it")
+    slo: str | None = Field(default=None, max_length=63)
+    segment: str | None = Field(default=None, max_length=200, description="key=value")
+
+
+class DecisionRequest(BaseModel):
+    """``POST /v1/incidents/{id}/approve|deny|abort``: a named person's decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by: str = Field(min_length=1, max_length=128, description="Who decides")
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": _json({"$ref": "#/components/schemas/ErrorBody"}),
+    }
+
+
+_COMMON = {
+    "401": _error("Missing or wrong operator token."),
+    "503": _error("Temporal is unreachable; retry later."),
+}
+_ID = [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def _decision(summary: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "security": _SECURITY,
+            "parameters": _ID,
+            "requestBody": {
+                "required": True,
+                "content": _json({"$ref": "#/components/schemas/DecisionRequest"}),
+            },
+            "responses": {
+                "202": {"description": "The incident received the decision."},
+                "404": _error("No such incident, or nothing waits for this decision."),
+                "422": _error("Invalid body, or the decision is not allowed (two-person rule)."),
+                **_COMMON,
+            },
+        }
+    }
+
+
+INCIDENT_PATHS: dict[str, Any] = {
+    "/v1/incidents": {
+        "post": {
+            "summary": "Launch a playbook by hand (manual launch)",
+            "security": _SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": _json({"$ref": "#/components/schemas/LaunchRequest"}),
+            },
+            "responses": {
+                "202": {"description": "Temporal accepted the launch."},
+                "422": _error("Unknown playbook, service or SLO, or an invalid body."),
+                **_COMMON,
+            },
+        },
+        "get": {
+            "summary": "Incidents (open ones; all=true for closed too)",
+            "security": _SECURITY,
+            "parameters": [
+                {"name": "service", "in": "query", "schema": {"type": "string"}},
+                {"name": "all", "in": "query", "schema": {"type": "boolean"}},
+            ],
+            "responses": {"200": {"description": "The incidents."}, **_COMMON},
+        },
+    },
+    "/v1/incidents/{incident_id}": {
+        "get": {
+            "summary": "An incident's live state and its audit timeline",
+            "security": _SECURITY,
+            "parameters": _ID,
+            "responses": {
+                "200": {"description": "State (null once Temporal forgot it) and timeline."},
+                "404": _error("No such incident."),
+                **_COMMON,
+            },
+        }
+    },
+    "/v1/incidents/{incident_id}/approve": _decision("Approve the step that waits for approval"),
+    "/v1/incidents/{incident_id}/deny": _decision("Deny the step that waits for approval"),
+    "/v1/incidents/{incident_id}/abort": _decision("Abort the incident's playbook"),
+}
+
+INCIDENT_MODELS: tuple[type[BaseModel], ...] = (LaunchRequest, DecisionRequest)

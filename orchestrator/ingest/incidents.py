@@ -1,0 +1,164 @@
+"""The on-call API under ``/v1/incidents``: manual launch, list, state and timeline.
+
+Guarded by the ``operator`` source's bearer token(s) (``ORCHESTRATOR_INGEST_OPERATOR_TOKEN``).
+Approve, deny and abort plug in through :attr:`IncidentApi.extra` (the policy engine provides them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pydantic
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from orchestrator.audit.store import AuditStore
+from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.signals import Segment
+from orchestrator.errors import (
+    NotFoundError,
+    OrchestratorError,
+    TemporalUnavailableError,
+    ValidationError,
+)
+from orchestrator.incident_queries import incident_state, list_incidents
+from orchestrator.ingest import auth
+from orchestrator.ingest.incident_models import LaunchRequest
+from orchestrator.ingest.limits import RejectionError, decode_json, read_body
+from orchestrator.ingest.pipeline import rejection_response
+from orchestrator.ingest.settings import IngestSettings
+from orchestrator.launch import launch_signal
+from orchestrator.submission import SignalSubmitter
+
+SOURCE = "operator"
+_log = structlog.get_logger("orchestrator.ingest.incidents")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class IncidentApi:
+    def __init__(
+        self,
+        *,
+        client: Client,
+        submitter: SignalSubmitter,
+        catalog: Catalog,
+        library: PlaybookLibrary,
+        audit: AuditStore,
+        settings: IngestSettings,
+    ) -> None:
+        self.client = client
+        self.submitter = submitter
+        self.catalog = catalog
+        self.library = library
+        self.audit = audit
+        self.settings = settings
+
+    async def _authorized(self, request: Request) -> None:
+        source_auth = self.settings.auth_for(SOURCE)
+        auth.check_configured(SOURCE, source_auth, self.settings.allow_unauthenticated)
+        auth.check_bearer(request.headers, source_auth)
+
+    async def json_body(self, request: Request) -> Any:
+        body = await read_body(request, self.settings.max_body_bytes)
+        return decode_json(body, self.settings.max_depth)
+
+    def guarded(self, handler: Handler) -> Handler:
+        """Authenticate, then map errors: 4xx for bad input, 404, 503 when Temporal is away."""
+
+        async def wrapped(request: Request) -> Response:
+            try:
+                await self._authorized(request)
+                return await handler(request)
+            except RejectionError as rejection:
+                return rejection_response(rejection)
+            except NotFoundError as exc:
+                return rejection_response(RejectionError(404, "not_found", str(exc)))
+            except ValidationError as exc:
+                return rejection_response(RejectionError(422, "invalid", str(exc)))
+            except (TemporalUnavailableError, RPCError) as exc:
+                _log.warning("temporal unavailable", error=type(exc).__name__)
+                retry = str(self.settings.retry_after_seconds)
+                return rejection_response(
+                    RejectionError(
+                        503,
+                        "unavailable",
+                        "Temporal is unreachable; retry later",
+                        headers={"Retry-After": retry},
+                    )
+                )
+            except OrchestratorError as exc:
+                return rejection_response(RejectionError(422, "invalid", str(exc)))
+
+        return wrapped
+
+    async def launch(self, request: Request) -> Response:
+        document = await self.json_body(request)
+        try:
+            req = LaunchRequest.model_validate(document)
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValidationError(problems, "launch") from None
+        try:
+            segment = Segment.parse(req.segment) if req.segment else None
+        except ValueError as exc:
+            raise ValidationError(str(exc), "segment") from None
+        signal = launch_signal(
+            self.catalog,
+            self.library,
+            playbook=req.playbook,
+            service=req.service,
+            reason=req.reason,
+            actor=req.actor,
+            slo=req.slo,
+            segment=segment,
+            source="api",
+        )
+        result = await self.submitter.submit(signal)
+        _log.info("manual launch", incident_id=result.incident_id, playbook=req.playbook)
+        return JSONResponse(result.model_dump(mode="json"), status_code=202)
+
+    async def list_all(self, request: Request) -> Response:
+        service = request.query_params.get("service") or None
+        include_closed = request.query_params.get("all", "").lower() in ("1", "true", "yes")
+        rows = await list_incidents(self.client, service=service, include_closed=include_closed)
+        return JSONResponse({"incidents": [r.model_dump() for r in rows]})
+
+    async def get(self, request: Request) -> Response:
+        incident_id = request.path_params["incident_id"]
+        state: dict[str, Any] | None = None
+        try:
+            state = (await incident_state(self.client, incident_id)).model_dump(mode="json")
+        except NotFoundError:
+            state = None
+        try:
+            timeline = [e.model_dump(mode="json") for e in await self.audit.timeline(incident_id)]
+        except NotFoundError:
+            timeline = []
+        if state is None and not timeline:
+            raise NotFoundError(f"no incident {incident_id!r}")
+        return JSONResponse({"incident_id": incident_id, "state": state, "timeline": timeline})
+
+    def routes(self, extra: dict[str, Handler] | None = None) -> list[BaseRoute]:
+        """The routes; ``extra`` maps an action (approve, deny, abort) to its POST handler."""
+        routes: list[BaseRoute] = [
+            Route("/v1/incidents", self.guarded(self.launch), methods=["POST"]),
+            Route("/v1/incidents", self.guarded(self.list_all), methods=["GET"]),
+            Route("/v1/incidents/{incident_id}", self.guarded(self.get), methods=["GET"]),
+        ]
+        for action, handler in (extra or {}).items():
+            routes.append(
+                Route(
+                    f"/v1/incidents/{{incident_id}}/{action}",
+                    self.guarded(handler),
+                    methods=["POST"],
+                )
+            )
+        return routes

@@ -1,0 +1,132 @@
+"""The on-call API (/v1/incidents) on the real Temporal dev server with a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from orchestrator.ingest.settings import SourceAuth
+from orchestrator.secrets import Secret
+from orchestrator.workflows.types import IncidentPhase
+from tests.ingest.conftest import make_settings
+from tests.ingest.samples import bearer
+from tests.workflows.helpers import fairness_breach, resolved, wait_for
+from workers.api import build_app
+from workers.runtime import Runtime
+
+OPERATOR = "operator-token-19ad"
+
+
+@pytest.fixture
+async def api(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    auth = dict(make_settings().auth)
+    auth["operator"] = SourceAuth(tokens=(Secret(OPERATOR),))
+    app = build_app(runtime, temporal_client, make_settings(auth=auth))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        yield client
+
+
+async def test_manual_launch_state_and_timeline(
+    api: httpx.AsyncClient, runtime: Runtime, temporal_client: Client
+) -> None:
+    launched = await api.post(
+        "/v1/incidents",
+        headers=bearer(OPERATOR),
+        json={
+            "playbook": "graceful-fallback",
+            "service": "support-assistant",
+            "slo": "language-gap",
+            "segment": "language=es",
+            "reason": "Spanish answers degraded after prompt v42",
+            "actor": "maria.oncall",
+        },
+    )
+    assert launched.status_code == 202, launched.text
+    incident_id = launched.json()["incident_id"]
+    assert incident_id.startswith(runtime.settings.workflow_id_prefix)
+    await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
+
+    listed = await api.get("/v1/incidents", headers=bearer(OPERATOR))
+    assert incident_id in [row["incident_id"] for row in listed.json()["incidents"]]
+
+    kinds: list[str] = []
+    for _ in range(100):  # audit events land just after the effects they record
+        got = await api.get(f"/v1/incidents/{incident_id}", headers=bearer(OPERATOR))
+        assert got.status_code == 200
+        body = got.json()
+        kinds = [e["kind"] for e in body["timeline"]]
+        if "verification_passed" in kinds:
+            break
+        await asyncio.sleep(0.1)
+    assert body["state"]["launched_by"] == "maria.oncall"
+    assert "manual_launch" in kinds
+    assert "effect_applied" in kinds
+
+    await runtime.submitter(temporal_client).submit(resolved(fairness_breach()))
+    await wait_for(temporal_client, incident_id, IncidentPhase.RESOLVED)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), (bearer("wrong"), 401), (bearer("am-token-7f3a9c"), 401)],
+)
+async def test_incident_api_needs_the_operator_token(
+    api: httpx.AsyncClient, headers: dict[str, str], status: int
+) -> None:
+    assert (await api.get("/v1/incidents", headers=headers)).status_code == status
+    refused = await api.post("/v1/incidents", headers=headers, json={})
+    assert refused.status_code == status
+    assert "operator-token" not in refused.text
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            {"playbook": "nope", "service": "support-assistant", "reason": "r", "actor": "a"},
+            "unknown playbook 'nope'",
+        ),
+        (
+            {"playbook": "graceful-fallback", "service": "billing", "reason": "r", "actor": "a"},
+            "unknown service 'billing'",
+        ),
+        (
+            {
+                "playbook": "graceful-fallback",
+                "service": "support-assistant",
+                "reason": "r",
+                "actor": "a",
+                "segment": "es",
+            },
+            "key=value",
+        ),
+        ({"playbook": "graceful-fallback", "service": "support-assistant"}, "reason"),
+    ],
+)
+async def test_bad_launches_are_refused_and_start_nothing(
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    temporal_client: Client,
+    body: dict[str, str],
+    fragment: str,
+) -> None:
+    refused = await api.post("/v1/incidents", headers=bearer(OPERATOR), json=body)
+    assert refused.status_code == 422
+    assert fragment in refused.text
+    prefix = runtime.settings.workflow_id_prefix
+    assert [
+        wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")
+    ] == []
+
+
+async def test_unknown_incident_is_404(api: httpx.AsyncClient) -> None:
+    missing = await api.get("/v1/incidents/incident-nope--nope", headers=bearer(OPERATOR))
+    assert missing.status_code == 404
