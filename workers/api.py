@@ -12,7 +12,8 @@ from starlette.applications import Starlette
 from temporalio.client import Client
 
 from orchestrator.errors import ConfigError
-from orchestrator.ingest import create_app
+from orchestrator.ingest import IngestMetrics, create_app
+from orchestrator.ingest.audit_metrics import AuditMetrics
 from orchestrator.ingest.incidents import Handler, IncidentApi
 from orchestrator.ingest.settings import IngestSettings
 from workers.devserver import port_in_use
@@ -25,7 +26,10 @@ def build_app(
     ingest: IngestSettings,
     decisions: Mapping[str, Handler] | None = None,
 ) -> Starlette:
+    """The ingest + on-call app. ``app.state.audit_metrics.follow()`` keeps incident and action
+    metrics current; :class:`ApiServer` runs it."""
     submitter = runtime.submitter(client)
+    metrics = IngestMetrics()
     api = IncidentApi(
         client=client,
         submitter=submitter,
@@ -34,9 +38,15 @@ def build_app(
         audit=runtime.audit,
         settings=ingest,
     )
-    return create_app(
-        submitter, ingest, catalog=runtime.catalog, extra_routes=api.routes(dict(decisions or {}))
+    app = create_app(
+        submitter,
+        ingest,
+        metrics,
+        catalog=runtime.catalog,
+        extra_routes=api.routes(dict(decisions or {})),
     )
+    app.state.audit_metrics = AuditMetrics(runtime.audit, metrics.registry)
+    return app
 
 
 def ingest_settings() -> IngestSettings:
@@ -57,6 +67,8 @@ class ApiServer:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         self._server = _Server(config)
         self._task: asyncio.Task[None] | None = None
+        self._follower: asyncio.Task[None] | None = None
+        self._audit_metrics: AuditMetrics | None = getattr(app.state, "audit_metrics", None)
         self._host, self._port = host, port
         self.url = f"http://{host}:{port}"
 
@@ -68,8 +80,14 @@ class ApiServer:
             if self._task.done():
                 raise ConfigError(f"the API could not start on {self.url}")
             await asyncio.sleep(0.05)
+        if self._audit_metrics is not None:
+            self._follower = asyncio.create_task(self._audit_metrics.follow())
 
     async def stop(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follower
         self._server.should_exit = True
         if self._task is not None:
             await self._task

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -20,6 +21,7 @@ from workers.api import build_app
 from workers.runtime import Runtime
 
 OPERATOR = "operator-token-19ad"
+APPS: dict[int, Starlette] = {}
 
 
 @pytest.fixture
@@ -31,7 +33,10 @@ async def api(
     app = build_app(runtime, temporal_client, make_settings(auth=auth))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        client.headers["X-Test"] = "incident-api"
+        APPS[id(client)] = app
         yield client
+        APPS.pop(id(client))
 
 
 async def test_manual_launch_state_and_timeline(
@@ -71,7 +76,20 @@ async def test_manual_launch_state_and_timeline(
     assert "effect_applied" in kinds
 
     await runtime.submitter(temporal_client).submit(resolved(fairness_breach()))
-    await wait_for(temporal_client, incident_id, IncidentPhase.RESOLVED)
+    # The workflow completes once its audit events are all recorded.
+    await temporal_client.get_workflow_handle(incident_id).result()
+
+    # /metrics counts incidents by severity and actions by outcome, from the audit history.
+    assert await APPS[id(api)].state.audit_metrics.poll_once() > 0
+    metrics = (await api.get("/metrics")).text
+    series = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line[:1] != "#")
+    # A manual launch carries no figures: impact 1 + high-risk journey 2 = 3, SEV3.
+    assert series['orchestrator_incidents_total{severity="SEV3"}'] == "1"
+    applied = 'orchestrator_actions_total{action="flag.route_segment",outcome="applied"}'
+    assert float(series[applied]) >= 1
+    verified = 'orchestrator_actions_total{action="flag.verify_segment",outcome="verified"}'
+    assert series[verified] == "1"
+    assert series['orchestrator_incidents_closed_total{kind="incident_resolved"}'] == "1"
 
 
 @pytest.mark.parametrize(
