@@ -96,11 +96,15 @@ def ops_activities(ops: OpsProviders, limits: SafetyLimits) -> list[Any]:
 
 OpsWrapper = Callable[[OpsProviders], OpsProviders]
 """Replaces providers around the local ones (tests inject faults this way)."""
+FlagsWrapper = Callable[[FlagProvider], FlagProvider]
 
 
 @contextlib.asynccontextmanager
 async def build_runtime(
-    settings: Settings, *, wrap_ops: OpsWrapper | None = None
+    settings: Settings,
+    *,
+    wrap_ops: OpsWrapper | None = None,
+    wrap_flags: FlagsWrapper | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
     catalog, library = load_catalog_and_playbooks(settings)
@@ -135,6 +139,8 @@ async def build_runtime(
             evaluator = SdkFlagEvaluator.for_file(
                 settings.flag_sdk_path, poll_interval=settings.sdk_poll_interval
             )
+        if wrap_flags is not None:
+            flags = wrap_flags(flags)
         try:
             flag_activities = FlagActivities(flags, evaluator)
             audit_activities = AuditActivities(audit)

@@ -65,7 +65,11 @@ def incident_context(
     return template_context(
         signal=signal.model_dump(mode="json"),
         severity=severity,
-        incident={"id": incident_id, "key": signal.incident_key},
+        incident={
+            "id": incident_id,
+            "key": signal.incident_key,
+            "scope": str(signal.segment) if signal.segment else "everyone",
+        },
         slo=slo.model_dump(mode="json"),
         catalog_service=service.model_dump(mode="json"),
         steps=steps,

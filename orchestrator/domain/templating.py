@@ -234,7 +234,9 @@ def template_context(
     ``signal`` is ``BreachSignal.model_dump(mode="json")`` (``signal.segment`` is a mapping with
     ``key`` and ``value``, or None); ``service`` is the service name; ``slo`` and
     ``catalog_service`` are the catalog's SLO and service as JSON mappings; ``severity`` is
-    ``"SEV1"``..``"SEV4"``; ``steps`` maps the id of each step already run to its result.
+    ``"SEV1"``..``"SEV4"``; ``steps`` maps the id of each step already run to its result;
+    ``incident`` holds ``id`` (the workflow id), ``key`` (``service/slo``) and ``scope``
+    (``language=es``, or ``everyone`` when the signal names no segment).
     """
     return {
         "signal": dict(signal),

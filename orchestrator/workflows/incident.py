@@ -1,56 +1,53 @@
-"""IncidentWorkflow: one durable incident per service and SLO, driving its playbook.
+"""IncidentWorkflow: one durable incident per service and SLO, driving its playbooks.
 
 Workflow code stays deterministic: decisions come from pure domain functions, every side effect is
 an activity with an explicit timeout and retry policy, and time comes from ``workflow.now()``.
-Mitigation first: the first activity after a breach is the first playbook step; the audit events
-for the decisions are recorded alongside it, never in front of it.
+Mitigation first: the first activity after a breach is the first playbook step (after the safety
+gate, a local activity); the audit events for the decisions are recorded alongside it, never in
+front of it.
+
+The incident lives until the SLO recovers (a resolved signal that holds through the hold-down,
+after which temporary mitigations are undone), a person aborts it, a step fails for good
+(compensation, a page), or it stays unrecovered past the playbook's ``max_open_seconds`` (a page).
+A later signal that raises the severity, or a person's launch, re-plans it: the stronger playbook
+runs from its start and every step whose effect is already in place is skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.activities.types import RECORD_AUDIT_EVENT
-    from orchestrator.audit.model import AuditEvent, AuditKind
-    from orchestrator.domain.actions import ACTIONS
+    from orchestrator.audit.model import AuditKind
     from orchestrator.domain.playbook import Playbook, PlaybookLibrary
-    from orchestrator.domain.severity import SeverityAssessment, classify
-    from orchestrator.domain.signals import BreachSignal, SignalStatus
-    from orchestrator.domain.templating import (
-        evaluate_condition,
-        render_step_args,
-        template_context,
+    from orchestrator.domain.policy_approval import ApprovalDecision
+    from orchestrator.domain.policy_effects import (
+        is_escalation,
     )
-    from orchestrator.errors import PlaybookError
-    from orchestrator.workflows.steps import StepFailed, StepOutcome, StepRunner
+    from orchestrator.domain.policy_plan import assess, choose_playbook, is_fast_track
+    from orchestrator.domain.severity import SeverityAssessment
+    from orchestrator.domain.signals import BreachSignal, SignalStatus
+    from orchestrator.workflows.approvals import ApprovalDesk
+    from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
+    from orchestrator.workflows.live import Live, Replan
+    from orchestrator.workflows.playbook_run import PlaybookRun
+    from orchestrator.workflows.resolution import await_recovery
     from orchestrator.workflows.types import (
         QUERY_STATE,
-        SA_PLAYBOOK,
-        SA_SERVICE,
-        SA_SEVERITY,
-        SA_SLO,
-        SA_STATE,
         SIGNAL_BREACH,
+        UPDATE_ABORT,
+        UPDATE_DECIDE,
+        UPDATE_LAUNCH,
+        AbortRequest,
+        ControlAck,
         IncidentInput,
         IncidentPhase,
         IncidentState,
-        StepRecord,
+        LaunchRequest,
     )
-
-AUDIT_TIMEOUT = timedelta(seconds=30)
-AUDIT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=60),
-)
-"""Audit writes retry until they land: the history holds the event durably meanwhile."""
 
 
 @workflow.defn
@@ -61,15 +58,12 @@ class IncidentWorkflow:
         self._state = IncidentState(
             incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name
         )
-        self._signals: list[BreachSignal] = []
         self._seen: set[str] = set()
-        self._audit_queue: list[AuditEvent] = []
-        self._audit_count = 0
-        self._audit_open = False
-        """Audit writes wait until the first mitigating effect is scheduled (mitigation first)."""
-        self._closing = False
+        self._auditor = Auditor(self._state)
+        self._live = Live(inp, self._state, self._auditor)
+        self._desk = ApprovalDesk(self._live)
 
-    # -- signals and queries -------------------------------------------------------------------
+    # -- signals, updates and queries ------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_BREACH)
     def breach(self, signal: BreachSignal) -> None:
@@ -77,18 +71,111 @@ class IncidentWorkflow:
             self._state.duplicates_ignored += 1
             return
         self._seen.add(signal.dedupe_key)
-        self._signals.append(signal)
+        live = self._live
+        live.signals.append(signal)
         self._state.signals_received += 1
-        self._state.firing = signal.status is SignalStatus.FIRING
+        firing = signal.status is SignalStatus.FIRING
+        self._state.firing = firing
+        live.quiet_since = None if firing else workflow.now()
         segment = f" segment {signal.segment}" if signal.segment else ""
         observed = f" observed {signal.observed:g}" if signal.observed is not None else ""
-        self._audit(
+        self._auditor.record(
             AuditKind.SIGNAL_RECEIVED,
             f"{signal.status.value} signal from {signal.source}{segment}{observed}",
             signal.model_dump(mode="json"),
             key=f"signal/{signal.dedupe_key}",
             actor=signal.actor or signal.source,
         )
+        if firing and self._state.phase is IncidentPhase.HOLDING_DOWN:
+            self._auditor.record(
+                AuditKind.NOTE, "fired again during the hold-down: the incident stays open", {}
+            )
+        if firing and live.severity is not None and not self._state.phase.finished:
+            self._consider_escalation(signal)
+
+    def _consider_escalation(self, signal: BreachSignal) -> None:
+        live = self._live
+        assessment = assess(self._inp.service, self._inp.slo, signal)
+        if not is_escalation(live.severity, assessment.severity):
+            return
+        before = live.severity.value if live.severity else "-"
+        self._set_severity(assessment)
+        live.trigger = signal
+        live.replan = Replan(reason=f"severity {before} -> {assessment.severity.value}")
+        live.set_phase(self._state.phase)
+
+    @workflow.update(name=UPDATE_DECIDE)
+    def decide(self, decision: ApprovalDecision) -> ControlAck:
+        return self._desk.decide(decision)
+
+    @decide.validator
+    def _check_decision(self, decision: ApprovalDecision) -> None:
+        self._refuse_if_finished()
+        refusal = self._desk.refusal(decision)
+        if refusal:
+            raise ValueError(refusal)
+
+    @workflow.update(name=UPDATE_ABORT)
+    def abort(self, request: AbortRequest) -> ControlAck:
+        self._live.abort = request
+        self._state.aborted_by = request.by.strip()
+        return ControlAck(
+            incident_id=self._inp.incident_id,
+            outcome="aborting",
+            detail="the playbook stops after the step in flight (if any); nothing more starts",
+        )
+
+    @abort.validator
+    def _check_abort(self, request: AbortRequest) -> None:
+        self._refuse_if_finished()
+        if not request.by.strip() or not request.reason.strip():
+            raise ValueError("say who aborts (--by) and why (--reason): both are recorded")
+        if self._live.abort is not None:
+            raise ValueError(f"already aborting (by {self._live.abort.by})")
+
+    @workflow.update(name=UPDATE_LAUNCH)
+    def launch(self, request: LaunchRequest) -> ControlAck:
+        by = request.by.strip()
+        live = self._live
+        live.launcher = by
+        if request.fast_track:
+            self._state.fast_track_by = by
+        live.replan = Replan(
+            reason=f"{by} launched {request.playbook.name}: {request.reason}",
+            playbook=request.playbook,
+            by=by,
+            fast_track=request.fast_track,
+        )
+        self._auditor.record(
+            AuditKind.MANUAL_LAUNCH,
+            f"{by} launched {request.playbook.name}"
+            + (" (fast-track: waits skipped)" if request.fast_track else "")
+            + f": {request.reason}",
+            {"playbook": request.playbook.name, "reason": request.reason, "fast_track": True}
+            if request.fast_track
+            else {"playbook": request.playbook.name, "reason": request.reason},
+            actor=by,
+        )
+        return ControlAck(
+            incident_id=self._inp.incident_id,
+            outcome="launching",
+            detail=f"{request.playbook.name} runs next; steps already done are not repeated",
+        )
+
+    @launch.validator
+    def _check_launch(self, request: LaunchRequest) -> None:
+        self._refuse_if_finished()
+        if not request.by.strip() or not request.reason.strip():
+            raise ValueError("say who launches (--by) and why (--reason): both are recorded")
+        services = request.playbook.match.services
+        if services and self._inp.service.name not in services:
+            raise ValueError(
+                f"playbook {request.playbook.name} is not for {self._inp.service.name}"
+            )
+
+    def _refuse_if_finished(self) -> None:
+        if self._state.phase.finished:
+            raise ValueError(f"the incident is {self._state.phase.value}; nothing to change")
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> IncidentState:
@@ -98,209 +185,112 @@ class IncidentWorkflow:
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentState:
-        auditor = asyncio.create_task(self._audit_loop())
+        auditor = asyncio.create_task(self._auditor.run())
+        live = self._live
         self._state.opened_at = workflow.now()
-        await workflow.wait_condition(lambda: bool(self._signals))
-        trigger = self._signals[0]
+        await workflow.wait_condition(lambda: bool(live.signals))
+        trigger = live.signals[0]
         if trigger.status is SignalStatus.RESOLVED:
-            await self._finish(IncidentPhase.CLOSED, "resolved before any action; nothing to do")
+            finish(live, IncidentPhase.CLOSED, "resolved before any action; nothing to do")
             await auditor
             return self._state
-        assessment = classify(
-            slo=inp.slo,
-            risk_tier=inp.service.journey(inp.slo.journey).risk_tier,
-            observed=trigger.observed,
-            burn_rate=trigger.burn_rate,
-            segmented=trigger.segment is not None,
-        )
-        playbook = self._choose_playbook(trigger, assessment)
-        self._state.severity = assessment.severity.value
-        self._state.severity_explanation = assessment.explanation
-        self._state.launched_by = trigger.actor
+        live.trigger = trigger
+        assessment = assess(inp.service, inp.slo, trigger)
+        self._set_severity(assessment)
+        if trigger.actor and trigger.playbook:
+            live.launcher = trigger.actor
+            self._state.launched_by = trigger.actor
+        if is_fast_track(trigger):
+            self._state.fast_track_by = trigger.actor
+        library = PlaybookLibrary(playbooks=inp.candidates)
+        playbook = choose_playbook(library, inp.service, inp.slo, trigger, assessment.severity)
         self._audit_decisions(trigger, assessment, playbook)
         if playbook is None:
-            await self._finish(IncidentPhase.FAILED, "no playbook matches; a human must act")
+            await live.page("no-playbook", "no playbook matches this breach; a human must act")
+            ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
         else:
-            self._state.playbook = playbook.name
-            self._set_phase(IncidentPhase.MITIGATING)
-            failed = await self._run_playbook(playbook, trigger, assessment)
-            if failed:
-                await self._finish(IncidentPhase.FAILED, failed)
-            elif not self._state.firing:
-                await self._finish(IncidentPhase.RESOLVED, "SLO recovered; incident resolved")
-            else:
-                await self._finish(IncidentPhase.CLOSED, "playbook complete; SLO still firing")
+            ending = await self._drive(playbook)
+        finish(live, *ending)
         await auditor
         return self._state
 
-    def _choose_playbook(
-        self, trigger: BreachSignal, assessment: SeverityAssessment
-    ) -> Playbook | None:
-        library = PlaybookLibrary(playbooks=self._inp.candidates)
-        if trigger.playbook:
-            named = [p for p in library.playbooks if p.name == trigger.playbook]
-            return named[0] if named else None
-        return library.select(self._inp.service.name, self._inp.slo.dimension, assessment.severity)
+    async def _drive(self, playbook: Playbook) -> Ending:
+        live = self._live
+        while True:
+            self._start(playbook)
+            outcome = await PlaybookRun(live, playbook, self._desk).execute()
+            if live.abort is not None:
+                return aborted(live)
+            if outcome.kind == "failed":
+                return await failed(live, playbook, outcome.reason)
+            if live.replan is None:
+                recovery = await await_recovery(live, playbook.resolution)
+                if recovery == "abort":
+                    return aborted(live)
+                if recovery == "resolved":
+                    return await resolved(live)
+                if recovery == "expired":
+                    return await expired(live, playbook)
+            playbook = self._take_replan(playbook)
+
+    def _start(self, playbook: Playbook) -> None:
+        self._live.playbook = playbook
+        self._state.playbook = playbook.name
+        self._state.playbooks_run.append(playbook.name)
+        self._live.set_phase(IncidentPhase.MITIGATING)
+
+    def _take_replan(self, current: Playbook) -> Playbook:
+        live = self._live
+        replan, live.replan = live.replan, None
+        assert replan is not None
+        assert live.severity is not None
+        chosen = replan.playbook
+        if chosen is None and not live.manual:
+            library = PlaybookLibrary(playbooks=self._inp.candidates)
+            service, slo = self._inp.service, self._inp.slo
+            chosen = library.select(service.name, slo.dimension, live.severity, slo.name)
+        chosen = chosen or current
+        self._auditor.record(
+            AuditKind.ESCALATED,
+            f"{replan.reason}: playbook {current.name} -> {chosen.name}"
+            " (steps whose effect is in place are not repeated)",
+            {"from": current.name, "to": chosen.name, "severity": live.severity.value},
+            actor=replan.by or "orchestrator",
+        )
+        return chosen
+
+    def _set_severity(self, assessment: SeverityAssessment) -> None:
+        self._live.severity = assessment.severity
+        self._state.severity = assessment.severity.value
+        self._state.severity_explanation = assessment.explanation
+        self._state.severities.append(assessment.severity.value)
+        self._auditor.record(
+            AuditKind.SEVERITY_CLASSIFIED,
+            assessment.explanation,
+            assessment.model_dump(mode="json"),
+        )
 
     def _audit_decisions(
         self, trigger: BreachSignal, assessment: SeverityAssessment, playbook: Playbook | None
     ) -> None:
         if trigger.actor and trigger.playbook:
-            self._audit(
+            fast = " (fast-track: waits skipped)" if is_fast_track(trigger) else ""
+            self._auditor.record(
                 AuditKind.MANUAL_LAUNCH,
-                f"{trigger.actor} launched {trigger.playbook}:"
+                f"{trigger.actor} launched {trigger.playbook}{fast}:"
                 f" {trigger.reason or 'no reason given'}",
-                {"playbook": trigger.playbook, "reason": trigger.reason},
+                {
+                    "playbook": trigger.playbook,
+                    "reason": trigger.reason,
+                    "fast_track": is_fast_track(trigger),
+                },
                 actor=trigger.actor,
             )
-        self._audit(AuditKind.INCIDENT_OPENED, f"incident opened for {trigger.incident_key}", {})
-        self._audit(
-            AuditKind.SEVERITY_CLASSIFIED,
-            assessment.explanation,
-            assessment.model_dump(mode="json"),
+        self._auditor.record(
+            AuditKind.INCIDENT_OPENED, f"incident opened for {trigger.incident_key}", {}
         )
-        self._audit(
+        self._auditor.record(
             AuditKind.PLAYBOOK_SELECTED,
             f"playbook {playbook.name}" if playbook else "no playbook matches",
             {"playbook": playbook.name if playbook else None, "severity": assessment.severity},
         )
-
-    async def _run_playbook(
-        self, playbook: Playbook, trigger: BreachSignal, assessment: SeverityAssessment
-    ) -> str | None:
-        """Run the steps in order; return why the playbook failed, or None."""
-        runner = StepRunner(self._inp.incident_id, self._inp.service, lambda: self._state.firing)
-        results: dict[str, Any] = {}
-        for step in playbook.steps:
-            context = template_context(
-                signal=trigger.model_dump(mode="json"),
-                severity=assessment.severity.value,
-                incident={"id": self._inp.incident_id, "key": trigger.incident_key},
-                slo=self._inp.slo.model_dump(mode="json"),
-                catalog_service=self._inp.service.model_dump(mode="json"),
-                steps=results,
-            )
-            record = StepRecord(id=step.id, action=step.action, status="running")
-            self._state.steps.append(record)
-            skip = self._skip_reason(step.action, step.when, context)
-            if skip:
-                self._audit_open = True
-                self._end_step(record, StepOutcome("skipped", AuditKind.STEP_SKIPPED, skip))
-                continue
-            try:
-                args = render_step_args(step, context)
-                # The step's activity is scheduled before this coroutine first yields, so the
-                # audit loop (which can only run once it yields) never writes ahead of it.
-                self._audit_open = True
-                outcome = await runner.run(step, args)
-            except (PlaybookError, StepFailed) as exc:
-                detail = exc.detail if isinstance(exc, StepFailed) else str(exc)
-                self._end_step(record, StepOutcome("failed", AuditKind.STEP_FAILED, detail))
-                return f"step {step.id} failed: {detail}"
-            except ActivityError as exc:
-                detail = str(exc.cause or exc)
-                self._end_step(record, StepOutcome("failed", AuditKind.STEP_FAILED, detail))
-                return f"step {step.id} failed: {detail}"
-            results[step.id] = outcome.result
-            self._end_step(record, outcome)
-            if step.action == "incident.wait_for_recovery" and self._state.firing:
-                self._set_phase(IncidentPhase.MITIGATING)
-        return None
-
-    def _skip_reason(self, action: str, when: str | None, context: dict[str, Any]) -> str | None:
-        if when:
-            try:
-                if not evaluate_condition(when, context):
-                    return f"condition not met: {when}"
-            except PlaybookError as exc:
-                return f"condition could not be evaluated ({exc}); step not run"
-        destructive = ACTIONS[action].destructive
-        if destructive and not self._state.firing:
-            return "the breach is resolved: a destructive step is never started after resolution"
-        if destructive and self._inp.kill_switch:
-            return "kill switch on: notify-only, no external effect"
-        if action == "incident.wait_for_recovery":
-            self._set_phase(IncidentPhase.MONITORING)
-        return None
-
-    def _end_step(self, record: StepRecord, outcome: StepOutcome) -> None:
-        record.status = outcome.status
-        record.detail = outcome.summary
-        record.result = outcome.result
-        self._audit(
-            outcome.kind,
-            f"{record.id}: {outcome.summary}",
-            {"step": record.id, "action": record.action, **outcome.result},
-        )
-
-    # -- bookkeeping -----------------------------------------------------------------------------
-
-    def _set_phase(self, phase: IncidentPhase) -> None:
-        self._state.phase = phase
-        attrs = [
-            SA_SERVICE.value_set(self._inp.service.name),
-            SA_SLO.value_set(self._inp.slo.name),
-            SA_STATE.value_set(phase.value),
-        ]
-        if self._state.severity:
-            attrs.append(SA_SEVERITY.value_set(self._state.severity))
-        if self._state.playbook:
-            attrs.append(SA_PLAYBOOK.value_set(self._state.playbook))
-        workflow.upsert_search_attributes(attrs)
-
-    async def _finish(self, phase: IncidentPhase, summary: str) -> None:
-        self._set_phase(phase)
-        self._state.closed_at = workflow.now()
-        if phase is IncidentPhase.FAILED:
-            self._state.error = summary
-        kind = {
-            IncidentPhase.RESOLVED: AuditKind.INCIDENT_RESOLVED,
-            IncidentPhase.FAILED: AuditKind.ESCALATED,
-        }.get(phase, AuditKind.INCIDENT_CLOSED)
-        self._audit(kind, summary, {"phase": phase.value}, key="closed")
-        self._audit_open = True
-        self._closing = True
-
-    def _audit(
-        self,
-        kind: AuditKind,
-        summary: str,
-        data: dict[str, Any],
-        *,
-        key: str | None = None,
-        actor: str = "orchestrator",
-    ) -> None:
-        self._audit_count += 1
-        info = workflow.info()
-        self._audit_queue.append(
-            AuditEvent(
-                event_key=f"{self._inp.incident_id}/{info.run_id}/"
-                + (key or f"{self._audit_count:04d}-{kind.value}"),
-                incident_id=self._inp.incident_id,
-                run_id=info.run_id,
-                kind=kind,
-                at=workflow.now(),
-                actor=actor,
-                service=self._inp.service.name,
-                slo=self._inp.slo.name,
-                summary=summary,
-                data=data,
-            )
-        )
-
-    async def _audit_loop(self) -> None:
-        """Record audit events in order, one at a time, until the incident closes."""
-        while True:
-            await workflow.wait_condition(
-                lambda: (bool(self._audit_queue) and self._audit_open) or self._closing
-            )
-            if not self._audit_queue and self._closing:
-                return
-            event = self._audit_queue.pop(0)
-            await workflow.execute_activity(
-                RECORD_AUDIT_EVENT,
-                event,
-                start_to_close_timeout=AUDIT_TIMEOUT,
-                retry_policy=AUDIT_RETRY,
-                result_type=int,
-            )

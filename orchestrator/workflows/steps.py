@@ -1,19 +1,16 @@
 """Step execution for the incident workflow: one playbook action -> one activity (or a wait).
 
 Workflow code: deterministic, no I/O. Every activity call has an explicit timeout and retry policy;
-permanent failures (bad arguments, a flag the catalog does not allow) are not retried.
+permanent failures (bad arguments, a flag the catalog does not allow) are not retried. Flag steps
+and the recovery wait live here; deployment, freeze, review and paging steps in ``steps_ops``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -28,38 +25,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.actions import (
+        FreezeArgs,
+        OpenReviewArgs,
+        PageArgs,
+        PinVersionArgs,
         RouteSegmentArgs,
+        ScaleArgs,
         SetDefaultArgs,
         VerifySegmentArgs,
         WaitForRecoveryArgs,
     )
     from orchestrator.domain.catalog import Service
     from orchestrator.domain.playbook import Step
-
-EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=8,
-    non_retryable_error_types=["PermanentError"],
-)
-
-
-class StepFailed(Exception):  # noqa: N818 - reads as what happened: "raise StepFailed(...)"
-    """A step failed for good; ``detail`` says why in words an on-call engineer can act on."""
-
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(detail)
-
-
-@dataclass
-class StepOutcome:
-    status: str
-    """``done``, ``skipped`` or ``failed``."""
-    kind: AuditKind
-    summary: str
-    result: dict[str, Any] = field(default_factory=dict)
+    from orchestrator.domain.policy_effects import Undo
+    from orchestrator.workflows.live import Live
+    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome
+    from orchestrator.workflows.steps_ops import OpsSteps
+    from orchestrator.workflows.types import IncidentPhase
 
 
 def rule_ref(incident_id: str, step_id: str) -> str:
@@ -82,39 +64,49 @@ def _check_flag(service: Service, flag: str, variations: tuple[str, ...]) -> Non
 
 
 class StepRunner:
-    """Runs one step's action. ``is_firing`` tells whether the breach is still firing."""
+    """Runs one step's action for the live incident."""
 
-    def __init__(self, incident_id: str, service: Service, is_firing: Callable[[], bool]) -> None:
-        self._incident_id = incident_id
-        self._service = service
-        self._is_firing = is_firing
+    def __init__(self, live: Live) -> None:
+        self._live = live
+        self._ops = OpsSteps(live)
 
-    async def run(self, step: Step, args: BaseModel) -> StepOutcome:
-        if isinstance(args, RouteSegmentArgs):
-            return await self._change_flag(step, args)
-        if isinstance(args, SetDefaultArgs):
+    async def run(self, step: Step, args: BaseModel, playbook: str) -> StepOutcome:
+        if isinstance(args, RouteSegmentArgs | SetDefaultArgs):
             return await self._change_flag(step, args)
         if isinstance(args, VerifySegmentArgs):
             return await self._verify(step, args)
         if isinstance(args, WaitForRecoveryArgs):
-            return await self._wait_for_recovery(args)
+            return await self._wait_for_recovery(step, args)
+        timeout = timedelta(seconds=step.timeout_seconds)
+        if isinstance(args, PinVersionArgs):
+            return await self._ops.pin(step, args, timeout)
+        if isinstance(args, ScaleArgs):
+            return await self._ops.scale(step, args, timeout)
+        if isinstance(args, FreezeArgs):
+            return await self._ops.freeze(step, args, timeout, playbook)
+        if isinstance(args, OpenReviewArgs):
+            return await self._ops.review(args, timeout)
+        if isinstance(args, PageArgs):
+            return await self._ops.page(step, args, playbook)
         raise StepFailed(f"action {step.action!r} has no executor in this workflow version")
 
     async def _change_flag(
         self, step: Step, args: RouteSegmentArgs | SetDefaultArgs
     ) -> StepOutcome:
-        _check_flag(self._service, args.flag, (args.variation,))
+        inc = self._live.inp.incident_id
+        _check_flag(self._live.inp.service, args.flag, (args.variation,))
+        route = isinstance(args, RouteSegmentArgs)
         change = FlagChangeInput(
-            incident_id=self._incident_id,
-            step_key=f"{self._incident_id}/{step.id}",
+            incident_id=inc,
+            step_key=f"{inc}/{step.id}",
             flag=args.flag,
-            kind="route_segment" if isinstance(args, RouteSegmentArgs) else "set_default",
+            kind="route_segment" if route else "set_default",
             variation=args.variation,
-            ref=rule_ref(self._incident_id, step.id),
+            ref=rule_ref(inc, step.id),
             context_kind=args.context_kind if isinstance(args, RouteSegmentArgs) else "user",
             attribute=args.attribute if isinstance(args, RouteSegmentArgs) else None,
             values=args.values if isinstance(args, RouteSegmentArgs) else (),
-            comment=f"incident {self._incident_id}, step {step.id}",
+            comment=f"incident {inc}, step {step.id}",
         )
         result = await workflow.execute_activity(
             APPLY_FLAG_CHANGE,
@@ -128,23 +120,33 @@ class StepRunner:
             if isinstance(args, RouteSegmentArgs)
             else "everyone else (fallthrough)"
         )
+        data = result.model_dump(mode="json")
+        if route:
+            undo: Undo | None = Undo(kind="flag_rule", target=args.flag, ref=change.ref)
+        else:
+            before = str(result.before.get("fallthrough"))
+            undo = Undo(
+                kind="flag_default", target=args.flag, expect=args.variation, restore=before
+            )
         if not result.changed:
             return StepOutcome(
                 "done",
                 AuditKind.EFFECT_SKIPPED,
                 f"{args.flag}: {target} already served {args.variation!r}; nothing changed",
-                result.model_dump(mode="json"),
+                data,
+                undo=undo if route else None,
             )
         return StepOutcome(
             "done",
             AuditKind.EFFECT_APPLIED,
             f"{args.flag}: {target} now served {args.variation!r}"
             f" (version {result.version_before} -> {result.version_after})",
-            result.model_dump(mode="json"),
+            data,
+            undo=undo,
         )
 
     async def _verify(self, step: Step, args: VerifySegmentArgs) -> StepOutcome:
-        _check_flag(self._service, args.flag, (args.expect,))
+        _check_flag(self._live.inp.service, args.flag, (args.expect,))
         check = VerifyFlagInput(
             flag=args.flag,
             context_kind=args.context_kind,
@@ -167,14 +169,31 @@ class StepRunner:
             "done", AuditKind.VERIFICATION_PASSED, result.detail, result.model_dump(mode="json")
         )
 
-    async def _wait_for_recovery(self, args: WaitForRecoveryArgs) -> StepOutcome:
+    async def _wait_for_recovery(self, step: Step, args: WaitForRecoveryArgs) -> StepOutcome:
+        live = self._live
         timeout = timedelta(seconds=args.timeout_seconds)
+        live.set_phase(IncidentPhase.MONITORING)
+        live.auditor.open()
         try:
-            await workflow.wait_condition(lambda: not self._is_firing(), timeout=timeout)
-        except TimeoutError:
-            if args.on_timeout == "fail":
-                raise StepFailed(f"the SLO did not recover within {timeout}") from None
-            return StepOutcome(
-                "done", AuditKind.NOTE, f"the SLO did not recover within {timeout}; continuing"
+            await workflow.wait_condition(
+                lambda: not live.firing or live.interrupted(), timeout=timeout
             )
+        except TimeoutError:
+            missed = f"the SLO did not recover within {timeout}"
+            if args.on_timeout == "fail":
+                raise StepFailed(missed) from None
+            if args.on_timeout == "escalate":
+                paged = await live.page(
+                    f"recovery-timeout/{step.id}", f"{missed}; a human must act"
+                )
+                who = paged.page.target if paged else "nobody (the page failed)"
+                return StepOutcome(
+                    "done", AuditKind.ESCALATED, f"{missed}; paged {who}", {"paged": bool(paged)}
+                )
+            return StepOutcome("done", AuditKind.NOTE, f"{missed}; continuing")
+        finally:
+            if live.state.phase is IncidentPhase.MONITORING:
+                live.set_phase(IncidentPhase.MITIGATING)
+        if live.interrupted():
+            return StepOutcome("done", AuditKind.NOTE, "wait ended: the incident was interrupted")
         return StepOutcome("done", AuditKind.NOTE, "resolved signal received: the SLO recovered")

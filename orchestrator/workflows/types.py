@@ -11,9 +11,16 @@ from temporalio.common import SearchAttributeKey
 
 from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.playbook import Playbook
+from orchestrator.domain.policy_approval import PendingApproval
+from orchestrator.domain.policy_effects import EffectRecord
 
 SIGNAL_BREACH = "breach"
 QUERY_STATE = "state"
+UPDATE_DECIDE = "decide"
+"""Approve or deny the pending step (an ``ApprovalDecision``)."""
+UPDATE_ABORT = "abort"
+UPDATE_LAUNCH = "launch"
+"""Run a playbook in the running incident now (on-call launch, fast-track)."""
 
 SA_SERVICE = SearchAttributeKey.for_keyword("Service")
 SA_SLO = SearchAttributeKey.for_keyword("Slo")
@@ -26,10 +33,23 @@ SEARCH_ATTRIBUTES = (SA_SERVICE, SA_SLO, SA_SEVERITY, SA_PLAYBOOK, SA_STATE)
 class IncidentPhase(StrEnum):
     OPEN = "open"
     MITIGATING = "mitigating"
+    AWAITING_APPROVAL = "awaiting-approval"
     MONITORING = "monitoring"
+    HOLDING_DOWN = "holding-down"
+    """Resolved, waiting out the hold-down before undoing temporary mitigations."""
     RESOLVED = "resolved"
     FAILED = "failed"
     CLOSED = "closed"
+    ABORTED = "aborted"
+
+    @property
+    def finished(self) -> bool:
+        return self in _FINISHED
+
+
+_FINISHED = frozenset(
+    {IncidentPhase.RESOLVED, IncidentPhase.FAILED, IncidentPhase.CLOSED, IncidentPhase.ABORTED}
+)
 
 
 class IncidentInput(BaseModel):
@@ -76,3 +96,44 @@ class IncidentState(BaseModel):
     closed_at: datetime | None = None
     launched_by: str | None = None
     error: str | None = None
+    playbooks_run: list[str] = Field(default_factory=list)
+    severities: list[str] = Field(default_factory=list)
+    """Every severity the incident had, in order (escalations add to it)."""
+    pending_approval: PendingApproval | None = None
+    effects: list[EffectRecord] = Field(default_factory=list)
+    """What the incident changed, with how to undo it (and whether it was undone)."""
+    fast_track_by: str | None = None
+    aborted_by: str | None = None
+    audit_events: int = 0
+    """Audit events this run has recorded so far (they reach the audit store shortly after)."""
+
+
+class AbortRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by: str = Field(max_length=128)
+    reason: str = Field(max_length=2000)
+
+
+class LaunchRequest(BaseModel):
+    """A person runs ``playbook`` in the running incident now; with ``fast_track`` waits are
+    skipped and one-person approvals are theirs (recorded as such)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    playbook: Playbook
+    by: str = Field(max_length=128)
+    reason: str = Field(max_length=2000)
+    fast_track: bool = False
+
+
+class ControlAck(BaseModel):
+    """What an update (decide, abort, launch) answers to the person who sent it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    incident_id: str
+    outcome: str
+    """``granted``, ``denied``, ``waiting`` (for a second person), ``aborting``, ``launching``."""
+    step_id: str | None = None
+    detail: str = ""

@@ -1,0 +1,142 @@
+"""What a person does to a running incident: approve, deny, abort, launch or fast-track.
+
+Plain async functions over a Temporal client, shared by the CLI (``orchestrator approve|deny|abort|
+fast-track``) and the HTTP API. Each is a Temporal *update*: the workflow's validator refuses a
+decision it cannot take (nothing pending, the two-person rule, the incident already closed) before
+anything reaches the history, and the caller gets the refusal as a ValidationError with the
+workflow's own words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from orchestrator.domain.playbook import Playbook
+from orchestrator.domain.policy_approval import ApprovalDecision, PendingApproval
+from orchestrator.domain.policy_plan import FAST_TRACK_LABEL
+from orchestrator.domain.signals import BreachSignal
+from orchestrator.errors import NotFoundError, TemporalUnavailableError, ValidationError
+from orchestrator.submission import SignalSubmitter, SubmitResult
+from orchestrator.workflows.types import (
+    QUERY_STATE,
+    UPDATE_ABORT,
+    UPDATE_DECIDE,
+    UPDATE_LAUNCH,
+    AbortRequest,
+    ControlAck,
+    IncidentState,
+    LaunchRequest,
+)
+
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+async def _update(client: Client, incident_id: str, name: str, arg: Any) -> ControlAck:
+    handle = client.get_workflow_handle(incident_id)
+    try:
+        ack: ControlAck = await handle.execute_update(name, arg, result_type=ControlAck)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise ValidationError(message, incident_id) from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise NotFoundError(f"no running incident {incident_id!r}") from None
+        if exc.status in _UNAVAILABLE:
+            raise TemporalUnavailableError(f"Temporal is unreachable: {exc.message}") from exc
+        raise
+    return ack
+
+
+async def approve(
+    client: Client, incident_id: str, *, by: str, step: str | None = None, reason: str = ""
+) -> ControlAck:
+    """Approve the step the incident waits on (``step`` guards against approving another one).
+
+    ``outcome`` is ``granted``, or ``waiting`` when a two-person rule needs one more person.
+    """
+    decision = ApprovalDecision(approve=True, by=by, step_id=step, reason=reason)
+    return await _update(client, incident_id, UPDATE_DECIDE, decision)
+
+
+async def deny(
+    client: Client, incident_id: str, *, by: str, step: str | None = None, reason: str = ""
+) -> ControlAck:
+    """Deny the step the incident waits on: it is skipped, the playbook goes on."""
+    decision = ApprovalDecision(approve=False, by=by, step_id=step, reason=reason)
+    return await _update(client, incident_id, UPDATE_DECIDE, decision)
+
+
+async def abort(client: Client, incident_id: str, *, by: str, reason: str) -> ControlAck:
+    """Stop the incident's playbook cleanly: the step in flight finishes, nothing more starts,
+    effects stay in place (listed in the record), the incident ends ``aborted``."""
+    return await _update(client, incident_id, UPDATE_ABORT, AbortRequest(by=by, reason=reason))
+
+
+async def launch(
+    client: Client,
+    incident_id: str,
+    *,
+    playbook: Playbook,
+    by: str,
+    reason: str,
+    fast_track: bool = False,
+) -> ControlAck:
+    """Run ``playbook`` in the running incident now (steps already done are not repeated).
+
+    With ``fast_track`` the person's approval is given to every one-person approval step and the
+    waits between mitigations are skipped, recorded as such.
+    """
+    request = LaunchRequest(playbook=playbook, by=by, reason=reason, fast_track=fast_track)
+    return await _update(client, incident_id, UPDATE_LAUNCH, request)
+
+
+async def fast_track(
+    client: Client,
+    submitter: SignalSubmitter,
+    signal: BreachSignal,
+    playbook: Playbook,
+    incident_id: str,
+) -> ControlAck | SubmitResult:
+    """On-call's fast path: run ``playbook`` at once for the signal's service and SLO.
+
+    Into the running incident when there is one (:func:`launch` with ``fast_track``), else as a
+    new incident launched by hand with the fast-track label. ``signal`` names the person
+    (``actor``), the reason, and labels the playbook reads (``component``, ``version``).
+    """
+    if not signal.actor or not signal.reason:
+        raise ValidationError("a fast-track needs who (actor) and why (reason)", "signal")
+    try:
+        return await launch(
+            client,
+            incident_id,
+            playbook=playbook,
+            by=signal.actor,
+            reason=signal.reason,
+            fast_track=True,
+        )
+    except NotFoundError:
+        pass
+    except ValidationError as exc:
+        if "nothing to change" not in exc.message:
+            raise
+    labels = {**signal.labels, FAST_TRACK_LABEL: "true"}
+    return await submitter.submit(
+        signal.model_copy(update={"labels": labels, "playbook": playbook.name})
+    )
+
+
+async def pending_approval(client: Client, incident_id: str) -> PendingApproval | None:
+    """The step the incident waits to have approved, if any."""
+    handle = client.get_workflow_handle(incident_id)
+    try:
+        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise NotFoundError(f"no incident {incident_id!r}") from None
+        raise
+    return state.pending_approval

@@ -1,0 +1,95 @@
+"""The incident's audit trail from workflow code: events queued in order, written by one loop.
+
+Mitigation first: events wait in the queue until the first mitigating effect is scheduled (or the
+workflow starts waiting on something: an approval, a hold-down, a recovery), so no audit write
+ever runs in front of the mitigation. Temporal's history holds the queued events durably meanwhile.
+Event keys are deterministic (incident, run, a counter or a named key), so a retried audit
+activity writes its event once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.activities.types import RECORD_AUDIT_EVENT
+    from orchestrator.audit.model import AuditEvent, AuditKind
+    from orchestrator.workflows.types import IncidentState
+
+AUDIT_TIMEOUT = timedelta(seconds=30)
+AUDIT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=60),
+)
+"""Audit writes retry until they land: the history holds the event durably meanwhile."""
+
+
+class Auditor:
+    def __init__(self, state: IncidentState) -> None:
+        self._state = state
+        self._incident_id = state.incident_id
+        self._service = state.service
+        self._slo = state.slo
+        self._queue: list[AuditEvent] = []
+        self._count = 0
+        self._open = False
+        self._closing = False
+
+    def open(self) -> None:
+        """Let queued events be written (call right before the first effect, or any wait)."""
+        self._open = True
+
+    def close(self) -> None:
+        """Write what is queued, then stop the loop."""
+        self._open = True
+        self._closing = True
+
+    def record(
+        self,
+        kind: AuditKind,
+        summary: str,
+        data: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
+        actor: str = "orchestrator",
+    ) -> None:
+        self._count += 1
+        self._state.audit_events = self._count
+        run_id = workflow.info().run_id
+        self._queue.append(
+            AuditEvent(
+                event_key=f"{self._incident_id}/{run_id}/"
+                + (key or f"{self._count:04d}-{kind.value}"),
+                incident_id=self._incident_id,
+                run_id=run_id,
+                kind=kind,
+                at=workflow.now(),
+                actor=actor or "orchestrator",
+                service=self._service,
+                slo=self._slo,
+                summary=summary[:4000],
+                data=data or {},
+            )
+        )
+
+    async def run(self) -> None:
+        """Record events in order, one at a time, until closed and drained."""
+        while True:
+            await workflow.wait_condition(
+                lambda: (bool(self._queue) and self._open) or self._closing
+            )
+            if not self._queue and self._closing:
+                return
+            event = self._queue.pop(0)
+            await workflow.execute_activity(
+                RECORD_AUDIT_EVENT,
+                event,
+                start_to_close_timeout=AUDIT_TIMEOUT,
+                retry_policy=AUDIT_RETRY,
+                result_type=int,
+            )

@@ -1,0 +1,189 @@
+"""The running incident's shared state, as the workflow's helpers see it.
+
+One :class:`Live` per workflow run: the input, the queryable state, the audit trail, the signals,
+the current severity, and what a person asked for (abort, a playbook launch) or a later signal
+caused (escalation). Workflow code only: deterministic, time from ``workflow.now()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.activities.ops_types import (
+        AUTHORIZE_ACTION,
+        PAGE_ONCALL,
+        AuthorizeInput,
+        PageInput,
+        PageResult,
+    )
+    from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.playbook import Playbook
+    from orchestrator.domain.policy_plan import incident_context
+    from orchestrator.domain.severity import Severity
+    from orchestrator.domain.signals import BreachSignal
+    from orchestrator.providers.paging import PageRequest
+    from orchestrator.providers.safety import ActionRequest, Authorization, KillSwitch
+    from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.types import (
+        SA_PLAYBOOK,
+        SA_SERVICE,
+        SA_SEVERITY,
+        SA_SLO,
+        SA_STATE,
+        AbortRequest,
+        IncidentInput,
+        IncidentPhase,
+        IncidentState,
+    )
+
+GATE_TIMEOUT = timedelta(seconds=10)
+GATE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=5,
+    non_retryable_error_types=["PermanentError"],
+)
+PAGE_TIMEOUT = timedelta(seconds=30)
+PAGE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+    non_retryable_error_types=["PermanentError"],
+)
+
+
+@dataclass
+class Replan:
+    """Run a playbook again from its first step (steps whose effect is in place are skipped)."""
+
+    reason: str
+    playbook: Playbook | None = None
+    """None: policy selects for the incident's (new) severity."""
+    by: str | None = None
+    fast_track: bool = False
+
+
+class Live:
+    def __init__(self, inp: IncidentInput, state: IncidentState, auditor: Auditor) -> None:
+        self.inp = inp
+        self.state = state
+        self.auditor = auditor
+        self.signals: list[BreachSignal] = []
+        self.trigger: BreachSignal | None = None
+        self.severity: Severity | None = None
+        self.playbook: Playbook | None = None
+        self.launcher: str | None = None
+        """The person who launched the incident or its playbook, if a person did."""
+        self.quiet_since: datetime | None = None
+        """When the breach last resolved; None while it fires."""
+        self.replan: Replan | None = None
+        self.abort: AbortRequest | None = None
+
+    @property
+    def firing(self) -> bool:
+        return self.state.firing
+
+    @property
+    def manual(self) -> bool:
+        return self.launcher is not None
+
+    def interrupted(self) -> bool:
+        return self.abort is not None or self.replan is not None
+
+    def key(self, *parts: str) -> str:
+        """An idempotency key unique to this incident run."""
+        return "/".join((self.inp.incident_id, workflow.info().run_id, *parts))
+
+    def context(self, steps: dict[str, Any]) -> dict[str, Any]:
+        assert self.trigger is not None
+        assert self.severity is not None
+        return incident_context(
+            incident_id=self.inp.incident_id,
+            signal=self.trigger,
+            severity=self.severity.value,
+            service=self.inp.service,
+            slo=self.inp.slo,
+            steps=steps,
+        )
+
+    def set_phase(self, phase: IncidentPhase) -> None:
+        self.state.phase = phase
+        attrs = [
+            SA_SERVICE.value_set(self.inp.service.name),
+            SA_SLO.value_set(self.inp.slo.name),
+            SA_STATE.value_set(phase.value),
+        ]
+        if self.state.severity:
+            attrs.append(SA_SEVERITY.value_set(self.state.severity))
+        if self.state.playbook:
+            attrs.append(SA_PLAYBOOK.value_set(self.state.playbook))
+        workflow.upsert_search_attributes(attrs)
+
+    async def page(
+        self,
+        purpose: str,
+        summary: str,
+        *,
+        urgency: Literal["high", "low"] = "high",
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> PageResult | None:
+        """Page a human (the service's on-call by default); a pager failure is audited, never
+        allowed to stop the incident. None when the page could not be sent."""
+        request = PageRequest(
+            key=key or self.key("page", purpose),
+            incident_id=self.inp.incident_id,
+            target=target or self.inp.service.owner.oncall,
+            urgency=urgency,
+            summary=f"{self.inp.incident_id}: {summary}"[:1000],
+            details={"purpose": purpose, **(details or {})},
+        )
+        self.auditor.open()
+        try:
+            result: PageResult = await workflow.execute_activity(
+                PAGE_ONCALL,
+                PageInput(request=request),
+                result_type=PageResult,
+                start_to_close_timeout=PAGE_TIMEOUT,
+                retry_policy=PAGE_RETRY,
+            )
+        except ActivityError as exc:
+            self.auditor.record(
+                AuditKind.NOTE,
+                f"could not page {request.target} ({purpose}): {exc.cause or exc}",
+                {"purpose": purpose, "target": request.target},
+            )
+            return None
+        return result
+
+    async def authorize(self, action: str, key: str, *, automated: bool) -> Authorization:
+        """Ask the safety ledger (kill switch, circuit breaker) before a destructive effect. If
+        the ledger cannot answer, the answer is no: the orchestrator does not act blind."""
+        request = ActionRequest(
+            key=key, service=self.inp.service.name, action=action, automated=automated
+        )
+        try:
+            result: Authorization = await workflow.execute_local_activity(
+                AUTHORIZE_ACTION,
+                AuthorizeInput(request=request),
+                result_type=Authorization,
+                start_to_close_timeout=GATE_TIMEOUT,
+                retry_policy=GATE_RETRY,
+            )
+        except ActivityError as exc:
+            return Authorization(
+                allowed=False,
+                reason="circuit-breaker",
+                detail=f"the safety ledger did not answer ({exc.cause or exc}): not acting",
+                kill_switch=KillSwitch(),
+            )
+        return result

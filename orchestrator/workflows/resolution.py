@@ -1,0 +1,172 @@
+"""Resolution, hold-down and undo: how an incident waits for recovery and takes stopgaps back.
+
+A resolved signal counts only after the playbook's hold-down passes with no new firing signal, so
+flapping alerts never make the mitigations flap: while the incident is open, its effects stay in
+place; only a resolution that holds undoes the temporary ones, once, newest first. Undo is also
+how compensation takes back the reversible steps after a permanent failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.activities.ops_types import (
+        LIFT_FREEZE,
+        RESTORE_COMPONENT,
+        LiftInput,
+        LiftResult,
+        RestoreInput,
+        RestoreResult,
+    )
+    from orchestrator.activities.types import (
+        REVERT_FLAG_CHANGE,
+        RevertFlagInput,
+        RevertFlagResult,
+    )
+    from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.policy import ResolutionPolicy
+    from orchestrator.domain.policy_effects import EffectRecord, Undo, hold_down_remaining
+    from orchestrator.workflows.live import Live
+    from orchestrator.workflows.step_types import EFFECT_RETRY
+    from orchestrator.workflows.types import IncidentPhase
+
+UNDO_TIMEOUT = timedelta(seconds=60)
+Recovery = Literal["resolved", "replan", "abort", "expired"]
+
+
+async def hold_down(live: Live, seconds: float) -> bool:
+    """True when the breach has stayed resolved for ``seconds`` (waiting out the rest); False
+    when it fires again first or the incident is interrupted."""
+    if live.firing or live.quiet_since is None:
+        return False
+    quiet_for = (workflow.now() - live.quiet_since).total_seconds()
+    remaining = hold_down_remaining(quiet_for, seconds)
+    if remaining > 0:
+        previous = live.state.phase
+        live.set_phase(IncidentPhase.HOLDING_DOWN)
+        live.auditor.open()
+        live.auditor.record(
+            AuditKind.NOTE,
+            f"resolved; holding down {remaining:g}s before acting on it"
+            " (a new firing keeps the incident open)",
+            {"hold_down_seconds": seconds},
+            key=f"hold-down/{live.quiet_since.isoformat()}",
+        )
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: live.firing or live.interrupted(), timeout=timedelta(seconds=remaining)
+            )
+        live.set_phase(previous)
+    return not live.firing and not live.interrupted()
+
+
+async def await_recovery(live: Live, policy: ResolutionPolicy) -> Recovery:
+    """After the playbook: wait for a resolution that holds, a re-plan, an abort, or the end of
+    ``max_open_seconds``."""
+    deadline = workflow.now() + timedelta(seconds=policy.max_open_seconds)
+    while True:
+        live.set_phase(IncidentPhase.MONITORING)
+        live.auditor.open()
+        left = deadline - workflow.now()
+        try:
+            await workflow.wait_condition(
+                lambda: not live.firing or live.interrupted(), timeout=max(left, timedelta(0))
+            )
+        except TimeoutError:
+            return "expired"
+        if live.abort is not None:
+            return "abort"
+        if live.replan is not None:
+            return "replan"
+        if await hold_down(live, policy.hold_down_seconds):
+            return "resolved"
+
+
+async def undo_effects(live: Live, effects: list[EffectRecord], why: str) -> list[str]:
+    """Undo each effect in the order given; return what could not be undone (for the page)."""
+    problems: list[str] = []
+    for effect in effects:
+        if effect.undo is None:
+            continue
+        auth = await live.authorize(
+            f"undo:{effect.action}",
+            live.key("undo", effect.playbook, effect.step_id),
+            automated=False,
+        )
+        if not auth.allowed:
+            live.auditor.record(
+                AuditKind.STEP_SKIPPED,
+                f"undo of {effect.step_id} not done: {auth.detail};"
+                f" {effect.summary} stays in place",
+                {"step": effect.step_id, "undo": True, "reason": auth.reason},
+            )
+            problems.append(f"{effect.step_id}: {auth.detail}")
+            continue
+        try:
+            detail = await _undo(live, effect.undo, why)
+        except ActivityError as exc:
+            live.auditor.record(
+                AuditKind.STEP_FAILED,
+                f"undo of {effect.step_id} failed: {exc.cause or exc}",
+                {"step": effect.step_id, "undo": True},
+            )
+            problems.append(f"{effect.step_id}: {exc.cause or exc}")
+            continue
+        effect.undone = True
+        effect.undo_detail = detail
+        live.auditor.record(
+            AuditKind.EFFECT_APPLIED,
+            f"undone {effect.step_id} ({why}): {detail}",
+            {"step": effect.step_id, "action": effect.action, "undo": True, "why": why},
+        )
+    return problems
+
+
+async def _undo(live: Live, undo: Undo, why: str) -> str:
+    comment = f"incident {live.inp.incident_id}: {why}"
+    if undo.kind in ("flag_rule", "flag_default"):
+        flag: RevertFlagResult = await workflow.execute_activity(
+            REVERT_FLAG_CHANGE,
+            RevertFlagInput(
+                flag=undo.target,
+                kind=undo.kind,
+                ref=undo.ref,
+                expect=undo.expect,
+                restore=undo.restore,
+                comment=comment,
+            ),
+            result_type=RevertFlagResult,
+            start_to_close_timeout=UNDO_TIMEOUT,
+            retry_policy=EFFECT_RETRY,
+        )
+        return flag.detail
+    if undo.kind == "freeze":
+        lifted: LiftResult = await workflow.execute_activity(
+            LIFT_FREEZE,
+            LiftInput(freeze_id=undo.target, by="orchestrator", reason=why),
+            result_type=LiftResult,
+            start_to_close_timeout=UNDO_TIMEOUT,
+            retry_policy=EFFECT_RETRY,
+        )
+        return lifted.detail
+    restored: RestoreResult = await workflow.execute_activity(
+        RESTORE_COMPONENT,
+        RestoreInput(
+            service=live.inp.service.name,
+            component=undo.target,
+            kind="version" if undo.kind == "version" else "replicas",
+            expect=undo.expect or "",
+            restore=undo.restore or "",
+            ref=f"{live.inp.incident_id}/undo",
+        ),
+        result_type=RestoreResult,
+        start_to_close_timeout=UNDO_TIMEOUT,
+        retry_policy=EFFECT_RETRY,
+    )
+    return restored.detail

@@ -1,0 +1,44 @@
+"""What a step executor returns or raises, and the retry policy of external effects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.policy_effects import Undo
+
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+    non_retryable_error_types=["PermanentError"],
+)
+"""External effects: a few quick retries, then the step fails (permanent errors at once)."""
+
+
+class StepFailed(Exception):  # noqa: N818 - reads as what happened: "raise StepFailed(...)"
+    """A step failed for good; ``detail`` says why in words an on-call engineer can act on."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+
+@dataclass
+class StepOutcome:
+    status: str
+    """``done``, ``skipped`` or ``failed``."""
+    kind: AuditKind
+    summary: str
+    result: dict[str, Any] = field(default_factory=dict)
+    undo: Undo | None = None
+    """How to undo the effect, when the step changed something that can be undone."""
+    verified: str | None = None
+    """What the read-back after the effect showed (recorded as a verification)."""
