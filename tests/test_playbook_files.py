@@ -44,21 +44,40 @@ def test_shipped_playbooks_validate_and_agree_with_the_catalog() -> None:
     assert check_against_catalog(library, catalog()) == []
 
 
-@pytest.mark.parametrize(
-    ("dimension", "severity", "expected"),
-    [
-        ("fairness", Severity.SEV2, "graceful-fallback"),
-        ("accuracy", Severity.SEV1, "graceful-fallback"),
-        ("accuracy", Severity.SEV4, None),
-        ("latency", Severity.SEV1, None),
-    ],
-)
-def test_graceful_fallback_is_selected_for_the_worked_example(
-    dimension: str, severity: Severity, expected: str | None
+SLO_ROWS = [
+    # every row of the worked example's SLO table has its playbook
+    ("task-success", "accuracy", "accuracy-task-success"),
+    ("ttft-p95", "latency", "latency-ttft"),
+    ("final-answer-p95", "latency", "latency-final-answer"),
+    ("language-gap", "fairness", "fairness-language-gap"),
+    ("escalation-success", "reliability", "reliability-escalation-success"),
+]
+
+
+@pytest.mark.parametrize(("slo", "dimension", "expected"), SLO_ROWS)
+@pytest.mark.parametrize("severity", [Severity.SEV1, Severity.SEV2, Severity.SEV3])
+def test_each_slo_row_selects_its_playbook(
+    slo: str, dimension: str, expected: str, severity: Severity
 ) -> None:
-    library = load_library(PLAYBOOKS / "graceful-fallback.yaml")
-    chosen = library.select("support-assistant", dimension, severity)
-    assert (chosen.name if chosen else None) == expected
+    chosen = load_library(PLAYBOOKS).select("support-assistant", dimension, severity, slo)
+    assert chosen is not None and chosen.name == expected
+
+
+@pytest.mark.parametrize(("slo", "dimension", "_row"), SLO_ROWS)
+def test_minor_breaches_open_a_review_only(slo: str, dimension: str, _row: str) -> None:
+    chosen = load_library(PLAYBOOKS).select("support-assistant", dimension, Severity.SEV4, slo)
+    assert chosen is not None and chosen.name == "minor-breach-review"
+    assert {s.action for s in chosen.steps} == {"rca.open_review", "incident.wait_for_recovery"}
+
+
+def test_building_blocks_run_only_when_launched_by_name() -> None:
+    library = load_library(PLAYBOOKS)
+    manual = {p.name for p in library.playbooks if p.manual_only}
+    assert manual == {"graceful-fallback", "rollback-and-freeze"}
+    for severity in Severity:
+        for slo, dimension, _ in SLO_ROWS:
+            chosen = library.select("support-assistant", dimension, severity, slo)
+            assert chosen is None or chosen.name not in manual
 
 
 @pytest.mark.parametrize(
@@ -84,7 +103,9 @@ def test_graceful_fallback_is_selected_for_the_worked_example(
             None,
             {
                 "route-everyone-to-retrieval": {"variation": "retrieval-only"},
-                "wait-for-recovery": {"on_timeout": "continue"},
+                "hand-off-earlier": {"variation": "lowered"},
+                "verify-everyone": {"expect": "retrieval-only"},
+                "wait-for-recovery": {"on_timeout": "escalate"},
             },
         ),
     ],

