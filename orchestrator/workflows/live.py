@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.providers.paging import PageRequest
     from orchestrator.providers.safety import ActionRequest, Authorization, KillSwitch
     from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.step_types import describe
     from orchestrator.workflows.types import (
         SA_PLAYBOOK,
         SA_SERVICE,
@@ -159,7 +160,7 @@ class Live:
         except ActivityError as exc:
             self.auditor.record(
                 AuditKind.NOTE,
-                f"could not page {request.target} ({purpose}): {exc.cause or exc}",
+                f"could not page {request.target} ({purpose}): {describe(exc)}",
                 {"purpose": purpose, "target": request.target},
             )
             return None
@@ -183,7 +184,7 @@ class Live:
             return Authorization(
                 allowed=False,
                 reason="circuit-breaker",
-                detail=f"the safety ledger did not answer ({exc.cause or exc}): not acting",
+                detail=f"the safety ledger did not answer ({describe(exc)}): not acting",
                 kill_switch=KillSwitch(),
             )
         return result

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.resolution import hold_down
-    from orchestrator.workflows.step_types import StepFailed, StepOutcome
+    from orchestrator.workflows.step_types import StepFailed, StepOutcome, describe
     from orchestrator.workflows.steps import StepRunner
     from orchestrator.workflows.types import IncidentPhase, StepRecord
 
@@ -125,7 +125,7 @@ class PlaybookRun:
         except StepFailed as exc:
             return self._fail(record, exc.detail)
         except ActivityError as exc:
-            return self._fail(record, str(exc.cause or exc))
+            return self._fail(record, describe(exc))
         results[step.id] = outcome.result
         self._end(record, outcome)
         if outcome.verified:

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy import ResolutionPolicy
     from orchestrator.domain.policy_effects import EffectRecord, Undo, hold_down_remaining
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY
+    from orchestrator.workflows.step_types import EFFECT_RETRY, describe
     from orchestrator.workflows.types import IncidentPhase
 
 UNDO_TIMEOUT = timedelta(seconds=60)
@@ -113,10 +113,10 @@ async def undo_effects(live: Live, effects: list[EffectRecord], why: str) -> lis
         except ActivityError as exc:
             live.auditor.record(
                 AuditKind.STEP_FAILED,
-                f"undo of {effect.step_id} failed: {exc.cause or exc}",
+                f"undo of {effect.step_id} failed: {describe(exc)}",
                 {"step": effect.step_id, "undo": True},
             )
-            problems.append(f"{effect.step_id}: {exc.cause or exc}")
+            problems.append(f"{effect.step_id}: {describe(exc)}")
             continue
         effect.undone = True
         effect.undo_detail = detail

@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
@@ -42,3 +43,13 @@ class StepOutcome:
     """How to undo the effect, when the step changed something that can be undone."""
     verified: str | None = None
     """What the read-back after the effect showed (recorded as a verification)."""
+
+
+def describe(exc: ActivityError) -> str:
+    """What went wrong, in the provider's words (no error-type prefix, no stack)."""
+    cause = exc.cause
+    if isinstance(cause, ApplicationError) and cause.message:
+        return cause.message
+    if isinstance(cause, TimeoutError):
+        return f"timed out ({cause.type.name.lower() if cause.type else 'timeout'})"
+    return str(cause or exc)

@@ -7,6 +7,7 @@ not list fails at once, not after retries.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -202,8 +203,11 @@ class OpsSteps:
 
     async def page(self, step: Step, args: PageArgs, playbook: str) -> StepOutcome:
         live = self._live
+        # The message is part of the key: the same step paging again with other words (a SEV1
+        # re-plan, a new observed value) is a new page; a retry is not.
+        digest = hashlib.sha256(f"{args.target}|{args.message}".encode()).hexdigest()[:12]
         request = PageRequest(
-            key=live.key("step", playbook, step.id),
+            key=live.key("step", playbook, step.id, digest),
             incident_id=live.inp.incident_id,
             target=args.target or live.inp.service.owner.oncall,
             urgency=args.urgency,

@@ -68,10 +68,11 @@ class Harness:
         return state
 
     async def until(
-        self, incident_id: str, *phases: IncidentPhase, step: str | None = None
+        self, incident_id: str, *phases: IncidentPhase, step: str | None = None, runs: int = 1
     ) -> IncidentState:
         """Poll (in real time: the clock stands still meanwhile) until the incident is in one of
-        ``phases`` and, when given, ``step`` has ended."""
+        ``phases`` and, when given, ``step`` has ended ``runs`` times (a re-planned incident runs
+        its playbook again)."""
         last: IncidentState | None = None
         for _ in range(600):
             try:
@@ -79,8 +80,8 @@ class Harness:
             except Exception:
                 last = None
             if last is not None and last.phase in phases:
-                ended = step is None or any(
-                    s.id == step and s.status != "running" for s in last.steps
+                ended = step is None or runs <= sum(
+                    1 for s in last.steps if s.id == step and s.status != "running"
                 )
                 if ended:
                     return last

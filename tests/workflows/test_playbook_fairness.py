@@ -148,7 +148,7 @@ async def test_escalation_mid_run_adds_the_stronger_steps_without_repeating(
     inc = await harness.submit(breach(SLO, **WORKED_EXAMPLE))
     await harness.until(inc, IncidentPhase.MONITORING)
     await harness.submit(breach(SLO, **EVERYONE_SEV1))
-    await harness.until(inc, IncidentPhase.MONITORING, step="open-fairness-review")
+    await harness.until(inc, IncidentPhase.MONITORING, step="open-fairness-review", runs=2)
     state = await harness.state(inc)
     assert state.severities == ["SEV2", "SEV1"]
     assert state.playbooks_run == ["fairness-language-gap", "fairness-language-gap"]
