@@ -27,6 +27,9 @@ class DecisionRequest(BaseModel):
 
     by: str = Field(min_length=1, max_length=128, description="Who decides")
     reason: str | None = Field(default=None, max_length=2000)
+    step: str | None = Field(
+        default=None, max_length=63, description="The step meant (refused if another one waits)"
+    )
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def _decision(summary: str) -> dict[str, Any]:
                 "content": _json({"$ref": "#/components/schemas/DecisionRequest"}),
             },
             "responses": {
-                "202": {"description": "The incident received the decision."},
+                "200": {"description": "The incident took the decision (its acknowledgement)."},
                 "404": _error("No such incident, or nothing waits for this decision."),
                 "422": _error("Invalid body, or the decision is not allowed (two-person rule)."),
                 **_COMMON,

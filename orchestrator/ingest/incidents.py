@@ -1,7 +1,8 @@
 """The on-call API under ``/v1/incidents``: manual launch, list, state and timeline.
 
 Guarded by the ``operator`` source's bearer token(s) (``ORCHESTRATOR_INGEST_OPERATOR_TOKEN``).
-Approve, deny and abort plug in through :attr:`IncidentApi.extra` (the policy engine provides them).
+Approve, deny and abort are Temporal updates (orchestrator/incident_control.py): the workflow
+refuses a decision it cannot take (nothing waits, the two-person rule) before anything is recorded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from orchestrator import incident_control
 from orchestrator.audit.store import AuditStore
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
@@ -29,7 +31,7 @@ from orchestrator.errors import (
 )
 from orchestrator.incident_queries import incident_state, list_incidents
 from orchestrator.ingest import auth
-from orchestrator.ingest.incident_models import LaunchRequest
+from orchestrator.ingest.incident_models import DecisionRequest, LaunchRequest
 from orchestrator.ingest.limits import RejectionError, decode_json, read_body
 from orchestrator.ingest.pipeline import rejection_response
 from orchestrator.ingest.settings import IngestSettings
@@ -39,6 +41,12 @@ from orchestrator.submission import SignalSubmitter
 SOURCE = "operator"
 _log = structlog.get_logger("orchestrator.ingest.incidents")
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _problems(exc: pydantic.ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+    )
 
 
 class IncidentApi:
@@ -102,10 +110,7 @@ class IncidentApi:
         try:
             req = LaunchRequest.model_validate(document)
         except pydantic.ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ValidationError(problems, "launch") from None
+            raise ValidationError(_problems(exc), "launch") from None
         try:
             segment = Segment.parse(req.segment) if req.segment else None
         except ValueError as exc:
@@ -146,13 +151,42 @@ class IncidentApi:
             raise NotFoundError(f"no incident {incident_id!r}")
         return JSONResponse({"incident_id": incident_id, "state": state, "timeline": timeline})
 
+    async def _decision(self, request: Request) -> tuple[str, DecisionRequest]:
+        document = await self.json_body(request)
+        try:
+            return request.path_params["incident_id"], DecisionRequest.model_validate(document)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(_problems(exc), "decision") from None
+
+    async def approve(self, request: Request) -> Response:
+        incident_id, req = await self._decision(request)
+        ack = await incident_control.approve(
+            self.client, incident_id, by=req.by, step=req.step, reason=req.reason or ""
+        )
+        return JSONResponse(ack.model_dump(mode="json"))
+
+    async def deny(self, request: Request) -> Response:
+        incident_id, req = await self._decision(request)
+        ack = await incident_control.deny(
+            self.client, incident_id, by=req.by, step=req.step, reason=req.reason or ""
+        )
+        return JSONResponse(ack.model_dump(mode="json"))
+
+    async def abort(self, request: Request) -> Response:
+        incident_id, req = await self._decision(request)
+        if not req.reason:
+            raise ValidationError("an abort needs a reason", "reason")
+        ack = await incident_control.abort(self.client, incident_id, by=req.by, reason=req.reason)
+        return JSONResponse(ack.model_dump(mode="json"))
+
     def routes(self, extra: dict[str, Handler] | None = None) -> list[BaseRoute]:
-        """The routes; ``extra`` maps an action (approve, deny, abort) to its POST handler."""
+        """The routes; ``extra`` maps further POST actions under an incident to handlers."""
         routes: list[BaseRoute] = [
             Route("/v1/incidents", self.guarded(self.launch), methods=["POST"]),
             Route("/v1/incidents", self.guarded(self.list_all), methods=["GET"]),
             Route("/v1/incidents/{incident_id}", self.guarded(self.get), methods=["GET"]),
         ]
+        extra = {"approve": self.approve, "deny": self.deny, "abort": self.abort, **(extra or {})}
         for action, handler in (extra or {}).items():
             routes.append(
                 Route(

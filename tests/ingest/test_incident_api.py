@@ -148,3 +148,77 @@ async def test_bad_launches_are_refused_and_start_nothing(
 async def test_unknown_incident_is_404(api: httpx.AsyncClient) -> None:
     missing = await api.get("/v1/incidents/incident-nope--nope", headers=bearer(OPERATOR))
     assert missing.status_code == 404
+
+
+async def _launch_everyone(api: httpx.AsyncClient, slo: str) -> str:
+    """graceful-fallback with no segment: routing everyone needs a person's approval."""
+    launched = await api.post(
+        "/v1/incidents",
+        headers=bearer(OPERATOR),
+        json={
+            "playbook": "graceful-fallback",
+            "service": "support-assistant",
+            "slo": slo,
+            "reason": "answers degraded for everyone",
+            "actor": "maria.oncall",
+        },
+    )
+    assert launched.status_code == 202, launched.text
+    incident_id: str = launched.json()["incident_id"]
+    return incident_id
+
+
+async def test_approve_deny_and_abort_through_the_api(
+    api: httpx.AsyncClient, runtime: Runtime, temporal_client: Client
+) -> None:
+    approved = await _launch_everyone(api, "language-gap")
+    waiting = await wait_for(temporal_client, approved, IncidentPhase.AWAITING_APPROVAL)
+    assert waiting.pending_approval is not None
+    assert waiting.pending_approval.step_id == "route-everyone-to-retrieval"
+
+    wrong_step = await api.post(
+        f"/v1/incidents/{approved}/approve",
+        headers=bearer(OPERATOR),
+        json={"by": "lead.sre", "step": "some-other-step"},
+    )
+    assert wrong_step.status_code == 422
+    ok = await api.post(
+        f"/v1/incidents/{approved}/approve", headers=bearer(OPERATOR), json={"by": "lead.sre"}
+    )
+    assert ok.status_code == 200, ok.text
+    await wait_for(temporal_client, approved, IncidentPhase.MONITORING)
+    flag = await runtime.flags.get_flag("support-assistant-answer-mode")
+    assert flag.value_of(flag.fallthrough_variation_id) == "retrieval-only"
+
+    denied = await _launch_everyone(api, "task-success")
+    await wait_for(temporal_client, denied, IncidentPhase.AWAITING_APPROVAL)
+    no = await api.post(
+        f"/v1/incidents/{denied}/deny",
+        headers=bearer(OPERATOR),
+        json={"by": "lead.sre", "reason": "retrieval-only answers are worse today"},
+    )
+    assert no.status_code == 200, no.text
+
+    no_reason = await api.post(
+        f"/v1/incidents/{approved}/abort", headers=bearer(OPERATOR), json={"by": "lead.sre"}
+    )
+    assert no_reason.status_code == 422
+    for incident in (approved, denied):
+        stopped = await api.post(
+            f"/v1/incidents/{incident}/abort",
+            headers=bearer(OPERATOR),
+            json={"by": "lead.sre", "reason": "test over"},
+        )
+        assert stopped.status_code == 200, stopped.text
+        await wait_for(temporal_client, incident, IncidentPhase.ABORTED)
+        await temporal_client.get_workflow_handle(incident).result()  # audit drained
+    timeline = (await api.get(f"/v1/incidents/{denied}", headers=bearer(OPERATOR))).json()
+    kinds = [e["kind"] for e in timeline["timeline"]]
+    assert "approval_denied" in kinds
+
+    missing = await api.post(
+        "/v1/incidents/incident-nope--nope/approve",
+        headers=bearer(OPERATOR),
+        json={"by": "lead.sre"},
+    )
+    assert missing.status_code == 404
