@@ -11,7 +11,14 @@ from pathlib import Path
 import typer
 
 from orchestrator import __version__
-from orchestrator.cli import audit_cmd, incidents_cmd, playbooks_cmd, signal_cmd
+from orchestrator.cli import (
+    audit_cmd,
+    control_cmd,
+    incidents_cmd,
+    playbooks_cmd,
+    safety_cmd,
+    signal_cmd,
+)
 from orchestrator.errors import OrchestratorError
 from orchestrator.settings import Settings
 
@@ -74,6 +81,8 @@ signal_cmd.register(app)
 incidents_cmd.register(app)
 audit_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")
+control_cmd.register(app)
+safety_cmd.register(app)
 
 
 def main() -> None:
