@@ -1,0 +1,36 @@
+"""Determinism: histories of incidents that went through every policy path replay cleanly."""
+
+from __future__ import annotations
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from orchestrator.workflows.types import IncidentPhase
+from tests.workflows.harness import Harness
+from tests.workflows.signals import SPANISH, breach, recovered
+from workers.runtime import WORKFLOWS, workflow_runner
+
+
+async def test_escalated_approved_resolved_incident_replays(harness: Harness) -> None:
+    inc = await harness.submit(breach("task-success", segment=SPANISH, observed=0.874, burn=6.3))
+    await harness.until(inc, IncidentPhase.MONITORING)
+    await harness.submit(breach("task-success", observed=0.80, burn=16.0))  # SEV1: re-plan
+    await harness.until(inc, IncidentPhase.AWAITING_APPROVAL)
+    await harness.approve(inc, "ana.sre")
+    await harness.until(inc, IncidentPhase.MONITORING, step="route-everyone-to-humans")
+    await harness.skip(901)  # the fallback's 15 minutes; the SEV1 rollback asks again
+    await harness.until(inc, IncidentPhase.AWAITING_APPROVAL)
+    await harness.deny(inc, "ben.lead")
+    await harness.until(inc, IncidentPhase.MONITORING, step="open-review")
+    await harness.submit(recovered("task-success"))
+    final = await harness.result(inc)
+    assert final.phase is IncidentPhase.RESOLVED
+
+    history = await harness.client.get_workflow_handle(inc).fetch_history()
+    replayer = Replayer(
+        workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
+        data_converter=pydantic_data_converter,
+    )
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
