@@ -38,5 +38,12 @@ async def test_incident_waiting_across_a_full_stack_restart_continues(tmp_path: 
         final = await handle.result()
         assert final.phase is IncidentPhase.RESOLVED
         timeline = await stack.runtime.audit.timeline(result.incident_id)
-    assert [e.kind for e in timeline].count(AuditKind.EFFECT_APPLIED) == 1
+    effects = [e for e in timeline if e.kind is AuditKind.EFFECT_APPLIED]
+    applied = [e.data.get("step") for e in effects if not e.summary.startswith("undone")]
+    assert "route-segment-to-humans" in applied
+    assert len(applied) == len(set(applied)), f"an effect was applied twice: {applied}"
+    # Resolution undid the temporary routing once, after the restart.
+    assert [e.data.get("step") for e in effects if e.summary.startswith("undone")] == [
+        "route-segment-to-humans"
+    ]
     assert timeline[-1].kind is AuditKind.INCIDENT_RESOLVED
