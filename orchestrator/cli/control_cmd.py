@@ -6,6 +6,10 @@ who decides is recorded in the audit history (``--by``, default ``$ORCHESTRATOR_
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
 import typer
 
 from orchestrator import incident_control
@@ -17,6 +21,19 @@ from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import ControlAck
 
 BY_HELP = "Who decides (recorded); default $ORCHESTRATOR_ACTOR or $USER"
+T = TypeVar("T")
+SETTLE_SECONDS = 0.05
+
+
+async def settled(call: Awaitable[T]) -> T:
+    """Await a Temporal call, then give the client's transport a moment before the event loop
+    closes: when an RPC fails (a refused update, an unknown incident) and the process exits at
+    once, the Temporal SDK's native runtime can call back into a finalizing interpreter and abort
+    it (about one run in eight, reproduced with a bare ``Client``). 50 ms of grace prevents it."""
+    try:
+        return await call
+    finally:
+        await asyncio.sleep(SETTLE_SECONDS)
 
 
 def _report(ack: ControlAck | SubmitResult, as_json: bool) -> None:
@@ -70,7 +87,9 @@ def deny(
     async def body() -> ControlAck:
         who = _by(ctx, by)
         client = await connect(settings)
-        return await incident_control.deny(client, incident_id, by=who, step=step, reason=reason)
+        return await settled(
+            incident_control.deny(client, incident_id, by=who, step=step, reason=reason)
+        )
 
     _report(run(body), as_json)
 
@@ -89,7 +108,7 @@ def abort(
     async def body() -> ControlAck:
         who = _by(ctx, by)
         client = await connect(settings)
-        return await incident_control.abort(client, incident_id, by=who, reason=reason)
+        return await settled(incident_control.abort(client, incident_id, by=who, reason=reason))
 
     _report(run(body), as_json)
 
@@ -152,7 +171,9 @@ def fast_track(
             workflow_id_prefix=settings.workflow_id_prefix,
         )
         incident_id = workflow_id_for(svc.name, spec.name, settings.workflow_id_prefix)
-        return await incident_control.fast_track(client, submitter, signal, book, incident_id)
+        return await settled(
+            incident_control.fast_track(client, submitter, signal, book, incident_id)
+        )
 
     _report(run(body), as_json)
 
