@@ -18,6 +18,10 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from orchestrator.activities.types import RECORD_AUDIT_EVENT
     from orchestrator.audit.model import AuditEvent, AuditKind
+    from orchestrator.domain.playbook import Playbook
+    from orchestrator.domain.policy_plan import is_fast_track
+    from orchestrator.domain.severity import SeverityAssessment
+    from orchestrator.domain.signals import BreachSignal
     from orchestrator.workflows.types import IncidentState
 
 AUDIT_TIMEOUT = timedelta(seconds=30)
@@ -93,3 +97,31 @@ class Auditor:
                 retry_policy=AUDIT_RETRY,
                 result_type=int,
             )
+
+
+def record_decisions(
+    auditor: Auditor,
+    trigger: BreachSignal,
+    assessment: SeverityAssessment,
+    playbook: Playbook | None,
+) -> None:
+    """The decisions an incident starts with: who launched it, opened, severity, playbook."""
+    if trigger.actor and trigger.playbook:
+        fast = " (fast-track: waits skipped)" if is_fast_track(trigger) else ""
+        auditor.record(
+            AuditKind.MANUAL_LAUNCH,
+            f"{trigger.actor} launched {trigger.playbook}{fast}:"
+            f" {trigger.reason or 'no reason given'}",
+            {
+                "playbook": trigger.playbook,
+                "reason": trigger.reason,
+                "fast_track": is_fast_track(trigger),
+            },
+            actor=trigger.actor,
+        )
+    auditor.record(AuditKind.INCIDENT_OPENED, f"incident opened for {trigger.incident_key}", {})
+    auditor.record(
+        AuditKind.PLAYBOOK_SELECTED,
+        f"playbook {playbook.name}" if playbook else "no playbook matches",
+        {"playbook": playbook.name if playbook else None, "severity": assessment.severity},
+    )

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.severity import SeverityAssessment
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.workflows.approvals import ApprovalDesk
-    from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
     from orchestrator.workflows.live import Live, Replan
     from orchestrator.workflows.playbook_run import PlaybookRun
@@ -151,9 +151,11 @@ class IncidentWorkflow:
             f"{by} launched {request.playbook.name}"
             + (" (fast-track: waits skipped)" if request.fast_track else "")
             + f": {request.reason}",
-            {"playbook": request.playbook.name, "reason": request.reason, "fast_track": True}
-            if request.fast_track
-            else {"playbook": request.playbook.name, "reason": request.reason},
+            {
+                "playbook": request.playbook.name,
+                "reason": request.reason,
+                "fast_track": request.fast_track,
+            },
             actor=by,
         )
         return ControlAck(
@@ -194,8 +196,8 @@ class IncidentWorkflow:
             finish(live, IncidentPhase.CLOSED, "resolved before any action; nothing to do")
             await auditor
             return self._state
+        trigger, assessment = self._worst_so_far(trigger)
         live.trigger = trigger
-        assessment = assess(inp.service, inp.slo, trigger)
         self._set_severity(assessment)
         if trigger.actor and trigger.playbook:
             live.launcher = trigger.actor
@@ -204,7 +206,7 @@ class IncidentWorkflow:
             self._state.fast_track_by = trigger.actor
         library = PlaybookLibrary(playbooks=inp.candidates)
         playbook = choose_playbook(library, inp.service, inp.slo, trigger, assessment.severity)
-        self._audit_decisions(trigger, assessment, playbook)
+        record_decisions(self._auditor, trigger, assessment, playbook)
         if playbook is None:
             await live.page("no-playbook", "no playbook matches this breach; a human must act")
             ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
@@ -213,6 +215,19 @@ class IncidentWorkflow:
         finish(live, *ending)
         await auditor
         return self._state
+
+    def _worst_so_far(self, first: BreachSignal) -> tuple[BreachSignal, SeverityAssessment]:
+        """The signals that arrived before the incident started: the worst one sets the severity
+        (and, unless a person launched a playbook by name, is the trigger templates see)."""
+        trigger, worst = first, assess(self._inp.service, self._inp.slo, first)
+        for signal in self._live.signals[1:]:
+            if signal.status is not SignalStatus.FIRING:
+                continue
+            assessment = assess(self._inp.service, self._inp.slo, signal)
+            if is_escalation(worst.severity, assessment.severity):
+                worst = assessment
+                trigger = first if first.playbook else signal
+        return trigger, worst
 
     async def _drive(self, playbook: Playbook) -> Ending:
         live = self._live
@@ -268,29 +283,4 @@ class IncidentWorkflow:
             AuditKind.SEVERITY_CLASSIFIED,
             assessment.explanation,
             assessment.model_dump(mode="json"),
-        )
-
-    def _audit_decisions(
-        self, trigger: BreachSignal, assessment: SeverityAssessment, playbook: Playbook | None
-    ) -> None:
-        if trigger.actor and trigger.playbook:
-            fast = " (fast-track: waits skipped)" if is_fast_track(trigger) else ""
-            self._auditor.record(
-                AuditKind.MANUAL_LAUNCH,
-                f"{trigger.actor} launched {trigger.playbook}{fast}:"
-                f" {trigger.reason or 'no reason given'}",
-                {
-                    "playbook": trigger.playbook,
-                    "reason": trigger.reason,
-                    "fast_track": is_fast_track(trigger),
-                },
-                actor=trigger.actor,
-            )
-        self._auditor.record(
-            AuditKind.INCIDENT_OPENED, f"incident opened for {trigger.incident_key}", {}
-        )
-        self._auditor.record(
-            AuditKind.PLAYBOOK_SELECTED,
-            f"playbook {playbook.name}" if playbook else "no playbook matches",
-            {"playbook": playbook.name if playbook else None, "severity": assessment.severity},
         )

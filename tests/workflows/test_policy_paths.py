@@ -256,3 +256,18 @@ async def test_unrecovered_incident_pages_then_is_handed_to_humans(harness: Harn
     purposes = await harness.page_purposes()
     assert "recovery-timeout/wait-for-recovery" in purposes
     assert "still-firing" in purposes
+
+
+async def test_the_worst_signal_before_the_start_sets_the_severity(
+    ts_env: WorkflowEnvironment, runtime: Runtime
+) -> None:
+    """Signals that arrive together (before a worker picks the incident up) are all weighed."""
+    harness = Harness(ts_env, runtime)
+    inc = await harness.submit(breach("task-success", segment=SPANISH, observed=0.874, burn=6.3))
+    await harness.submit(breach("task-success", observed=0.80, burn=16.0))  # SEV1, everyone
+    async with runtime.worker(ts_env.client):
+        state = await harness.until(inc, IncidentPhase.AWAITING_APPROVAL)
+        assert state.severities == ["SEV1"]
+        assert state.pending_approval is not None
+        assert state.pending_approval.step_id == "route-everyone-to-humans"
+        await harness.close()
