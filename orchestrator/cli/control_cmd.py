@@ -6,8 +6,6 @@ who decides is recorded in the audit history (``--by``, default ``$ORCHESTRATOR_
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from typing import TypeVar
 
 import typer
@@ -22,18 +20,6 @@ from orchestrator.workflows.types import ControlAck
 
 BY_HELP = "Who decides (recorded); default $ORCHESTRATOR_ACTOR or $USER"
 T = TypeVar("T")
-SETTLE_SECONDS = 0.05
-
-
-async def settled(call: Awaitable[T]) -> T:
-    """Await a Temporal call, then give the client's transport a moment before the event loop
-    closes: when an RPC fails (a refused update, an unknown incident) and the process exits at
-    once, the Temporal SDK's native runtime can call back into a finalizing interpreter and abort
-    it (about one run in eight, reproduced with a bare ``Client``). 50 ms of grace prevents it."""
-    try:
-        return await call
-    finally:
-        await asyncio.sleep(SETTLE_SECONDS)
 
 
 def _report(ack: ControlAck | SubmitResult, as_json: bool) -> None:
@@ -87,9 +73,7 @@ def deny(
     async def body() -> ControlAck:
         who = _by(ctx, by)
         client = await connect(settings)
-        return await settled(
-            incident_control.deny(client, incident_id, by=who, step=step, reason=reason)
-        )
+        return await incident_control.deny(client, incident_id, by=who, step=step, reason=reason)
 
     _report(run(body), as_json)
 
@@ -108,7 +92,7 @@ def abort(
     async def body() -> ControlAck:
         who = _by(ctx, by)
         client = await connect(settings)
-        return await settled(incident_control.abort(client, incident_id, by=who, reason=reason))
+        return await incident_control.abort(client, incident_id, by=who, reason=reason)
 
     _report(run(body), as_json)
 
@@ -171,9 +155,7 @@ def fast_track(
             workflow_id_prefix=settings.workflow_id_prefix,
         )
         incident_id = workflow_id_for(svc.name, spec.name, settings.workflow_id_prefix)
-        return await settled(
-            incident_control.fast_track(client, submitter, signal, book, incident_id)
-        )
+        return await incident_control.fast_track(client, submitter, signal, book, incident_id)
 
     _report(run(body), as_json)
 
