@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
+from orchestrator import incident_control
+from orchestrator.domain.signals import BreachSignal, Segment
 from orchestrator.settings import Settings
 from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import QUERY_STATE, IncidentState
@@ -72,7 +73,8 @@ async def one(stack, n: int) -> tuple[float, float, float]:  # type: ignore[no-u
         if now > 60:
             raise RuntimeError(f"incident {result.incident_id} not verified within 60 s")
         await asyncio.sleep(0.005)
-    await submitter.submit(signal.model_copy(update={"status": SignalStatus.RESOLVED}))
+    # End it without waiting out the playbook (or the resolution hold-down): abort is immediate.
+    await incident_control.abort(stack.client, result.incident_id, by="bench", reason="measured")
     await handle.result()
     return accepted, mitigated, verified
 
