@@ -23,14 +23,8 @@ from orchestrator.activities.types import (
     VerifyFlagInput,
     VerifyFlagResult,
 )
-from orchestrator.domain.flags import (
-    EvalContext,
-    FlagState,
-    Instruction,
-    plan_remove_rule,
-    plan_route_segment,
-    plan_set_default,
-)
+from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
+from orchestrator.domain.flags import EvalContext, FlagState, Instruction
 from orchestrator.errors import FlagProviderError, ProviderError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import wait_for_variation

@@ -2,9 +2,9 @@
 
 Pure: no I/O. ``model_dump(by_alias=True, exclude_none=True)`` of an :data:`Instruction` is exactly
 the semantic-patch JSON LaunchDarkly's REST API takes; :func:`apply_instructions` gives the state
-LaunchDarkly would produce; :func:`to_sdk_flag` renders the server-SDK flag JSON; the ``plan_*``
-helpers compute the instructions that reach a goal, and return ``[]`` once it is reached, so
-applying the same change twice changes nothing the second time, on every backend.
+LaunchDarkly would produce. The server-SDK flag JSON is rendered in
+:mod:`orchestrator.domain.flag_sdk`; the idempotent ``plan_*`` helpers live in
+:mod:`orchestrator.domain.flag_plans`.
 """
 
 from __future__ import annotations
@@ -322,117 +322,3 @@ def apply_instructions(state: FlagState, instructions: Sequence[Instruction]) ->
     if current == state:
         return state
     return current.model_copy(update={"version": state.version + 1})
-
-
-def _index(state: FlagState, variation_id: str | None, where: str) -> int:
-    for n, variation in enumerate(state.variations):
-        if variation.id == variation_id:
-            return n
-    raise FlagProviderError(
-        f"flag {state.key!r}: {where} serves a percentage rollout or an unknown variation, which"
-        " the SDK rendering does not support",
-        retryable=False,
-    )
-
-
-def to_sdk_flag(state: FlagState) -> dict[str, Any]:
-    """The server-SDK "full flag" JSON (file data source ``flags`` entry, polling payload)."""
-    flag: dict[str, Any] = {
-        "key": state.key,
-        "version": state.version,
-        "on": state.on,
-        "variations": [v.value for v in state.variations],
-        "fallthrough": {"variation": _index(state, state.fallthrough_variation_id, "fallthrough")},
-        "rules": [
-            {
-                "id": r.id,
-                "variation": _index(state, r.variation_id, f"rule {r.id}"),
-                "clauses": [c.model_dump(mode="json") for c in r.clauses],
-                "trackEvents": False,
-            }
-            for r in state.rules
-        ],
-        "targets": [
-            {"values": list(t.values), "variation": _index(state, t.variation_id, "target")}
-            for t in state.targets
-            if t.context_kind == "user"
-        ],
-        "contextTargets": [
-            {
-                "contextKind": t.context_kind,
-                "values": [] if t.context_kind == "user" else list(t.values),
-                "variation": _index(state, t.variation_id, "target"),
-            }
-            for t in state.targets
-        ],
-        "prerequisites": [],
-        "salt": _id(state.key, "salt").replace("-", ""),
-        "trackEvents": False,
-        "trackEventsFallthrough": False,
-        "clientSide": False,
-        "deleted": False,
-    }
-    if state.off_variation_id is not None:
-        flag["offVariation"] = _index(state, state.off_variation_id, "offVariation")
-    return flag
-
-
-def plan_route_segment(
-    state: FlagState,
-    *,
-    ref: str,
-    context_kind: str,
-    attribute: str,
-    values: Sequence[str],
-    variation: str,
-    description: str | None = None,
-    first: bool = True,
-) -> list[Instruction]:
-    """Serve ``variation`` to contexts whose ``attribute`` is one of ``values``, via rule ``ref``.
-
-    The new rule goes before every other rule when ``first`` (a mitigation must win over older
-    rules), and replaces a rule with the same ``ref`` in place when its content differs.
-    """
-    var_id = state.variation_id_for(variation)
-    clauses = (Clause(context_kind=context_kind, attribute=attribute, values=tuple(values)),)
-    turn_on: list[Instruction] = [] if state.on else [TurnFlagOn()]
-    existing = state.rule_by_ref(ref)
-    if existing is None:
-        # A rule without ref serving the same thing counts as done (a backend that drops refs).
-        same = [
-            r
-            for r in state.rules
-            if r.ref is None and r.clauses == clauses and r.variation_id == var_id
-        ]
-        if same:
-            return turn_on
-    elif existing.clauses == clauses and existing.variation_id == var_id:
-        return turn_on
-    before: str | None = None
-    if existing is not None:
-        at = state.rules.index(existing)
-        before = state.rules[at + 1].id if at + 1 < len(state.rules) else None
-    elif first and state.rules:
-        before = state.rules[0].id
-    add = AddRule(
-        clauses=clauses,
-        variation_id=var_id,
-        description=description,
-        ref=ref,
-        before_rule_id=before,
-    )
-    remove: list[Instruction] = [] if existing is None else [RemoveRule(rule_id=existing.id)]
-    return [*remove, add, *turn_on]
-
-
-def plan_set_default(state: FlagState, *, variation: str) -> list[Instruction]:
-    """Make ``variation`` the fallthrough (what contexts matching no rule or target get)."""
-    var_id = state.variation_id_for(variation)
-    if state.fallthrough_variation_id == var_id:
-        return []
-    return [UpdateFallthroughVariationOrRollout(variation_id=var_id)]
-
-
-def plan_remove_rule(state: FlagState, *, ref: str) -> list[Instruction]:
-    rule = state.rule_by_ref(ref)
-    return [] if rule is None else [RemoveRule(rule_id=rule.id)]

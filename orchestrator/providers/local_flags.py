@@ -24,13 +24,8 @@ from typing import Any
 import pydantic
 
 from orchestrator.domain.catalog import FlagSpec
-from orchestrator.domain.flags import (
-    FlagState,
-    Instruction,
-    apply_instructions,
-    new_flag_state,
-    to_sdk_flag,
-)
+from orchestrator.domain.flag_sdk import to_sdk_flag
+from orchestrator.domain.flags import FlagState, Instruction, apply_instructions, new_flag_state
 from orchestrator.errors import FlagProviderError
 
 _SCHEMA = 1

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from orchestrator.domain.catalog import FlagSpec
+from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
+from orchestrator.domain.flag_sdk import to_sdk_flag
 from orchestrator.domain.flags import (
     ROLLOUT,
     AddRule,
@@ -25,10 +27,6 @@ from orchestrator.domain.flags import (
     instructions_json,
     new_flag_state,
     parse_instructions,
-    plan_remove_rule,
-    plan_route_segment,
-    plan_set_default,
-    to_sdk_flag,
 )
 from orchestrator.errors import FlagProviderError, ValidationError
 

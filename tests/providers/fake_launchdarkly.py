@@ -28,12 +28,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from orchestrator.domain.catalog import FlagSpec
+from orchestrator.domain.flag_sdk import to_sdk_flag
 from orchestrator.domain.flags import (
     FlagState,
     apply_instructions,
     new_flag_state,
     parse_instructions,
-    to_sdk_flag,
 )
 from orchestrator.errors import FlagProviderError, ValidationError
 

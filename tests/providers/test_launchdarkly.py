@@ -9,6 +9,7 @@ import socket
 import httpx
 import pytest
 
+from orchestrator.domain.flag_plans import plan_route_segment
 from orchestrator.domain.flags import (
     AddRule,
     AddTargets,
@@ -17,7 +18,6 @@ from orchestrator.domain.flags import (
     FlagState,
     TurnFlagOff,
     UpdateFallthroughVariationOrRollout,
-    plan_route_segment,
 )
 from orchestrator.errors import FlagProviderError
 from orchestrator.providers.flags import FlagProvider

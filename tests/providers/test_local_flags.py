@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.domain.flags import AddTargets, EvalContext, FlagState, plan_route_segment
+from orchestrator.domain.flag_plans import plan_route_segment
+from orchestrator.domain.flags import AddTargets, EvalContext, FlagState
 from orchestrator.errors import FlagProviderError, ValidationError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator, wait_for_variation
