@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.domain.flags import FlagState, _id
+from orchestrator.domain.flags import FlagState, stable_id
 from orchestrator.errors import FlagProviderError
 
 
@@ -54,7 +54,7 @@ def to_sdk_flag(state: FlagState) -> dict[str, Any]:
             for t in state.targets
         ],
         "prerequisites": [],
-        "salt": _id(state.key, "salt").replace("-", ""),
+        "salt": stable_id(state.key, "salt").replace("-", ""),
         "trackEvents": False,
         "trackEventsFallthrough": False,
         "clientSide": False,

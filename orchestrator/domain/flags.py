@@ -192,16 +192,16 @@ def parse_instructions(data: Any) -> list[Instruction]:
         raise ValidationError(first["msg"], where) from exc
 
 
-def _id(*parts: str) -> str:
+def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(_IDS, "\x1f".join(parts)))
 
 
 def new_flag_state(spec: FlagSpec) -> FlagState:
     """A fresh flag for ``spec``: on, serving the default; ids derived from key and values."""
     variations = tuple(
-        Variation(id=_id(spec.key, "variation", v), value=v, name=v) for v in spec.variations
+        Variation(id=stable_id(spec.key, "variation", v), value=v, name=v) for v in spec.variations
     )
-    default = _id(spec.key, "variation", spec.default)
+    default = stable_id(spec.key, "variation", spec.default)
     return FlagState(
         key=spec.key,
         on=True,
@@ -226,14 +226,14 @@ def _check_variation(state: FlagState, index: int, kind: str, variation_id: str)
 
 def _new_rule_id(state: FlagState, ins: AddRule) -> str:
     if ins.ref is not None:
-        seed = _id(state.key, "rule-ref", ins.ref)
+        seed = stable_id(state.key, "rule-ref", ins.ref)
     else:
         body = json.dumps([c.model_dump(mode="json") for c in ins.clauses], sort_keys=True)
-        seed = _id(state.key, "rule", body, ins.variation_id)
+        seed = stable_id(state.key, "rule", body, ins.variation_id)
     taken = {r.id for r in state.rules}
     candidate, n = seed, 1
     while candidate in taken:
-        candidate, n = _id(seed, str(n)), n + 1
+        candidate, n = stable_id(seed, str(n)), n + 1
     return candidate
 
 
