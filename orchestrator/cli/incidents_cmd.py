@@ -22,6 +22,18 @@ def _render_state(state: IncidentState) -> str:
     ]
     if state.error:
         lines.append(f"error     {state.error}")
+    pending = state.pending_approval
+    if pending is not None:
+        who = ", ".join(pending.approvals) or "nobody yet"
+        lines.append(
+            f"waiting   approval of {pending.step_id} ({pending.action}): {pending.reason};"
+            f" {len(pending.approvals)}/{pending.needed} ({who}); on timeout"
+            f" {pending.on_timeout} after {pending.timeout_seconds:g}s"
+        )
+    for effect in state.effects:
+        flags = " temporary" if effect.temporary else ""
+        done = f" UNDONE: {effect.undo_detail}" if effect.undone else ""
+        lines.append(f"effect    {effect.step_id}{flags}: {effect.summary}{done}")
     for step in state.steps:
         lines.append(f"  [{step.status:>7}] {step.id} ({step.action}) {step.detail}")
     return "\n".join(lines)

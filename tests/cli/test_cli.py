@@ -180,6 +180,7 @@ async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
     assert "phase     monitoring (firing)" in status.out
     assert "severity  SEV2" in status.out
     assert "route-segment-to-humans" in status.out
+    assert "effect    route-segment-to-humans temporary:" in status.out
 
     listed = await cli(*common, "incidents")
     assert incident in listed.out
