@@ -38,7 +38,8 @@ class AuditMetrics:
         )
         self.actions = registry.counter(
             "orchestrator_actions_total",
-            "Playbook steps by action and outcome (applied, unchanged, skipped, verified, failed).",
+            "Playbook steps by action and outcome (applied, unchanged, skipped, verified, failed,"
+            " undone).",
             ("action", "outcome"),
         )
         self.closed = registry.counter(
@@ -63,7 +64,9 @@ class AuditMetrics:
         if kind is AuditKind.SEVERITY_CLASSIFIED:
             self.incidents.inc(severity=str(data.get("severity", "unknown")))
         elif kind in _OUTCOMES and "action" in data:
-            self.actions.inc(action=str(data["action"]), outcome=_OUTCOMES[kind])
+            undo = kind is AuditKind.EFFECT_APPLIED and data.get("undo") is True
+            outcome = "undone" if undo else _OUTCOMES[kind]
+            self.actions.inc(action=str(data["action"]), outcome=outcome)
         elif kind in (
             AuditKind.INCIDENT_RESOLVED,
             AuditKind.INCIDENT_CLOSED,

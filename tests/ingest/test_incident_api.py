@@ -90,6 +90,9 @@ async def test_manual_launch_state_and_timeline(
     verified = 'orchestrator_actions_total{action="flag.verify_segment",outcome="verified"}'
     assert series[verified] == "1"
     assert series['orchestrator_incidents_closed_total{kind="incident_resolved"}'] == "1"
+    # The temporary routing was undone on resolution: counted as undone, not as applied again.
+    undone = 'orchestrator_actions_total{action="flag.route_segment",outcome="undone"}'
+    assert series[undone] == "1"
 
 
 @pytest.mark.parametrize(
