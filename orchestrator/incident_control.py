@@ -95,21 +95,23 @@ async def launch(
     return await _update(client, incident_id, UPDATE_LAUNCH, request)
 
 
-async def fast_track(
+async def launch_or_start(
     client: Client,
     submitter: SignalSubmitter,
     signal: BreachSignal,
     playbook: Playbook,
     incident_id: str,
+    *,
+    fast_track: bool = False,
 ) -> ControlAck | SubmitResult:
-    """On-call's fast path: run ``playbook`` at once for the signal's service and SLO.
+    """A person runs ``playbook`` for the signal's service and SLO (manual launch, fast-track).
 
-    Into the running incident when there is one (:func:`launch` with ``fast_track``), else as a
-    new incident launched by hand with the fast-track label. ``signal`` names the person
-    (``actor``), the reason, and labels the playbook reads (``component``, ``version``).
+    Into the running incident when there is one (:func:`launch`: steps already done are not
+    repeated), else as a new incident launched by hand. ``signal`` names the person (``actor``),
+    the reason, and labels the playbook reads (``component``, ``version``).
     """
     if not signal.actor or not signal.reason:
-        raise ValidationError("a fast-track needs who (actor) and why (reason)", "signal")
+        raise ValidationError("a launch needs who (actor) and why (reason)", "signal")
     try:
         return await launch(
             client,
@@ -117,17 +119,29 @@ async def fast_track(
             playbook=playbook,
             by=signal.actor,
             reason=signal.reason,
-            fast_track=True,
+            fast_track=fast_track,
         )
     except NotFoundError:
         pass
     except ValidationError as exc:
         if "nothing to change" not in exc.message:
             raise
-    labels = {**signal.labels, FAST_TRACK_LABEL: "true"}
+    labels = {**signal.labels, FAST_TRACK_LABEL: "true"} if fast_track else signal.labels
     return await submitter.submit(
         signal.model_copy(update={"labels": labels, "playbook": playbook.name})
     )
+
+
+async def fast_track(
+    client: Client,
+    submitter: SignalSubmitter,
+    signal: BreachSignal,
+    playbook: Playbook,
+    incident_id: str,
+) -> ControlAck | SubmitResult:
+    """On-call's fast path: :func:`launch_or_start` with approvals given and waits skipped,
+    recorded with the fast-track label."""
+    return await launch_or_start(client, submitter, signal, playbook, incident_id, fast_track=True)
 
 
 async def pending_approval(client: Client, incident_id: str) -> PendingApproval | None:

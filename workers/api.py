@@ -37,6 +37,7 @@ def build_app(
         library=runtime.library,
         audit=runtime.audit,
         settings=ingest,
+        workflow_id_prefix=runtime.settings.workflow_id_prefix,
     )
     app = create_app(
         submitter,

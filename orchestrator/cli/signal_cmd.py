@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import typer
+from temporalio.client import Client
 
+from orchestrator import incident_control
 from orchestrator.cli.common import (
     connect,
     echo_json,
@@ -15,11 +17,12 @@ from orchestrator.cli.common import (
     run,
     settings_of,
 )
-from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
+from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus, workflow_id_for
 from orchestrator.errors import ValidationError
 from orchestrator.launch import launch_signal, signal_from_fields
 from orchestrator.submission import SubmitResult
 from orchestrator.temporal_submitter import TemporalSubmitter
+from orchestrator.workflows.types import ControlAck
 
 
 def _segment(text: str | None) -> Segment | None:
@@ -35,7 +38,7 @@ def _build(**fields: object) -> BreachSignal:
     return signal_from_fields("signal", **fields)
 
 
-async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
+async def _submitter(ctx: typer.Context) -> tuple[Client, TemporalSubmitter]:
     settings = settings_of(ctx)
     catalog, library = load_catalog_and_playbooks(settings)
     client = await connect(settings)
@@ -47,10 +50,18 @@ async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
         kill_switch=settings.kill_switch,
         workflow_id_prefix=settings.workflow_id_prefix,
     )
+    return client, submitter
+
+
+async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
+    _, submitter = await _submitter(ctx)
     return await submitter.submit(signal)
 
 
-def _report(result: SubmitResult) -> None:
+def _report(result: SubmitResult | ControlAck) -> None:
+    if isinstance(result, ControlAck):
+        typer.echo(f"{result.outcome}: incident {result.incident_id} {result.detail}".rstrip())
+        return
     typer.echo(
         f"{result.status.value}: incident {result.incident_id} (dedupe key {result.dedupe_key})"
     )
@@ -128,10 +139,14 @@ def launch(
         None, help="Who launches it (default: $ORCHESTRATOR_ACTOR or $USER)"
     ),
 ) -> None:
-    """Launch a playbook by hand for a service; recorded with who launched it and why."""
+    """Launch a playbook by hand for a service; recorded with who launched it and why.
+
+    Into the incident already open for the service and SLO (steps already done are not
+    repeated), or as a new incident.
+    """
     settings = settings_of(ctx)
 
-    async def body() -> SubmitResult:
+    async def body() -> SubmitResult | ControlAck:
         catalog, library = load_catalog_and_playbooks(settings)
         sig = launch_signal(
             catalog,
@@ -143,7 +158,11 @@ def launch(
             slo=slo,
             segment=_segment(segment),
         )
-        return await _submit(ctx, sig)
+        client, submitter = await _submitter(ctx)
+        incident_id = workflow_id_for(sig.service, sig.slo, settings.workflow_id_prefix)
+        return await incident_control.launch_or_start(
+            client, submitter, sig, library.by_name(playbook), incident_id
+        )
 
     _report(run(body))
 

@@ -22,7 +22,7 @@ from orchestrator import incident_control
 from orchestrator.audit.store import AuditStore
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
-from orchestrator.domain.signals import Segment
+from orchestrator.domain.signals import Segment, workflow_id_for
 from orchestrator.errors import (
     NotFoundError,
     OrchestratorError,
@@ -59,6 +59,7 @@ class IncidentApi:
         library: PlaybookLibrary,
         audit: AuditStore,
         settings: IngestSettings,
+        workflow_id_prefix: str = "incident",
     ) -> None:
         self.client = client
         self.submitter = submitter
@@ -66,6 +67,7 @@ class IncidentApi:
         self.library = library
         self.audit = audit
         self.settings = settings
+        self.workflow_id_prefix = workflow_id_prefix
 
     async def _authorized(self, request: Request) -> None:
         source_auth = self.settings.auth_for(SOURCE)
@@ -126,7 +128,10 @@ class IncidentApi:
             segment=segment,
             source="api",
         )
-        result = await self.submitter.submit(signal)
+        incident_id = workflow_id_for(signal.service, signal.slo, self.workflow_id_prefix)
+        result = await incident_control.launch_or_start(
+            self.client, self.submitter, signal, self.library.by_name(req.playbook), incident_id
+        )
         _log.info("manual launch", incident_id=result.incident_id, playbook=req.playbook)
         return JSONResponse(result.model_dump(mode="json"), status_code=202)
 

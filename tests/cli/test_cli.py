@@ -185,6 +185,25 @@ async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
     listed = await cli(*common, "incidents")
     assert incident in listed.out
 
+    # A launch into the running incident runs there (no second incident, no lost launch).
+    into = await cli(
+        *common,
+        "launch",
+        "graceful-fallback",
+        "--service",
+        "support-assistant",
+        "--slo",
+        "language-gap",
+        "--segment",
+        "language=es",
+        "--reason",
+        "add the graceful fallback",
+        "--by",
+        "lead.sre",
+    )
+    assert into.code == 0, into.err
+    assert into.out.startswith("launching: incident " + incident), into.out
+
     launched = await cli(
         *common,
         "launch",
@@ -221,6 +240,8 @@ async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
     await wait_for(stack.client, incident, IncidentPhase.RESOLVED)
     await wait_for(stack.client, manual, IncidentPhase.RESOLVED)
 
+    first = await cli(*common, "audit", "--incident", incident)
+    assert "lead.sre launched graceful-fallback" in first.out
     timeline = await cli(*common, "audit", "--incident", manual)
     assert timeline.code == 0, timeline.err
     assert "manual_launch" in timeline.out
