@@ -38,6 +38,8 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # Tracebacks become text before redaction, so secrets in them are masked too.
+            structlog.processors.format_exc_info,
             _redact_processor,
             renderer,
         ],

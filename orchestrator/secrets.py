@@ -14,7 +14,8 @@ _SECRET_KEY = re.compile(
 _INLINE = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)\b(api|sdk|mob)-[0-9a-f]{8}-[0-9a-f-]{27,}"),
-    re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)[^@\s]+(@)"),
+    # Greedy up to the last '@' before the host: a password may itself contain '@'.
+    re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)\S+(@)(?=[^@\s]*$|[^@\s]*[\s/])"),
 ]
 
 

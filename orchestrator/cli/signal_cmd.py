@@ -85,7 +85,7 @@ def signal(
     """Send a breach (or resolution) signal by hand, as a monitoring system would.
 
     The dimension and objective are taken from the catalog's SLO. The signal joins the incident
-    already open for the service and SLO, or starts one.
+    already open for the service and SLO, or starts one; a resolved signal never starts one.
     """
     settings = settings_of(ctx)
 

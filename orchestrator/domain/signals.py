@@ -8,13 +8,21 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=63)]
 """Lower-case names for services, SLOs, playbooks: single hyphens only, as they become part of
 workflow ids where ``--`` separates service from SLO."""
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEGMENT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -74,6 +82,21 @@ class BreachSignal(BaseModel):
     playbook: Slug | None = None
     """A playbook the on-call engineer asked for by name (manual launch); None: policy chooses."""
     reason: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _no_control_characters(self) -> BreachSignal:
+        """Refuse control characters in the names a signal carries (they end up in flag clauses,
+        audit summaries and log lines, where they break or forge lines), and NUL anywhere (the
+        audit store cannot hold it). Free text (labels, reason) may keep newlines and tabs."""
+        names = [self.source, self.dedupe_key, self.window or "", self.actor or ""]
+        if self.segment is not None:
+            names += [self.segment.key, self.segment.value]
+        if any(_CONTROL.search(text) for text in names):
+            raise ValueError("control characters are not allowed in a signal's names")
+        free = [self.reason or "", *(t for item in self.labels.items() for t in item)]
+        if any("\x00" in text for text in free):
+            raise ValueError("NUL characters are not allowed in a signal")
+        return self
 
     @property
     def incident_key(self) -> str:

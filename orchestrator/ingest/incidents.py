@@ -36,6 +36,7 @@ from orchestrator.ingest.limits import RejectionError, decode_json, read_body
 from orchestrator.ingest.pipeline import rejection_response
 from orchestrator.ingest.settings import IngestSettings
 from orchestrator.launch import launch_signal
+from orchestrator.secrets import redact
 from orchestrator.submission import SignalSubmitter
 
 SOURCE = "operator"
@@ -145,7 +146,9 @@ class IncidentApi:
         incident_id = request.path_params["incident_id"]
         state: dict[str, Any] | None = None
         try:
-            state = (await incident_state(self.client, incident_id)).model_dump(mode="json")
+            live = await incident_state(self.client, incident_id)
+            # The same redaction the audit store applies: labels and results may carry secrets.
+            state = redact(live.model_dump(mode="json"))
         except NotFoundError:
             state = None
         try:

@@ -107,3 +107,30 @@ def test_workflow_id_is_derived_from_the_incident_key() -> None:
         "incident-support-assistant--language-gap"
     )
     assert workflow_id_for("a", "b", prefix="staging") == "staging-a--b"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"segment": {"key": "language", "value": "es\u0000"}},
+        {"segment": {"key": "language", "value": "es\nforged line"}},
+        {"actor": "maria\r"},
+        {"labels": {"team": "cx\u0000"}},
+        {"reason": "nul \u0000 inside"},
+    ],
+)
+def test_control_characters_are_refused(changes: dict[str, object]) -> None:
+    fields = {"service": "support-assistant", "slo": "language-gap", "dimension": "fairness"}
+    with pytest.raises(pydantic.ValidationError, match="not allowed"):
+        BreachSignal.model_validate({**fields, **changes})
+
+
+def test_free_text_keeps_newlines() -> None:
+    signal = BreachSignal(
+        service="s",
+        slo="x",
+        dimension="accuracy",
+        reason="line one\nline two",
+        labels={"description": "multi\nline"},
+    )
+    assert signal.reason == "line one\nline two"
