@@ -16,6 +16,7 @@ runs from its start and every step whose effect is already in place is skipped.
 from __future__ import annotations
 
 import asyncio
+import json
 
 from temporalio import workflow
 
@@ -59,6 +60,8 @@ class IncidentWorkflow:
             incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name
         )
         self._seen: set[str] = set()
+        self._active: set[tuple[str, str]] = set()
+        """The alerts firing now, by (segment, labels): one resolving does not clear the others."""
         self._auditor = Auditor(self._state)
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
@@ -75,7 +78,8 @@ class IncidentWorkflow:
         live.signals.append(signal)
         self._state.signals_received += 1
         firing = signal.status is SignalStatus.FIRING
-        self._state.firing = firing
+        self._track(signal)
+        self._state.firing = bool(self._active)
         live.quiet_since = None if firing else workflow.now()
         segment = f" segment {signal.segment}" if signal.segment else ""
         observed = f" observed {signal.observed:g}" if signal.observed is not None else ""
@@ -92,6 +96,26 @@ class IncidentWorkflow:
             )
         if firing and live.severity is not None and not self._state.phase.finished:
             self._consider_escalation(signal)
+
+    def _track(self, signal: BreachSignal) -> None:
+        """Which alerts fire. A resolution clears its own alert, every hand-sent (unlabelled) one
+        of its segment, and, when it is itself hand-sent, every alert of its segment (or of the
+        service when it names none)."""
+        segment = str(signal.segment or "")
+        key = (segment, json.dumps(signal.labels, sort_keys=True))
+        if signal.status is SignalStatus.FIRING:
+            self._active.add(key)
+            return
+        self._active.discard(key)
+        by_hand = not signal.labels
+        self._active = {
+            (seg, labels)
+            for seg, labels in self._active
+            if not (
+                (seg == segment or (by_hand and not segment))
+                and (by_hand or labels == "{}")
+            )
+        }
 
     def _consider_escalation(self, signal: BreachSignal) -> None:
         live = self._live

@@ -15,7 +15,7 @@ from orchestrator import incident_control
 from orchestrator.audit.model import AuditKind
 from orchestrator.errors import CatalogError, ValidationError
 from orchestrator.submission import SubmitStatus
-from orchestrator.workflows.types import IncidentPhase, IncidentState
+from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from tests.workflows.helpers import fairness_breach, resolved, served, served_eventually, wait_for
 from workers.runtime import Runtime
 
@@ -176,3 +176,32 @@ async def test_bad_signals_start_nothing(
     prefix = runtime.settings.workflow_id_prefix
     runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")]
     assert runs == []
+
+
+async def test_one_alert_resolving_does_not_clear_another_still_firing(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> None:
+    """Sloth's page and ticket alerts for one SLO: the page resolving leaves the ticket firing."""
+    submitter = runtime.submitter(temporal_client)
+    page = fairness_breach(labels={"sloth_severity": "page"}, dedupe_key="page-firing")
+    ticket = fairness_breach(labels={"sloth_severity": "ticket"}, dedupe_key="ticket-firing")
+    result = await submitter.submit(page)
+    await submitter.submit(ticket)
+    await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
+
+    await submitter.submit(resolved(page))
+    handle = temporal_client.get_workflow_handle(result.incident_id)
+    for _ in range(100):
+        state = await handle.query(QUERY_STATE, result_type=IncidentState)
+        if state.signals_received == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert state.signals_received == 3
+    assert state.firing, "the ticket alert still fires"
+    assert state.phase is IncidentPhase.MONITORING
+
+    await submitter.submit(resolved(ticket))
+    final = await temporal_client.get_workflow_handle(
+        result.incident_id, result_type=IncidentState
+    ).result()
+    assert final.phase is IncidentPhase.RESOLVED
