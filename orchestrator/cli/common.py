@@ -18,6 +18,7 @@ from orchestrator.errors import ConfigError, OrchestratorError, TemporalUnavaila
 from orchestrator.playbook_files import load_library
 from orchestrator.secrets import redact_text
 from orchestrator.settings import Settings
+from orchestrator.temporal_submitter import TemporalSubmitter
 
 T = TypeVar("T")
 
@@ -81,6 +82,22 @@ def load_catalog(path: Path) -> Catalog:
     except OSError as exc:
         raise ConfigError(f"cannot read catalog {path}: {exc.strerror}") from exc
     return parse_catalog(text, str(path))
+
+
+async def connect_submitter(
+    settings: Settings, catalog: Catalog, library: PlaybookLibrary
+) -> tuple[Client, TemporalSubmitter]:
+    """A Temporal client and the submitter every CLI way in uses."""
+    client = await connect(settings)
+    submitter = TemporalSubmitter(
+        client,
+        catalog,
+        library,
+        task_queue=settings.task_queue,
+        kill_switch=settings.kill_switch,
+        workflow_id_prefix=settings.workflow_id_prefix,
+    )
+    return client, submitter
 
 
 def load_catalog_and_playbooks(settings: Settings) -> tuple[Catalog, PlaybookLibrary]:

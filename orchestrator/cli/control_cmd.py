@@ -11,11 +11,17 @@ from typing import TypeVar
 import typer
 
 from orchestrator import incident_control
-from orchestrator.cli.common import connect, echo_json, load_catalog_and_playbooks, run, settings_of
+from orchestrator.cli.common import (
+    connect,
+    connect_submitter,
+    echo_json,
+    load_catalog_and_playbooks,
+    run,
+    settings_of,
+)
 from orchestrator.domain.signals import BreachSignal, Segment, workflow_id_for
 from orchestrator.errors import ValidationError
 from orchestrator.submission import SubmitResult
-from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import ControlAck
 
 BY_HELP = "Who decides (recorded); default $ORCHESTRATOR_ACTOR or $USER"
@@ -145,15 +151,7 @@ def fast_track(
             reason=reason,
             labels=labels,
         )
-        client = await connect(settings)
-        submitter = TemporalSubmitter(
-            client,
-            catalog,
-            library,
-            task_queue=settings.task_queue,
-            kill_switch=settings.kill_switch,
-            workflow_id_prefix=settings.workflow_id_prefix,
-        )
+        client, submitter = await connect_submitter(settings, catalog, library)
         incident_id = workflow_id_for(svc.name, spec.name, settings.workflow_id_prefix)
         return await incident_control.fast_track(client, submitter, signal, book, incident_id)
 

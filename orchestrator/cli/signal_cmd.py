@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from orchestrator import incident_control
 from orchestrator.cli.common import (
-    connect,
+    connect_submitter,
     echo_json,
     fail,
     load_catalog_and_playbooks,
@@ -41,16 +41,7 @@ def _build(**fields: object) -> BreachSignal:
 async def _submitter(ctx: typer.Context) -> tuple[Client, TemporalSubmitter]:
     settings = settings_of(ctx)
     catalog, library = load_catalog_and_playbooks(settings)
-    client = await connect(settings)
-    submitter = TemporalSubmitter(
-        client,
-        catalog,
-        library,
-        task_queue=settings.task_queue,
-        kill_switch=settings.kill_switch,
-        workflow_id_prefix=settings.workflow_id_prefix,
-    )
-    return client, submitter
+    return await connect_submitter(settings, catalog, library)
 
 
 async def _submit(ctx: typer.Context, signal: BreachSignal) -> SubmitResult:
