@@ -11,6 +11,7 @@ import asyncio
 import copy
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +33,7 @@ TOKEN = "up-test-am-token"
 
 class Up:
     def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
         self.temporal_port, self.ui_port, self.api_port = free_port(), free_port(), free_port()
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -80,8 +82,13 @@ class Up:
         return await self.proc.wait()
 
     def kill(self) -> None:
+        """After a failure: `up` and the dev server it started in a session of its own."""
         if self.proc is not None and self.proc.returncode is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
+        subprocess.run(
+            ["pkill", "-KILL", "-f", f"db-filename {self.state_dir / 'temporal.db'}"],
+            check=False,
+        )
 
 
 @pytest.fixture
