@@ -9,6 +9,7 @@ workflow's own words.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -35,10 +36,21 @@ from orchestrator.workflows.types import (
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
+UPDATE_TIMEOUT_SECONDS = 30.0
+"""How long a decision waits for the incident to answer (a worker must pick the update up)."""
+
+
 async def _update(client: Client, incident_id: str, name: str, arg: Any) -> ControlAck:
     handle = client.get_workflow_handle(incident_id)
     try:
-        ack: ControlAck = await handle.execute_update(name, arg, result_type=ControlAck)
+        ack: ControlAck = await asyncio.wait_for(
+            handle.execute_update(name, arg, result_type=ControlAck), UPDATE_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        raise TemporalUnavailableError(
+            f"incident {incident_id} did not answer within {UPDATE_TIMEOUT_SECONDS:g}s:"
+            " is a worker running on its task queue?"
+        ) from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from temporalio.client import Client
 from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from orchestrator.ingest.openapi import build_openapi
 from orchestrator.ingest.settings import SourceAuth
@@ -31,7 +32,10 @@ NAMES = st.sampled_from(["graceful-fallback", "support-assistant", "language-gap
 
 
 @pytest.fixture
-async def http(runtime: Runtime, temporal_client: Client) -> AsyncIterator[httpx.AsyncClient]:
+async def http(
+    runtime: Runtime, temporal_client: Client, worker: Worker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with a worker: launches into a running incident are updates a worker answers."""
     auth = dict(make_settings().auth)
     auth["operator"] = SourceAuth(tokens=(Secret(OPERATOR),))
     app = build_app(runtime, temporal_client, make_settings(auth=auth, max_body_bytes=16_384))
