@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from orchestrator.settings import Settings
 from orchestrator.workflows.types import IncidentPhase
+from tests.cli.helpers import ROOT, cli
 from tests.workflows.helpers import wait_for
 from workers.stack import Stack, embedded_stack
-
-ROOT = Path(__file__).resolve().parents[2]
-CLI = str(Path(sys.executable).parent / "orchestrator")
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-async def cli(*args: str, cwd: Path = ROOT) -> Result:
-    proc = await asyncio.create_subprocess_exec(
-        CLI,
-        *args,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "ORCHESTRATOR_ACTOR": "cli-test",
-            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-        },
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return Result(proc.returncode, out.decode(), err.decode())
-
 
 COMMANDS = [
     [],

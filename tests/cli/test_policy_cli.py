@@ -3,9 +3,7 @@ kill-switch, freezes (Temporal-bound ones against the session's real dev server)
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from temporalio.worker import Worker
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.playbook_files import playbook_paths
 from orchestrator.workflows.types import IncidentPhase
-from tests.cli.test_cli import CLI, ROOT, Result
+from tests.cli.helpers import ROOT, cli
 from tests.workflows.helpers import wait_for
 from workers.runtime import Runtime
 
@@ -28,25 +26,6 @@ FAIRNESS = {
     "observed": 7.4,
     "burn_rate": 9.2,
 }
-
-
-async def cli(*args: str, env: dict[str, str] | None = None) -> Result:
-    proc = await asyncio.create_subprocess_exec(
-        CLI,
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "ORCHESTRATOR_ACTOR": "cli-test",
-            **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
-            **(env or {}),
-        },
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode is not None
-    return Result(proc.returncode, out.decode(), err.decode())
 
 
 @pytest.mark.parametrize(
