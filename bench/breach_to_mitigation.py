@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator import incident_control
+from orchestrator.client import control as incident_control
+from orchestrator.client.submitter import TemporalSubmitter
+from orchestrator.config.settings import Settings
 from orchestrator.domain.signals import BreachSignal, Segment
-from orchestrator.settings import Settings
-from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import QUERY_STATE, IncidentState
 from workers.stack import embedded_stack
 

@@ -27,7 +27,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from orchestrator.cli.common import load_catalog as load_catalog_file
+from orchestrator.config.files import load_catalog as load_catalog_file
 from orchestrator.logging import configure_logging
 from tests.ingest.samples import AM_TOKEN
 from tests.ingest.storm import incident_keys, run_storm, storm_catalog

@@ -36,6 +36,10 @@ class PlaybookError(ValidationError):
     """A playbook is invalid: bad YAML, unknown action, missing argument, bad template."""
 
 
+class IncidentFinishedError(ValidationError):
+    """The incident has ended (resolved, closed, failed, aborted): it takes no more decisions."""
+
+
 class ProviderError(OrchestratorError):
     """An external system (flags, deployments, paging, tickets) refused or failed.
 
@@ -66,3 +70,21 @@ class NotFoundError(OrchestratorError):
 
 class TemporalUnavailableError(OrchestratorError):
     """The Temporal service cannot be reached; nothing was accepted."""
+
+
+class TemporalRefusedError(OrchestratorError):
+    """Temporal answered but refused the call (credentials, namespace, a malformed request)."""
+
+
+class FlagRuleError(ValidationError):
+    """A flag change breaks the flag's own rules (an unknown variation, a rule ref used twice).
+
+    Raised by the pure flag semantics in the domain; providers and activities treat it as a
+    permanent failure (retrying the same change cannot help)."""
+
+
+PERMANENT_ERROR_TYPE = "PermanentError"
+"""The one Temporal application-error type that is never retried (every retry policy names it)."""
+
+INCIDENT_FINISHED_ERROR_TYPE = "IncidentFinished"
+"""The application-error type by which an incident refuses an update because it has ended."""

@@ -13,7 +13,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import SEARCH_ATTRIBUTES
 from workers.devserver import temporal_binary
 from workers.runtime import Runtime, build_runtime

@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.config.playbook_files import (
+    check_against_catalog,
+    load_library,
+    load_playbook_file,
+    validate_path,
+)
 from orchestrator.domain.actions import ACTIONS
 from orchestrator.domain.catalog import Catalog, parse_catalog
 from orchestrator.domain.playbook import PlaybookLibrary, parse_playbook
@@ -13,12 +19,6 @@ from orchestrator.domain.severity import Severity
 from orchestrator.domain.signals import BreachSignal, Segment
 from orchestrator.domain.templating import render_step_args, should_run, template_context
 from orchestrator.errors import PlaybookError
-from orchestrator.playbook_files import (
-    check_against_catalog,
-    load_library,
-    load_playbook_file,
-    validate_path,
-)
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYBOOKS = ROOT / "playbooks"

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Generator, Mapping
 
 import uvicorn
 from starlette.applications import Starlette
 from temporalio.client import Client
 
+from orchestrator.client.submitter import submitter_for
+from orchestrator.config.ingest import IngestSettings
 from orchestrator.errors import ConfigError
 from orchestrator.ingest import IngestMetrics, create_app
 from orchestrator.ingest.audit_metrics import AuditMetrics
 from orchestrator.ingest.incidents import Handler, IncidentApi
-from orchestrator.ingest.settings import IngestSettings
 from workers.devserver import port_in_use
 from workers.runtime import Runtime
 
@@ -28,7 +28,7 @@ def build_app(
 ) -> Starlette:
     """The ingest + on-call app. ``app.state.audit_metrics.follow()`` keeps incident and action
     metrics current; :class:`ApiServer` runs it."""
-    submitter = runtime.submitter(client)
+    submitter = submitter_for(client, runtime.settings, runtime.catalog, runtime.library)
     metrics = IngestMetrics()
     api = IncidentApi(
         client=client,
@@ -48,10 +48,6 @@ def build_app(
     )
     app.state.audit_metrics = AuditMetrics(runtime.audit, metrics.registry)
     return app
-
-
-def ingest_settings() -> IngestSettings:
-    return IngestSettings.from_env(os.environ)
 
 
 class _Server(uvicorn.Server):

@@ -11,11 +11,11 @@ from temporalio.client import Client
 
 from orchestrator.audit.render import format_timeline
 from orchestrator.audit.store import AuditStore
+from orchestrator.client.submission import SubmitResult
+from orchestrator.config.settings import Settings
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import OrchestratorError
-from orchestrator.settings import Settings
-from orchestrator.submission import SubmitResult
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.stack import Stack, embedded_stack
 

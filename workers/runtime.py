@@ -19,7 +19,9 @@ from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.audit.store import AuditStore, open_audit_store
-from orchestrator.cli.common import load_catalog_and_playbooks
+from orchestrator.client.submitter import TemporalSubmitter, submitter_for
+from orchestrator.config.files import load_catalog_and_playbooks, load_safety_limits
+from orchestrator.config.settings import Settings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.policy_limits import SafetyLimits
@@ -27,9 +29,7 @@ from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator
 from orchestrator.providers.local_flags import LocalFlagStore
-from orchestrator.providers.local_ops import OpsProviders, load_safety_limits, local_ops
-from orchestrator.settings import Settings
-from orchestrator.temporal_submitter import TemporalSubmitter
+from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 
 WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
@@ -58,14 +58,7 @@ class Runtime:
     activities: list[Any]
 
     def submitter(self, client: Client) -> TemporalSubmitter:
-        return TemporalSubmitter(
-            client,
-            self.catalog,
-            self.library,
-            task_queue=self.settings.task_queue,
-            kill_switch=self.settings.kill_switch,
-            workflow_id_prefix=self.settings.workflow_id_prefix,
-        )
+        return submitter_for(client, self.settings, self.catalog, self.library)
 
     def worker(self, client: Client, *, task_queue: str | None = None) -> Worker:
         return Worker(

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
-from orchestrator.cli.common import connect
+from orchestrator.client.connect import connect
+from orchestrator.config.settings import Settings
 from orchestrator.errors import ConfigError
-from orchestrator.settings import Settings
 from workers.devserver import DevServer, start_dev_server
 from workers.runtime import Runtime, build_runtime
 

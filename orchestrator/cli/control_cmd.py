@@ -1,6 +1,6 @@
 """``orchestrator approve|deny|abort|fast-track``: a person's decisions on running incidents.
 
-Each goes through :mod:`orchestrator.incident_control` (the same functions the HTTP API calls);
+Each goes through :mod:`orchestrator.client.control` (the same functions the HTTP API calls);
 who decides is recorded in the audit history (``--by``, default ``$ORCHESTRATOR_ACTOR``/$USER).
 """
 
@@ -10,18 +10,14 @@ from typing import TypeVar
 
 import typer
 
-from orchestrator import incident_control
-from orchestrator.cli.common import (
-    connect,
-    connect_submitter,
-    echo_json,
-    load_catalog_and_playbooks,
-    run,
-    settings_of,
-)
+from orchestrator.cli.common import echo_json, run, settings_of
+from orchestrator.client import control as incident_control
+from orchestrator.client.connect import connect
+from orchestrator.client.submission import SubmitResult
+from orchestrator.client.submitter import connect_submitter
+from orchestrator.config.files import load_catalog_and_playbooks
 from orchestrator.domain.signals import BreachSignal, Segment, workflow_id_for
 from orchestrator.errors import ValidationError
-from orchestrator.submission import SubmitResult
 from orchestrator.workflows.types import ControlAck
 
 BY_HELP = "Who decides (recorded); default $ORCHESTRATOR_ACTOR or $USER"

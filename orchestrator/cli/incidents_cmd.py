@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli.common import connect, echo_json, run, settings_of
-from orchestrator.incident_queries import IncidentRow, incident_state, list_incidents
+from orchestrator.cli.common import echo_json, run, settings_of
+from orchestrator.client.connect import connect
+from orchestrator.client.queries import IncidentRow, incident_state, list_incidents
 from orchestrator.workflows.types import IncidentState
 
 

@@ -1,7 +1,8 @@
 """The ``orchestrator`` command: on-call actions, incident queries, audit, playbook checks.
 
 The commands that run the stack itself (``up``, ``worker``, ``demo``) are added by the composition
-root in ``workers/cli.py``; the console script points there.
+root in ``workers/main.py``, the console-script entry point (the only module outside this
+package that imports it).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from orchestrator.cli import (
     safety_cmd,
     signal_cmd,
 )
+from orchestrator.config.settings import Settings
 from orchestrator.errors import OrchestratorError
-from orchestrator.settings import Settings
 
 HELP = """Incident response and remediation for AI-powered customer-experience services.
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pydantic
 import typer
 
-from orchestrator.cli.common import echo_json, fail, load_catalog, settings_of
+from orchestrator.cli.common import echo_json, fail, settings_of
+from orchestrator.config.files import load_catalog
+from orchestrator.config.playbook_files import check_against_catalog, load_library, validate_path
 from orchestrator.domain.policy_plan import IncidentPlan, plan_incident
 from orchestrator.domain.policy_schema import playbook_json_schema
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.errors import OrchestratorError
-from orchestrator.playbook_files import check_against_catalog, load_library, validate_path
 
 app = typer.Typer(
     help="Validate, list and dry-run playbooks; print their JSON Schema.", no_args_is_help=True

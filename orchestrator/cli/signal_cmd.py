@@ -8,20 +8,14 @@ from pathlib import Path
 import typer
 from temporalio.client import Client
 
-from orchestrator import incident_control
-from orchestrator.cli.common import (
-    connect_submitter,
-    echo_json,
-    fail,
-    load_catalog_and_playbooks,
-    run,
-    settings_of,
-)
+from orchestrator.cli.common import echo_json, fail, run, settings_of
+from orchestrator.client import control as incident_control
+from orchestrator.client.launch import launch_signal, signal_from_fields
+from orchestrator.client.submission import SubmitResult
+from orchestrator.client.submitter import TemporalSubmitter, connect_submitter
+from orchestrator.config.files import load_catalog_and_playbooks
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus, workflow_id_for
 from orchestrator.errors import ValidationError
-from orchestrator.launch import launch_signal, signal_from_fields
-from orchestrator.submission import SubmitResult
-from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import ControlAck
 
 

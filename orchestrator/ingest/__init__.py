@@ -1,10 +1,10 @@
 """HTTP ingest of breach signals: Alertmanager, Grafana and generic webhooks, authenticated and
 bounded, each alert becoming one :class:`~orchestrator.domain.signals.BreachSignal`."""
 
+from orchestrator.config.ingest import IngestSettings, SourceAuth
+from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.ingest.app import create_app
-from orchestrator.ingest.mapping import LabelMapping
 from orchestrator.ingest.metrics import IngestMetrics, Registry
-from orchestrator.ingest.settings import IngestSettings, SourceAuth, from_env
 
 __all__ = [
     "IngestMetrics",
@@ -13,5 +13,4 @@ __all__ = [
     "Registry",
     "SourceAuth",
     "create_app",
-    "from_env",
 ]

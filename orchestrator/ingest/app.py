@@ -19,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from orchestrator.client.submission import SignalSubmitter
+from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.errors import CatalogError
 from orchestrator.ingest import alertmanager, generic, grafana
@@ -27,8 +29,6 @@ from orchestrator.ingest.mapping import DimensionLookup
 from orchestrator.ingest.metrics import CONTENT_TYPE, IngestMetrics
 from orchestrator.ingest.openapi import build_openapi, to_yaml
 from orchestrator.ingest.pipeline import Clock, SignalEndpoint, utc_now
-from orchestrator.ingest.settings import IngestSettings
-from orchestrator.submission import SignalSubmitter
 
 _log = structlog.get_logger("orchestrator.ingest")
 

@@ -14,8 +14,8 @@ import hmac
 
 from starlette.datastructures import Headers
 
+from orchestrator.config.ingest import SourceAuth
 from orchestrator.ingest.limits import RejectionError
-from orchestrator.ingest.settings import SourceAuth
 from orchestrator.secrets import Secret
 
 

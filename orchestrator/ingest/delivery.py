@@ -11,6 +11,7 @@ from typing import Any
 
 import pydantic
 
+from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.domain.yamltext import dotted
 from orchestrator.ingest.limits import RejectionError, check_alert_count
@@ -18,7 +19,6 @@ from orchestrator.ingest.mapping import (
     AlertFacts,
     AlertMappingError,
     DimensionLookup,
-    LabelMapping,
     alert_to_signal,
 )
 from orchestrator.secrets import redact_text

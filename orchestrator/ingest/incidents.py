@@ -16,28 +16,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
-from temporalio.service import RPCError
 
-from orchestrator import incident_control
 from orchestrator.audit.store import AuditStore
+from orchestrator.client import control as incident_control
+from orchestrator.client.launch import launch_signal
+from orchestrator.client.queries import incident_state, list_incidents
+from orchestrator.client.submission import SignalSubmitter
+from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signals import Segment, workflow_id_for
 from orchestrator.errors import (
     NotFoundError,
     OrchestratorError,
+    TemporalRefusedError,
     TemporalUnavailableError,
     ValidationError,
 )
-from orchestrator.incident_queries import incident_state, list_incidents
 from orchestrator.ingest import auth
 from orchestrator.ingest.incident_models import DecisionRequest, LaunchRequest
 from orchestrator.ingest.limits import RejectionError, decode_json, read_body
 from orchestrator.ingest.pipeline import rejection_response
-from orchestrator.ingest.settings import IngestSettings
-from orchestrator.launch import launch_signal
 from orchestrator.secrets import redact
-from orchestrator.submission import SignalSubmitter
 
 SOURCE = "operator"
 _log = structlog.get_logger("orchestrator.ingest.incidents")
@@ -92,7 +92,7 @@ class IncidentApi:
                 return rejection_response(RejectionError(404, "not_found", str(exc)))
             except ValidationError as exc:
                 return rejection_response(RejectionError(422, "invalid", str(exc)))
-            except (TemporalUnavailableError, RPCError) as exc:
+            except (TemporalUnavailableError, TemporalRefusedError) as exc:
                 _log.warning("temporal unavailable", error=type(exc).__name__)
                 retry = str(self.settings.retry_after_seconds)
                 return rejection_response(

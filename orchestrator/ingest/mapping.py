@@ -15,69 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
 
-from orchestrator.domain.severity import FAST_BURN, SLOW_BURN
+from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-from orchestrator.domain.yamltext import describe_pydantic, parse_yaml
-from orchestrator.errors import ConfigError, ValidationError
 
 DimensionLookup = Callable[[str, str], str | None]
 """``(service, slo) -> dimension`` from the catalog, or None when the catalog does not know it."""
 
 _MAX_SHOWN = 80
-
-
-class LabelMapping(BaseModel):
-    """Which labels or annotations give each field of a breach signal (configurable, documented)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    service: tuple[str, ...] = ("service", "sloth_service")
-    slo: tuple[str, ...] = ("slo", "sloth_slo")
-    dimension: tuple[str, ...] = ("dimension", "slo_dimension")
-    """When absent, the dimension comes from the catalog entry of the service and SLO."""
-    segment: tuple[str, ...] = ("segment",)
-    """A ``key=value`` label such as ``segment="language=es"``."""
-    segment_key: tuple[str, ...] = ("segment_key",)
-    segment_value: tuple[str, ...] = ("segment_value",)
-    observed: tuple[str, ...] = ("observed", "observed_value")
-    objective: tuple[str, ...] = ("objective",)
-    burn_rate: tuple[str, ...] = ("burn_rate",)
-    window: tuple[str, ...] = ("window", "long", "sloth_window")
-    tier: tuple[str, ...] = ("sloth_severity", "severity")
-    """The burn-rate tier label: Sloth's ``page``/``ticket``, Pyrra's ``critical``/``warning``."""
-    reason: tuple[str, ...] = ("summary", "description", "title")
-    grafana_value_refs: tuple[str, ...] = ("observed",)
-    """Grafana query/expression refIds whose value (the alert's ``values``) is the observation."""
-    tier_burn_rates: dict[str, float] = Field(
-        default_factory=lambda: {
-            "page": FAST_BURN,
-            "critical": FAST_BURN,
-            "ticket": 3.0,
-            "warning": 3.0,
-        }
-    )
-    """Burn rate assumed for a tier when no explicit burn rate or known window is given."""
-    window_burn_rates: dict[str, float] = Field(
-        default_factory=lambda: {"1h": FAST_BURN, "6h": SLOW_BURN, "1d": 3.0, "3d": 1.0, "4d": 1.0}
-    )
-    """Burn rate of a multi-window alert by its long window (Pyrra's ``long`` label)."""
-
-    @classmethod
-    def from_yaml(cls, text: str, source: str) -> LabelMapping:
-        try:
-            data = parse_yaml(text, source)
-        except ValidationError as exc:
-            raise ConfigError(str(exc)) from exc
-        if data is None:
-            return cls()
-        if not isinstance(data, dict):
-            raise ConfigError("the label mapping must be a mapping of field to label names", source)
-        try:
-            return cls.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise ConfigError("\n".join(describe_pydantic(exc, source))) from exc
 
 
 class AlertMappingError(Exception):

@@ -20,6 +20,8 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from orchestrator.client.submission import SignalSubmitter, SubmitResult
+from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.errors import TemporalUnavailableError, ValidationError
 from orchestrator.ingest import auth
@@ -27,8 +29,6 @@ from orchestrator.ingest.delivery import ParseContext, Parser, problem
 from orchestrator.ingest.limits import RejectionError, decode_json, read_body
 from orchestrator.ingest.mapping import DimensionLookup
 from orchestrator.ingest.metrics import IngestMetrics
-from orchestrator.ingest.settings import IngestSettings
-from orchestrator.submission import SignalSubmitter, SubmitResult
 
 Clock = Callable[[], datetime]
 

@@ -9,17 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.domain.policy_limits import SafetyLimits, parse_safety_limits
-from orchestrator.errors import ConfigError
 from orchestrator.providers.deploy import DeploymentProvider
 from orchestrator.providers.local_deploy import LocalDeployments
 from orchestrator.providers.paging import LocalPager, Pager
 from orchestrator.providers.releases import LocalReleaseFreezes, ReleaseFreezes
 from orchestrator.providers.safety import LocalSafetyLedger, SafetyLedger
 from orchestrator.providers.tickets import LocalTickets, TicketProvider
-
-SAFETY_FILE = "safety.yaml"
-"""Circuit-breaker limits, read from beside the catalog file when present."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +46,3 @@ def local_ops(state_dir: Path) -> LocalOps:
         pager=LocalPager(state_dir / "pager" / "pages.json"),
         safety=LocalSafetyLedger(state_dir / "safety" / "ledger.json"),
     )
-
-
-def load_safety_limits(catalog_path: Path) -> SafetyLimits:
-    """The limits in ``safety.yaml`` beside the catalog; the defaults when there is none."""
-    path = catalog_path.with_name(SAFETY_FILE)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return SafetyLimits()
-    except OSError as exc:
-        raise ConfigError(f"cannot read safety limits {path}: {exc.strerror}") from exc
-    return parse_safety_limits(text, str(path))

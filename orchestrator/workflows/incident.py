@@ -19,6 +19,7 @@ import asyncio
 import json
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy_plan import assess, choose_playbook, is_fast_track
     from orchestrator.domain.severity import SeverityAssessment
     from orchestrator.domain.signals import BreachSignal, SignalStatus
+    from orchestrator.errors import INCIDENT_FINISHED_ERROR_TYPE
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
@@ -37,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflows.playbook_run import PlaybookRun
     from orchestrator.workflows.resolution import await_recovery
     from orchestrator.workflows.types import (
+        INCIDENT_WORKFLOW,
         QUERY_STATE,
         SIGNAL_BREACH,
         UPDATE_ABORT,
@@ -51,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-@workflow.defn
+@workflow.defn(name=INCIDENT_WORKFLOW)
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
@@ -111,10 +114,7 @@ class IncidentWorkflow:
         self._active = {
             (seg, labels)
             for seg, labels in self._active
-            if not (
-                (seg == segment or (by_hand and not segment))
-                and (by_hand or labels == "{}")
-            )
+            if not ((seg == segment or (by_hand and not segment)) and (by_hand or labels == "{}"))
         }
 
     def _consider_escalation(self, signal: BreachSignal) -> None:
@@ -201,7 +201,11 @@ class IncidentWorkflow:
 
     def _refuse_if_finished(self) -> None:
         if self._state.phase.finished:
-            raise ValueError(f"the incident is {self._state.phase.value}; nothing to change")
+            raise ApplicationError(
+                f"the incident is {self._state.phase.value}; nothing to change",
+                type=INCIDENT_FINISHED_ERROR_TYPE,
+                non_retryable=True,
+            )
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> IncidentState:

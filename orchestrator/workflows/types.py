@@ -14,6 +14,8 @@ from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
 from orchestrator.domain.policy_effects import EffectRecord
 
+INCIDENT_WORKFLOW = "IncidentWorkflow"
+"""The workflow type name clients start (``IncidentWorkflow``)."""
 SIGNAL_BREACH = "breach"
 QUERY_STATE = "state"
 UPDATE_DECIDE = "decide"

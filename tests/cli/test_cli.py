@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import IncidentPhase
 from tests.cli.helpers import ROOT, cli
 from tests.workflows.helpers import wait_for

@@ -11,8 +11,8 @@ import yaml
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from orchestrator.config.playbook_files import playbook_paths
 from orchestrator.domain.signals import BreachSignal
-from orchestrator.playbook_files import playbook_paths
 from orchestrator.workflows.types import IncidentPhase
 from tests.cli.helpers import ROOT, cli
 from tests.workflows.helpers import wait_for

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.config.playbook_files import load_library
 from orchestrator.domain.catalog import parse_catalog
 from orchestrator.domain.policy_effects import EffectRecord
 from orchestrator.domain.policy_evidence import MAX_SIGNALS, review_evidence
 from orchestrator.domain.policy_plan import FAST_TRACK_LABEL, is_fast_track, plan_incident
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-from orchestrator.playbook_files import load_library
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = parse_catalog((ROOT / "catalog" / "catalog.yaml").read_text(), "catalog.yaml")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 
+from orchestrator.client.submission import SubmitResult, SubmitStatus
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
 from orchestrator.errors import TemporalUnavailableError
-from orchestrator.submission import SubmitResult, SubmitStatus
 
 ACCEPTED = SubmitStatus("accepted")
 

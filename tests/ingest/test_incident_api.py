@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestrator.ingest.settings import SourceAuth
+from orchestrator.config.ingest import SourceAuth
 from orchestrator.secrets import Secret
 from orchestrator.workflows.types import IncidentPhase
 from tests.ingest.conftest import make_settings

@@ -17,8 +17,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from orchestrator.config.ingest import SourceAuth
 from orchestrator.ingest.openapi import build_openapi
-from orchestrator.ingest.settings import SourceAuth
 from orchestrator.secrets import Secret
 from tests.ingest.conftest import make_settings
 from tests.ingest.schema_strategies import ANY_JSON, SchemaStrategies

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.config.files import load_safety_limits
 from orchestrator.domain.catalog import Catalog, parse_catalog
 from orchestrator.domain.policy_limits import BreakerLimit
 from orchestrator.errors import CatalogError, NotFoundError, ProviderError
 from orchestrator.providers.local_deploy import LocalDeployments
-from orchestrator.providers.local_ops import load_safety_limits, local_ops
+from orchestrator.providers.local_ops import local_ops
 from orchestrator.providers.paging import LocalPager, PageRequest
 from orchestrator.providers.releases import FreezeRequest, LocalReleaseFreezes
 from orchestrator.providers.safety import ActionRequest, LocalSafetyLedger

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.audit.model import AuditKind
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from tests.workflows.helpers import fairness_breach, resolved, served_eventually, wait_for
 from workers.stack import embedded_stack

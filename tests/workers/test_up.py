@@ -41,7 +41,7 @@ class Up:
             "ORCHESTRATOR_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
             "ORCHESTRATOR_TEMPORAL_UI_PORT": str(self.ui_port),
             "ORCHESTRATOR_API_PORT": str(self.api_port),
-            "ORCHESTRATOR_SDK_POLL_INTERVAL": "0.1",
+            "ORCHESTRATOR_SDK_POLL_INTERVAL": "100ms",
             "ORCHESTRATOR_INGEST_ALERTMANAGER_TOKEN": TOKEN,
         }
         if "PYTHONPATH" in os.environ:  # run the same code as this test process

@@ -15,7 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.settings import Settings
+from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import SEARCH_ATTRIBUTES
 from tests.workflows.harness import Harness
 from workers.runtime import FlagsWrapper, OpsWrapper, Runtime, build_runtime

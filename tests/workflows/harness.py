@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator import incident_control
 from orchestrator.audit.model import AuditKind, StoredEvent
+from orchestrator.client import control as incident_control
+from orchestrator.client.submission import SubmitResult
+from orchestrator.client.submitter import TemporalSubmitter
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.providers.local_ops import LocalOps, local_ops
 from orchestrator.providers.paging import Page
 from orchestrator.providers.tickets import ReviewTicket
-from orchestrator.submission import SubmitResult
-from orchestrator.temporal_submitter import TemporalSubmitter
 from orchestrator.workflows.types import (
     QUERY_STATE,
     ControlAck,

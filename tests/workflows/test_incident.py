@@ -11,10 +11,10 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestrator import incident_control
 from orchestrator.audit.model import AuditKind
+from orchestrator.client import control as incident_control
+from orchestrator.client.submission import SubmitStatus
 from orchestrator.errors import CatalogError, ValidationError
-from orchestrator.submission import SubmitStatus
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from tests.workflows.helpers import fairness_breach, resolved, served, served_eventually, wait_for
 from workers.runtime import Runtime

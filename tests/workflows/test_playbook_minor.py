@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from orchestrator.playbook_files import load_playbook_file
+from orchestrator.config.playbook_files import load_playbook_file
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.conftest import HarnessFactory
 from tests.workflows.faults import refusing_tickets

@@ -11,8 +11,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from orchestrator import incident_control
 from orchestrator.audit.model import AuditKind
+from orchestrator.client import control as incident_control
 from orchestrator.errors import NotFoundError, ValidationError
 from orchestrator.workflows.types import IncidentPhase, IncidentState
 from tests.workflows.conftest import HarnessFactory

@@ -14,14 +14,21 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
+from orchestrator.client.connect import rpc_error
+from orchestrator.client.submission import SignalSubmitter, SubmitResult
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import ApprovalDecision, PendingApproval
 from orchestrator.domain.policy_plan import FAST_TRACK_LABEL
 from orchestrator.domain.signals import BreachSignal
-from orchestrator.errors import NotFoundError, TemporalUnavailableError, ValidationError
-from orchestrator.submission import SignalSubmitter, SubmitResult
+from orchestrator.errors import (
+    INCIDENT_FINISHED_ERROR_TYPE,
+    IncidentFinishedError,
+    NotFoundError,
+    TemporalUnavailableError,
+    ValidationError,
+)
 from orchestrator.workflows.types import (
     QUERY_STATE,
     UPDATE_ABORT,
@@ -32,9 +39,6 @@ from orchestrator.workflows.types import (
     IncidentState,
     LaunchRequest,
 )
-
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
-
 
 UPDATE_TIMEOUT_SECONDS = 30.0
 """How long a decision waits for the incident to answer (a worker must pick the update up)."""
@@ -53,14 +57,12 @@ async def _update(client: Client, incident_id: str, name: str, arg: Any) -> Cont
         ) from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == INCIDENT_FINISHED_ERROR_TYPE:
+            raise IncidentFinishedError(cause.message, incident_id) from None
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
         raise ValidationError(message, incident_id) from None
     except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise NotFoundError(f"no running incident {incident_id!r}") from None
-        if exc.status in _UNAVAILABLE:
-            raise TemporalUnavailableError(f"Temporal is unreachable: {exc.message}") from exc
-        raise
+        raise rpc_error(exc, not_found=f"no running incident {incident_id!r}") from exc
     return ack
 
 
@@ -133,11 +135,8 @@ async def launch_or_start(
             reason=signal.reason,
             fast_track=fast_track,
         )
-    except NotFoundError:
-        pass
-    except ValidationError as exc:
-        if "nothing to change" not in exc.message:
-            raise
+    except (NotFoundError, IncidentFinishedError):
+        pass  # no incident runs for the key: this launch starts one
     labels = {**signal.labels, FAST_TRACK_LABEL: "true"} if fast_track else signal.labels
     return await submitter.submit(
         signal.model_copy(update={"labels": labels, "playbook": playbook.name})
@@ -162,7 +161,5 @@ async def pending_approval(client: Client, incident_id: str) -> PendingApproval 
     try:
         state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
     except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise NotFoundError(f"no incident {incident_id!r}") from None
-        raise
+        raise rpc_error(exc, not_found=f"no incident {incident_id!r}") from exc
     return state.pending_approval

@@ -1,4 +1,8 @@
-"""The console script: the ``orchestrator`` CLI plus the commands that run the stack."""
+"""The console-script entry point: the ``orchestrator`` CLI plus the commands that run the stack.
+
+The one module of ``workers/`` that imports ``orchestrator.cli``: it mounts the composition root's
+commands (``up``, ``api``, ``worker``, ``demo``) on the CLI's app (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,12 @@ import sys
 
 import typer
 
-from orchestrator.cli.common import connect, run, settings_of
+from orchestrator.cli.common import run, settings_of
 from orchestrator.cli.main import app
-from orchestrator.ingest.settings import SOURCES
+from orchestrator.client.connect import connect
+from orchestrator.config.ingest import SOURCES
 from orchestrator.logging import configure_logging
-from workers.api import ApiServer, build_app, ingest_settings
+from workers.api import ApiServer, build_app
 from workers.runtime import build_runtime
 from workers.stack import embedded_stack, wait_for_stop
 
@@ -27,7 +32,7 @@ def up(ctx: typer.Context) -> None:
     configure_logging()
 
     async def body() -> None:
-        ingest = ingest_settings()
+        ingest = settings.ingest
         async with embedded_stack(settings) as stack:
             s = stack.settings
             server = ApiServer(
@@ -70,7 +75,7 @@ def api(
     configure_logging()
 
     async def body() -> None:
-        ingest = ingest_settings()
+        ingest = settings.ingest
         async with build_runtime(settings) as runtime:
             client = await connect(settings)
             server = ApiServer(

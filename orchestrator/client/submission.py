@@ -1,7 +1,7 @@
 """Turning a breach signal into (or onto) exactly one incident workflow.
 
 Every way in (webhooks, the CLI, the HTTP API) goes through a :class:`SignalSubmitter`. The
-Temporal-backed implementation lives in :mod:`orchestrator.temporal_submitter`.
+Temporal-backed implementation lives in :mod:`orchestrator.client.submitter`.
 """
 
 from __future__ import annotations

@@ -5,10 +5,13 @@ Shared by the CLI (`orchestrator incidents`, `status`) and the HTTP API (`GET /v
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
+from orchestrator.client.connect import rpc_error
 from orchestrator.errors import NotFoundError
 from orchestrator.workflows.types import (
     QUERY_STATE,
@@ -49,22 +52,25 @@ async def list_incidents(
         query += " AND ExecutionStatus = 'Running'"
     if service:
         query += f" AND Service = {_quoted(service)}"
-    rows: list[IncidentRow] = []
+    try:
+        return [row async for row in _rows(client, query, limit)]
+    except RPCError as exc:
+        raise rpc_error(exc) from exc
+
+
+async def _rows(client: Client, query: str, limit: int) -> AsyncIterator[IncidentRow]:
     async for wf in client.list_workflows(query, limit=limit):
         attrs = wf.typed_search_attributes
-        rows.append(
-            IncidentRow(
-                incident_id=wf.id,
-                service=attrs.get(SA_SERVICE) or "",
-                slo=attrs.get(SA_SLO) or "",
-                severity=attrs.get(SA_SEVERITY) or "-",
-                playbook=attrs.get(SA_PLAYBOOK) or "-",
-                state=attrs.get(SA_STATE) or "-",
-                running=wf.status == WorkflowExecutionStatus.RUNNING,
-                started=wf.start_time.isoformat(timespec="seconds"),
-            )
+        yield IncidentRow(
+            incident_id=wf.id,
+            service=attrs.get(SA_SERVICE) or "",
+            slo=attrs.get(SA_SLO) or "",
+            severity=attrs.get(SA_SEVERITY) or "-",
+            playbook=attrs.get(SA_PLAYBOOK) or "-",
+            state=attrs.get(SA_STATE) or "-",
+            running=wf.status == WorkflowExecutionStatus.RUNNING,
+            started=wf.start_time.isoformat(timespec="seconds"),
         )
-    return rows
 
 
 async def incident_state(client: Client, incident_id: str) -> IncidentState:
@@ -73,7 +79,5 @@ async def incident_state(client: Client, incident_id: str) -> IncidentState:
     try:
         state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
     except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise NotFoundError(f"no incident {incident_id!r} in Temporal") from None
-        raise
+        raise rpc_error(exc, not_found=f"no incident {incident_id!r} in Temporal") from exc
     return state

@@ -1,4 +1,4 @@
-"""The Temporal-backed :class:`~orchestrator.submission.SignalSubmitter`.
+"""The Temporal-backed :class:`~orchestrator.client.submission.SignalSubmitter`.
 
 Firing signals use signal-with-start on the workflow id derived from the incident key, so 20
 concurrent signals for one key start exactly one workflow and all 20 land on it. Resolved signals
@@ -13,13 +13,15 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from orchestrator.client.connect import connect, rpc_error
+from orchestrator.client.submission import SubmitResult, SubmitStatus
+from orchestrator.config.settings import Settings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import Playbook, PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
-from orchestrator.errors import NotFoundError, TemporalUnavailableError, ValidationError
-from orchestrator.submission import SubmitResult, SubmitStatus
-from orchestrator.workflows.incident import IncidentWorkflow
+from orchestrator.errors import NotFoundError, ValidationError
 from orchestrator.workflows.types import (
+    INCIDENT_WORKFLOW,
     SA_SERVICE,
     SA_SLO,
     SA_STATE,
@@ -27,8 +29,6 @@ from orchestrator.workflows.types import (
     IncidentInput,
     IncidentPhase,
 )
-
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 
 class TemporalSubmitter:
@@ -77,7 +77,7 @@ class TemporalSubmitter:
             if signal.status is SignalStatus.RESOLVED:
                 return await self._resolve(workflow_id, signal)
             await self._client.start_workflow(
-                IncidentWorkflow.run,
+                INCIDENT_WORKFLOW,
                 IncidentInput(
                     incident_id=workflow_id,
                     service=service,
@@ -98,9 +98,7 @@ class TemporalSubmitter:
                 ),
             )
         except RPCError as exc:
-            if exc.status in _UNAVAILABLE:
-                raise TemporalUnavailableError(f"Temporal is unreachable: {exc.message}") from exc
-            raise
+            raise rpc_error(exc) from exc
         return SubmitResult(
             incident_id=workflow_id,
             workflow_id=workflow_id,
@@ -115,7 +113,7 @@ class TemporalSubmitter:
             await handle.signal(SIGNAL_BREACH, signal)
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
+                raise rpc_error(exc) from exc
             status = SubmitStatus.NO_OPEN_INCIDENT
         return SubmitResult(
             incident_id=workflow_id,
@@ -130,3 +128,25 @@ class TemporalSubmitter:
         except (RPCError, RuntimeError):
             return False
         return True
+
+
+def submitter_for(
+    client: Client, settings: Settings, catalog: Catalog, library: PlaybookLibrary
+) -> TemporalSubmitter:
+    """The submitter every way in uses (CLI, HTTP API, demo), built from settings in one place."""
+    return TemporalSubmitter(
+        client,
+        catalog,
+        library,
+        task_queue=settings.task_queue,
+        kill_switch=settings.kill_switch,
+        workflow_id_prefix=settings.workflow_id_prefix,
+    )
+
+
+async def connect_submitter(
+    settings: Settings, catalog: Catalog, library: PlaybookLibrary
+) -> tuple[Client, TemporalSubmitter]:
+    """A Temporal client and the submitter over it (CLI commands that start incidents)."""
+    client = await connect(settings)
+    return client, submitter_for(client, settings, catalog, library)

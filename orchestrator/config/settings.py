@@ -1,0 +1,171 @@
+"""One frozen settings object, built once at start-up from the environment (read nowhere else).
+
+``Settings.from_env()`` is the only place the api, the worker and the CLI read ``ORCHESTRATOR_*``
+and ``LAUNCHDARKLY_*`` variables, all through :class:`~orchestrator.config.env.Env`'s strict rules.
+The table of variables is :mod:`orchestrator.config.variables` (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from orchestrator.config.env import Env, ReadFile
+from orchestrator.config.ingest import IngestSettings, ingest_from_env
+from orchestrator.errors import ConfigError
+from orchestrator.secrets import Secret
+
+DEFAULT_TASK_QUEUE = "incident-remediation"
+DEFAULT_STATE_DIR = Path(".orchestrator")
+FLAG_BACKENDS = ("local", "launchdarkly")
+
+
+@dataclass(frozen=True)
+class LaunchDarklySettings:
+    api_token: Secret
+    sdk_key: Secret
+    project_key: str
+    environment_key: str
+    base_url: str = "https://app.launchdarkly.com"
+    sdk_base_uri: str | None = None
+    sdk_stream_uri: str | None = None
+    sdk_events_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class TemporalTls:
+    """TLS to the Temporal frontend: server CA, client certificate and key (mTLS), server name."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    server_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = DEFAULT_STATE_DIR
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_tls: TemporalTls | None = None
+    """None: plain gRPC (the embedded dev server). Set for Temporal Cloud or a TLS cluster."""
+    temporal_api_key: Secret | None = None
+    temporal_ui_port: int = 8233
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    task_queue: str = DEFAULT_TASK_QUEUE
+    workflow_id_prefix: str = "incident"
+    catalog_path: Path = Path("catalog/catalog.yaml")
+    playbooks_path: Path = Path("playbooks")
+    audit_url: str = ""
+    flag_backend: Literal["local", "launchdarkly"] = "local"
+    launchdarkly: LaunchDarklySettings | None = None
+    kill_switch: bool = False
+    """Notify-only: when true, no playbook step with an external effect runs."""
+    sdk_poll_interval: float = 0.2
+    actor: str = field(default="")
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+
+    @property
+    def effective_audit_url(self) -> str:
+        return self.audit_url or f"sqlite:///{(self.state_dir / 'audit.db').resolve()}"
+
+    @property
+    def flag_state_path(self) -> Path:
+        return self.state_dir / "flags" / "flags.state.json"
+
+    @property
+    def flag_sdk_path(self) -> Path:
+        return self.state_dir / "flags" / "flags.sdk.json"
+
+    @property
+    def temporal_db_path(self) -> Path:
+        return self.state_dir / "temporal.db"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, read_file: ReadFile | None = None
+    ) -> Settings:
+        """Build settings from the environment (see docs/operations.md); ConfigError, one line
+        naming the variable, for any value the strict rules refuse."""
+        env = Env(os.environ if environ is None else environ, read_file)
+        backend = env.choice("ORCHESTRATOR_FLAG_BACKEND", FLAG_BACKENDS, "local")
+        port = {"minimum": 1, "maximum": 65535}
+        return cls(
+            state_dir=env.path("ORCHESTRATOR_STATE_DIR", DEFAULT_STATE_DIR),
+            temporal_address=env.text("ORCHESTRATOR_TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+            temporal_namespace=env.text("ORCHESTRATOR_TEMPORAL_NAMESPACE", "default"),
+            temporal_tls=_temporal_tls(env),
+            temporal_api_key=env.secret("ORCHESTRATOR_TEMPORAL_API_KEY"),
+            temporal_ui_port=env.integer("ORCHESTRATOR_TEMPORAL_UI_PORT", 8233, **port),
+            api_host=env.text("ORCHESTRATOR_API_HOST", "127.0.0.1"),
+            api_port=env.integer("ORCHESTRATOR_API_PORT", 8080, **port),
+            task_queue=env.text("ORCHESTRATOR_TASK_QUEUE", DEFAULT_TASK_QUEUE),
+            workflow_id_prefix=env.text("ORCHESTRATOR_WORKFLOW_ID_PREFIX", "incident"),
+            catalog_path=env.path("ORCHESTRATOR_CATALOG", Path("catalog/catalog.yaml")),
+            playbooks_path=env.path("ORCHESTRATOR_PLAYBOOKS", Path("playbooks")),
+            audit_url=env.text("ORCHESTRATOR_AUDIT_URL", ""),
+            flag_backend="launchdarkly" if backend == "launchdarkly" else "local",
+            launchdarkly=_launchdarkly(env) if backend == "launchdarkly" else None,
+            kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
+            sdk_poll_interval=env.duration("ORCHESTRATOR_SDK_POLL_INTERVAL", 0.2),
+            actor=env.optional("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
+            ingest=ingest_from_env(env),
+        )
+
+
+def _temporal_tls(env: Env) -> TemporalTls | None:
+    files = {
+        key: env.optional(f"ORCHESTRATOR_TEMPORAL_TLS_{key.upper()}_FILE")
+        for key in ("ca", "cert", "key")
+    }
+    server_name = env.optional("ORCHESTRATOR_TEMPORAL_TLS_SERVER_NAME")
+    wanted = env.flag("ORCHESTRATOR_TEMPORAL_TLS") or any(files.values()) or bool(server_name)
+    if bool(files["cert"]) != bool(files["key"]):
+        raise ConfigError(
+            "ORCHESTRATOR_TEMPORAL_TLS_CERT_FILE and ORCHESTRATOR_TEMPORAL_TLS_KEY_FILE go"
+            " together (mTLS needs both)"
+        )
+    if not wanted:
+        return None
+    return TemporalTls(
+        ca_file=Path(files["ca"]) if files["ca"] else None,
+        cert_file=Path(files["cert"]) if files["cert"] else None,
+        key_file=Path(files["key"]) if files["key"] else None,
+        server_name=server_name,
+    )
+
+
+def _launchdarkly(env: Env) -> LaunchDarklySettings:
+    token = env.secret("LAUNCHDARKLY_API_TOKEN")
+    sdk_key = env.secret("LAUNCHDARKLY_SDK_KEY")
+    project = env.text("LAUNCHDARKLY_PROJECT_KEY", "")
+    environment = env.text("LAUNCHDARKLY_ENVIRONMENT_KEY", "")
+    missing = [
+        name
+        for name, value in (
+            ("LAUNCHDARKLY_API_TOKEN", token),
+            ("LAUNCHDARKLY_SDK_KEY", sdk_key),
+            ("LAUNCHDARKLY_PROJECT_KEY", project),
+            ("LAUNCHDARKLY_ENVIRONMENT_KEY", environment),
+        )
+        if not value
+    ]
+    if missing or token is None or sdk_key is None:
+        raise ConfigError(f"the launchdarkly flag backend needs {', '.join(missing)}")
+    return LaunchDarklySettings(
+        api_token=token,
+        sdk_key=sdk_key,
+        project_key=project,
+        environment_key=environment,
+        base_url=env.text("LAUNCHDARKLY_BASE_URL", "https://app.launchdarkly.com"),
+        sdk_base_uri=env.optional("LAUNCHDARKLY_SDK_BASE_URI"),
+        sdk_stream_uri=env.optional("LAUNCHDARKLY_SDK_STREAM_URI"),
+        sdk_events_uri=env.optional("LAUNCHDARKLY_SDK_EVENTS_URI"),
+    )

@@ -1,0 +1,106 @@
+"""The settings table: every environment variable the orchestrator reads, with its default.
+
+One table for the api, the worker and the CLI. :class:`~orchestrator.config.env.Env` refuses to
+read a name that is not here, docs/operations.md documents each row, and a test checks that every
+variable docker-compose.yml sets is one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "path", "bool", "int", "duration", "choice", "secret", "file"]
+
+INGEST_PREFIX = "ORCHESTRATOR_INGEST_"
+INGEST_SOURCES = ("alertmanager", "grafana", "generic", "operator")
+"""Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
+signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    kind: Kind
+    default: str
+    meaning: str
+    external: bool = False
+    """Read by a library the orchestrator uses (libpq), not by the orchestrator's own parser."""
+
+
+def _v(name: str, kind: Kind, default: str, meaning: str, *, external: bool = False) -> Variable:
+    return Variable(name, kind, default, meaning, external)
+
+
+def _secret(name: str, meaning: str) -> tuple[Variable, Variable]:
+    return (
+        _v(name, "secret", "-", meaning),
+        _v(f"{name}_FILE", "file", "-", f"file holding {name} (one value a line: rotation)"),
+    )
+
+
+_CORE = (
+    _v("ORCHESTRATOR_STATE_DIR", "path", ".orchestrator", "local state folder"),
+    _v("ORCHESTRATOR_TEMPORAL_ADDRESS", "text", "127.0.0.1:7233", "Temporal frontend host:port"),
+    _v("ORCHESTRATOR_TEMPORAL_NAMESPACE", "text", "default", "Temporal namespace"),
+    _v("ORCHESTRATOR_TEMPORAL_TLS", "bool", "false", "TLS to Temporal (implied by the TLS files)"),
+    _v("ORCHESTRATOR_TEMPORAL_TLS_CA_FILE", "path", "-", "CA bundle of the Temporal server"),
+    _v("ORCHESTRATOR_TEMPORAL_TLS_CERT_FILE", "path", "-", "client certificate (mTLS)"),
+    _v("ORCHESTRATOR_TEMPORAL_TLS_KEY_FILE", "path", "-", "client private key (mTLS)"),
+    _v("ORCHESTRATOR_TEMPORAL_TLS_SERVER_NAME", "text", "-", "TLS server name override"),
+    *_secret("ORCHESTRATOR_TEMPORAL_API_KEY", "Temporal Cloud API key (implies TLS)"),
+    _v("ORCHESTRATOR_TEMPORAL_UI_PORT", "int", "8233", "Web UI port of the embedded dev server"),
+    _v("ORCHESTRATOR_API_HOST", "text", "127.0.0.1", "listen address of the HTTP API"),
+    _v("ORCHESTRATOR_API_PORT", "int", "8080", "listen port of the HTTP API"),
+    _v("ORCHESTRATOR_TASK_QUEUE", "text", "incident-remediation", "Temporal task queue"),
+    _v("ORCHESTRATOR_WORKFLOW_ID_PREFIX", "text", "incident", "workflow id prefix"),
+    _v("ORCHESTRATOR_CATALOG", "path", "catalog/catalog.yaml", "service and SLO catalog"),
+    _v("ORCHESTRATOR_PLAYBOOKS", "path", "playbooks", "playbook file or folder"),
+    _v("ORCHESTRATOR_AUDIT_URL", "text", "sqlite:///<state>/audit.db", "audit store URL"),
+    _v("ORCHESTRATOR_FLAG_BACKEND", "choice", "local", "local or launchdarkly"),
+    _v("ORCHESTRATOR_KILL_SWITCH", "bool", "false", "notify-only from start-up"),
+    _v("ORCHESTRATOR_SDK_POLL_INTERVAL", "duration", "200ms", "SDK poll of the local flag file"),
+    _v("ORCHESTRATOR_ACTOR", "text", "$USER", "who the CLI records as acting"),
+    _v("USER", "text", "unknown", "fallback for ORCHESTRATOR_ACTOR"),
+)
+
+_LAUNCHDARKLY = (
+    *_secret("LAUNCHDARKLY_API_TOKEN", "REST API access token"),
+    *_secret("LAUNCHDARKLY_SDK_KEY", "server-side SDK key, for verification"),
+    _v("LAUNCHDARKLY_PROJECT_KEY", "text", "-", "project of the flags"),
+    _v("LAUNCHDARKLY_ENVIRONMENT_KEY", "text", "-", "environment of the flags"),
+    _v("LAUNCHDARKLY_BASE_URL", "text", "https://app.launchdarkly.com", "REST API base"),
+    _v("LAUNCHDARKLY_SDK_BASE_URI", "text", "-", "SDK polling base (relay proxy)"),
+    _v("LAUNCHDARKLY_SDK_STREAM_URI", "text", "-", "SDK streaming base (relay proxy)"),
+    _v("LAUNCHDARKLY_SDK_EVENTS_URI", "text", "-", "SDK events base (relay proxy)"),
+)
+
+
+def _ingest_source(source: str) -> tuple[Variable, ...]:
+    key = INGEST_PREFIX + source.upper()
+    return (
+        *_secret(f"{key}_TOKEN", f"bearer token(s) of {source}"),
+        *_secret(f"{key}_HMAC_SECRET", f"HMAC-SHA256 signing secret(s) of {source}"),
+        _v(f"{key}_SIGNATURE_HEADER", "text", "X-Orchestrator-Signature", "signature header"),
+        _v(f"{key}_TIMESTAMP_HEADER", "text", "-", "timestamp header of the signature"),
+    )
+
+
+_INGEST = (
+    *(v for source in INGEST_SOURCES for v in _ingest_source(source)),
+    _v(INGEST_PREFIX + "ALLOW_UNAUTHENTICATED", "bool", "false", "accept unauthenticated posts"),
+    _v(INGEST_PREFIX + "MAX_BODY_BYTES", "int", "1048576", "largest request body"),
+    _v(INGEST_PREFIX + "MAX_ALERTS", "int", "500", "most alerts in one payload"),
+    _v(INGEST_PREFIX + "MAX_DEPTH", "int", "32", "deepest JSON nesting"),
+    _v(INGEST_PREFIX + "TIMESTAMP_WINDOW_SECONDS", "int", "300", "signed timestamp window"),
+    _v(INGEST_PREFIX + "RETRY_AFTER_SECONDS", "int", "30", "Retry-After when Temporal is away"),
+    _v(INGEST_PREFIX + "LABEL_MAPPING_FILE", "path", "-", "YAML label mapping"),
+)
+
+_EXTERNAL = (
+    _v("PGPASSFILE", "path", "~/.pgpass", "libpq password file", external=True),
+    _v("PGPASSWORD", "secret", "-", "libpq password", external=True),
+    _v("PGSSLMODE", "text", "prefer", "libpq TLS mode", external=True),
+)
+
+VARIABLES: dict[str, Variable] = {v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_INGEST, *_EXTERNAL)}
