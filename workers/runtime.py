@@ -18,7 +18,8 @@ from orchestrator.activities.flags import FlagActivities
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
-from orchestrator.audit.store import AuditStore, open_audit_store
+from orchestrator.audit.factory import open_audit_store
+from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.config.files import load_catalog_and_playbooks, load_safety_limits
 from orchestrator.config.settings import Settings

@@ -24,7 +24,7 @@ from psycopg.rows import TupleRow
 from orchestrator.audit.chain import GENESIS_HASH, seal
 from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
 from orchestrator.audit.model import canonical_json as _json
-from orchestrator.audit.store import (
+from orchestrator.audit.rows import (
     Clock,
     check_page,
     events_from_rows,

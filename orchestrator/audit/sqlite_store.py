@@ -24,7 +24,7 @@ from orchestrator.audit.model import (
     canonical_json,
     iso_utc,
 )
-from orchestrator.audit.store import (
+from orchestrator.audit.rows import (
     EVENT_COLUMNS,
     Clock,
     check_page,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import ChainReport, StoredEvent
 from orchestrator.audit.render import format_incidents, format_timeline
-from orchestrator.audit.store import open_audit_store
 from orchestrator.cli.common import echo_json, fail, run, settings_of
 from orchestrator.errors import NotFoundError
 

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import AuditKind
-from orchestrator.audit.store import open_audit_store
 from tests.audit.factories import event
 
 

@@ -20,7 +20,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orchestrator.audit.store import AuditStore, open_audit_store
+from orchestrator.audit.factory import open_audit_store
+from orchestrator.audit.store import AuditStore
 
 PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 RUN_TOKEN = uuid.uuid4().hex[:8]

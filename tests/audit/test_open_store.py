@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.audit.factory import describe_url, open_audit_store
 from orchestrator.audit.postgres_store import PostgresAuditStore
 from orchestrator.audit.sqlite_store import SqliteAuditStore
-from orchestrator.audit.store import describe_url, open_audit_store
 from orchestrator.errors import AuditError, ConfigError
 from tests.audit.factories import event
 

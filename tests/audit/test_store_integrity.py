@@ -80,7 +80,7 @@ async def test_processes_racing_on_a_brand_new_store(tmp_path: Path) -> None:
     """SQLite: nobody has created the file yet when three processes start appending."""
     url = f"sqlite:///{tmp_path / 'fresh' / 'audit.db'}"
     await _run_workers(url, tmp_path, 3, 10)
-    from orchestrator.audit.store import open_audit_store
+    from orchestrator.audit.factory import open_audit_store
 
     store = open_audit_store(url)
     try:

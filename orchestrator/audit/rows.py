@@ -1,0 +1,149 @@
+"""What both audit backends share: redaction before storing, rows to events, paging, checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.audit.chain import ChainVerifier
+from orchestrator.audit.model import (
+    LIFECYCLE_KINDS,
+    MAX_SUMMARY_CHARS,
+    AuditEvent,
+    AuditKind,
+    ChainReport,
+    IncidentState,
+    IncidentSummary,
+    StoredEvent,
+    as_utc,
+)
+from orchestrator.errors import AuditError
+from orchestrator.secrets import redact, redact_text
+
+VERIFY_PAGE = 1000
+MAX_PAGE = 10_000
+EVENT_COLUMNS = (
+    "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data,"
+    " recorded_at, prev_hash, hash"
+)
+"""Column order of every event row the backends read (``data`` as JSON text)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+Clock = Callable[[], datetime]
+
+
+def prepare_event(event: AuditEvent) -> AuditEvent:
+    """The event as it may be stored: secrets in summary, actor and data redacted."""
+    fields = event.model_dump(include=set(AuditEvent.model_fields))
+    fields["summary"] = redact_text(event.summary)[:MAX_SUMMARY_CHARS]
+    fields["actor"] = redact_text(event.actor)
+    fields["data"] = redact(event.data)
+    try:
+        return AuditEvent.model_validate(fields)
+    except ValueError as exc:
+        raise AuditError(
+            f"event {event.event_key!r} cannot be stored once redacted: {exc}"
+        ) from exc
+
+
+def _dt(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return as_utc(datetime.fromisoformat(str(value)))
+
+
+def event_from_row(row: Sequence[Any]) -> StoredEvent:
+    """A StoredEvent from a row in EVENT_COLUMNS order; ValueError if the row is malformed."""
+    (seq, key, incident, run, kind, at, actor, service, slo, summary, data, rec, prev, digest) = row
+    return StoredEvent(
+        seq=seq,
+        event_key=key,
+        incident_id=incident,
+        run_id=run,
+        kind=kind,
+        at=_dt(at),
+        actor=actor,
+        service=service,
+        slo=slo,
+        summary=summary,
+        data=json.loads(data),
+        recorded_at=_dt(rec),
+        prev_hash=prev,
+        hash=digest,
+    )
+
+
+def events_from_rows(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
+    out: list[StoredEvent] = []
+    for row in rows:
+        try:
+            out.append(event_from_row(row))
+        except (ValueError, TypeError) as exc:
+            raise AuditError(f"audit row seq {row[0]} is malformed; run verify(): {exc}") from exc
+    return out
+
+
+def summaries_from_rows(rows: Sequence[Sequence[Any]]) -> list[IncidentSummary]:
+    try:
+        return [summary_from_row(row) for row in rows]
+    except (ValueError, TypeError) as exc:
+        raise AuditError(f"an audit row is malformed; run verify(): {exc}") from exc
+
+
+def summary_from_row(row: Sequence[Any]) -> IncidentSummary:
+    """Row: incident_id, service, slo, first_at, last_at, count, last_kind, severity data, lifecycle
+    kind (see the backends' incidents queries)."""
+    incident, service, slo, first_at, last_at, count, last_kind, sev_data, lifecycle = row
+    severity: str | None = None
+    if sev_data is not None:
+        value = json.loads(sev_data).get("severity")
+        severity = None if value is None else str(value)
+    state = LIFECYCLE_KINDS[AuditKind(lifecycle)] if lifecycle else IncidentState.OPEN
+    return IncidentSummary(
+        incident_id=incident,
+        service=service,
+        slo=slo,
+        first_at=_dt(first_at),
+        last_at=_dt(last_at),
+        events=int(count),
+        last_kind=AuditKind(last_kind),
+        severity=severity,
+        state=state,
+    )
+
+
+def check_page(since_seq: int, limit: int) -> None:
+    if since_seq < 0:
+        raise ValueError("since_seq must be >= 0")
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
+
+
+async def verify_rows(
+    fetch: Callable[[int, int], Awaitable[Sequence[Sequence[Any]]]],
+) -> ChainReport:
+    """Verify the chain page by page; ``fetch(since_seq, limit)`` returns raw rows in seq order.
+
+    Rows are parsed one by one so that a tampered row that no longer parses is reported as the
+    first bad seq rather than crashing the check.
+    """
+    verifier = ChainVerifier()
+    since = 0
+    while True:
+        rows = await fetch(since, VERIFY_PAGE)
+        for row in rows:
+            try:
+                event = event_from_row(row)
+            except (ValueError, TypeError) as exc:
+                return verifier.fail(int(row[0]), f"row does not parse: {exc}")
+            if not verifier.feed(event):
+                return verifier.report()
+        if len(rows) < VERIFY_PAGE:
+            return verifier.report()
+        since = int(rows[-1][0])
