@@ -17,7 +17,8 @@ from orchestrator.domain.catalog import Catalog, parse_catalog
 from orchestrator.domain.playbook import PlaybookLibrary, parse_playbook
 from orchestrator.domain.severity import Severity
 from orchestrator.domain.signals import BreachSignal, Segment
-from orchestrator.domain.templating import render_step_args, should_run, template_context
+from orchestrator.domain.step_args import render_step_args, should_run
+from orchestrator.domain.templating import template_context
 from orchestrator.errors import PlaybookError
 
 ROOT = Path(__file__).resolve().parent.parent

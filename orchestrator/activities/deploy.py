@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.activities.flags import PERMANENT, permanent_or_retryable
+from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
 from orchestrator.activities.ops_types import (
     PIN_COMPONENT_VERSION,
     RESTORE_COMPONENT,
@@ -28,7 +28,7 @@ from orchestrator.providers.deploy import DeploymentProvider
 
 
 def _not_verified(what: str) -> ApplicationError:
-    return ApplicationError(f"{what} (read back after the change)", type="EffectNotVerified")
+    return not_verified(f"{what} (read back after the change)")
 
 
 class DeployActivities:
@@ -42,10 +42,8 @@ class DeployActivities:
             target = inp.version
             if target == PREVIOUS:
                 if before.previous is None:
-                    raise ApplicationError(
-                        f"{inp.component} of {inp.service} has no previous version to pin",
-                        type=PERMANENT,
-                        non_retryable=True,
+                    raise permanent(
+                        f"{inp.component} of {inp.service} has no previous version to pin"
                     )
                 target = before.previous
             await self._deploy.pin(inp.service, inp.component, target, ref=inp.ref)

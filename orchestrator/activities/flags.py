@@ -6,12 +6,11 @@ same step run twice) plans nothing the second time and changes nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
 from orchestrator.activities.types import (
     APPLY_FLAG_CHANGE,
     REVERT_FLAG_CHANGE,
@@ -25,23 +24,9 @@ from orchestrator.activities.types import (
 )
 from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
 from orchestrator.domain.flags import EvalContext, FlagState, Instruction
-from orchestrator.errors import FlagProviderError, ProviderError, VerificationError
+from orchestrator.errors import FlagProviderError, FlagRuleError, ProviderError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import wait_for_variation
-
-PERMANENT = "PermanentError"
-
-
-def permanent_or_retryable(exc: ProviderError) -> ApplicationError:
-    """The Temporal error for a provider failure: permanent ones are never retried, and a rate
-    limit's own wait (Retry-After) sets the delay before the next attempt."""
-    wait = getattr(exc, "retry_after_seconds", None)
-    return ApplicationError(
-        str(exc),
-        type=PERMANENT if not exc.retryable else type(exc).__name__,
-        non_retryable=not exc.retryable,
-        next_retry_delay=timedelta(seconds=wait) if isinstance(wait, int | float) else None,
-    )
 
 
 def summarize(state: FlagState) -> dict[str, Any]:
@@ -73,9 +58,7 @@ class FlagActivities:
     def _plan(self, state: FlagState, inp: FlagChangeInput) -> list[Instruction]:
         if inp.kind == "route_segment":
             if not inp.attribute or not inp.values:
-                raise ApplicationError(
-                    "route_segment needs attribute and values", type=PERMANENT, non_retryable=True
-                )
+                raise permanent("route_segment needs attribute and values")
             return plan_route_segment(
                 state,
                 ref=inp.ref,
@@ -86,9 +69,7 @@ class FlagActivities:
             )
         if inp.kind == "set_default":
             return plan_set_default(state, variation=inp.variation)
-        raise ApplicationError(
-            f"unknown flag change kind {inp.kind!r}", type=PERMANENT, non_retryable=True
-        )
+        raise permanent(f"unknown flag change kind {inp.kind!r}")
 
     @activity.defn(name=APPLY_FLAG_CHANGE)
     async def apply_flag_change(self, inp: FlagChangeInput) -> FlagChangeResult:
@@ -99,11 +80,10 @@ class FlagActivities:
             if instructions:
                 after = await self._provider.apply(inp.flag, instructions, inp.comment)
                 if self._plan(after, inp):
-                    raise ApplicationError(
-                        f"flag {inp.flag}: the change did not take (state after still differs)",
-                        type="EffectNotVerified",
+                    raise not_verified(
+                        f"flag {inp.flag}: the change did not take (state after still differs)"
                     )
-        except FlagProviderError as exc:
+        except (FlagProviderError, FlagRuleError) as exc:
             raise permanent_or_retryable(exc) from exc
         return FlagChangeResult(
             flag=inp.flag,
@@ -126,11 +106,7 @@ class FlagActivities:
             if now != inp.expect:
                 return [], f"default is {now!r} (changed since by someone else); left as it is"
             return plan_set_default(state, variation=inp.restore), f"default {inp.restore!r} again"
-        raise ApplicationError(
-            f"cannot undo flag change {inp.kind!r} without its ref or values",
-            type=PERMANENT,
-            non_retryable=True,
-        )
+        raise permanent(f"cannot undo flag change {inp.kind!r} without its ref or values")
 
     @activity.defn(name=REVERT_FLAG_CHANGE)
     async def revert_flag_change(self, inp: RevertFlagInput) -> RevertFlagResult:
@@ -142,10 +118,8 @@ class FlagActivities:
             if instructions:
                 after = await self._provider.apply(inp.flag, instructions, inp.comment)
                 if self._revert_plan(after, inp)[0]:
-                    raise ApplicationError(
-                        f"flag {inp.flag}: the undo did not take", type="EffectNotVerified"
-                    )
-        except FlagProviderError as exc:
+                    raise not_verified(f"flag {inp.flag}: the undo did not take")
+        except (FlagProviderError, FlagRuleError) as exc:
             raise permanent_or_retryable(exc) from exc
         return RevertFlagResult(
             flag=inp.flag,

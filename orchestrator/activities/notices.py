@@ -7,9 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from orchestrator.activities.flags import permanent_or_retryable
+from orchestrator.activities.errors import not_verified, permanent_or_retryable
 from orchestrator.activities.ops_types import (
     OPEN_INCIDENT_REVIEW,
     PAGE_ONCALL,
@@ -40,9 +39,7 @@ class NoticeActivities:
         except ProviderError as exc:
             raise permanent_or_retryable(exc) from exc
         if stored is None:
-            raise ApplicationError(
-                f"review {ticket.id} is not in the ticket system", type="EffectNotVerified"
-            )
+            raise not_verified(f"review {ticket.id} is not in the ticket system")
         return ReviewResult(
             ticket=stored,
             detail=f"review {stored.id} opened for {stored.owner}, due"
@@ -57,7 +54,7 @@ class NoticeActivities:
         except ProviderError as exc:
             raise permanent_or_retryable(exc) from exc
         if stored is None:
-            raise ApplicationError(f"page {page.id} is not in the pager", type="EffectNotVerified")
+            raise not_verified(f"page {page.id} is not in the pager")
         return PageResult(
             page=stored, detail=f"paged {stored.target} ({stored.urgency}): {stored.id}"
         )

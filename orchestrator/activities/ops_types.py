@@ -6,10 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from orchestrator.providers.paging import Page, PageRequest
-from orchestrator.providers.releases import Freeze, FreezeRequest
-from orchestrator.providers.safety import ActionRequest, Authorization
-from orchestrator.providers.tickets import ReviewDraft, ReviewTicket
+from orchestrator.domain.ops_models import (
+    ActionRequest,
+    Authorization,
+    Freeze,
+    FreezeRequest,
+    Page,
+    PageRequest,
+    ReviewDraft,
+    ReviewTicket,
+)
 
 PIN_COMPONENT_VERSION = "pin_component_version"
 SCALE_COMPONENT = "scale_component"

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from orchestrator.activities.flags import PERMANENT, permanent_or_retryable
+from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
 from orchestrator.activities.ops_types import (
     FREEZE_RELEASES,
     LIFT_FREEZE,
@@ -58,13 +57,11 @@ class ReleaseActivities:
         try:
             freeze = await self._freezes.lift(inp.freeze_id, by=inp.by, reason=inp.reason, now=now)
         except NotFoundError as exc:
-            raise ApplicationError(str(exc), type=PERMANENT, non_retryable=True) from exc
+            raise permanent(str(exc)) from exc
         except ProviderError as exc:
             raise permanent_or_retryable(exc) from exc
         if freeze.active_at(now):
-            raise ApplicationError(
-                f"freeze {freeze.id} is still in force", type="EffectNotVerified"
-            )
+            raise not_verified(f"freeze {freeze.id} is still in force")
         return LiftResult(
             freeze=freeze, detail=f"freeze of {freeze.component} lifted by {freeze.lifted_by}"
         )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from temporalio import activity
 
-from orchestrator.activities.flags import permanent_or_retryable
+from orchestrator.activities.errors import permanent_or_retryable
 from orchestrator.activities.ops_types import AUTHORIZE_ACTION, AuthorizeInput, AuthorizeResult
 from orchestrator.activities.releases import utc_now
 from orchestrator.domain.policy_limits import SafetyLimits

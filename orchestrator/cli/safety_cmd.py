@@ -14,9 +14,8 @@ import typer
 
 from orchestrator.cli.common import echo_json, fail, run, settings_of
 from orchestrator.cli.control_cmd import BY_HELP
+from orchestrator.domain.ops_models import Freeze, KillSwitch
 from orchestrator.providers.local_ops import local_ops
-from orchestrator.providers.releases import Freeze
-from orchestrator.providers.safety import KillSwitch
 
 kill_switch_app = typer.Typer(
     help="Turn the orchestrator notify-only (and back) at run time.", no_args_is_help=True

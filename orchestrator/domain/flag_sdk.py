@@ -9,17 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.domain.flags import FlagState, stable_id
-from orchestrator.errors import FlagProviderError
+from orchestrator.errors import FlagRuleError
 
 
 def _index(state: FlagState, variation_id: str | None, where: str) -> int:
     for n, variation in enumerate(state.variations):
         if variation.id == variation_id:
             return n
-    raise FlagProviderError(
+    raise FlagRuleError(
         f"flag {state.key!r}: {where} serves a percentage rollout or an unknown variation, which"
         " the SDK rendering does not support",
-        retryable=False,
     )
 
 

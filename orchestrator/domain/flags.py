@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 from orchestrator.domain.catalog import FlagSpec
-from orchestrator.errors import FlagProviderError, ValidationError
+from orchestrator.errors import FlagRuleError, ValidationError
 
 _IDS = uuid.UUID("6f1c1b43-3f7e-4c55-9a0e-2f3d4c5b6a71")
 """Namespace of the deterministic (uuid5) variation and rule ids."""
@@ -87,9 +87,7 @@ class FlagState(_Model):
             if variation.value == value:
                 return variation.id
         known = [v.value for v in self.variations]
-        raise FlagProviderError(
-            f"flag {self.key!r} has no variation {value!r} (variations: {known})", retryable=False
-        )
+        raise FlagRuleError(f"flag {self.key!r} has no variation {value!r} (variations: {known})")
 
     def value_of(self, variation_id: str | None) -> str:
         """The value a variation id serves; :data:`ROLLOUT` for None (a percentage rollout)."""
@@ -98,9 +96,7 @@ class FlagState(_Model):
         for variation in self.variations:
             if variation.id == variation_id:
                 return variation.value
-        raise FlagProviderError(
-            f"flag {self.key!r} has no variation id {variation_id!r}", retryable=False
-        )
+        raise FlagRuleError(f"flag {self.key!r} has no variation id {variation_id!r}")
 
     def rule_by_ref(self, ref: str) -> Rule | None:
         return next((r for r in self.rules if r.ref == ref), None)
@@ -212,10 +208,8 @@ def new_flag_state(spec: FlagSpec) -> FlagState:
     )
 
 
-def _reject(state: FlagState, index: int, kind: str, why: str) -> FlagProviderError:
-    return FlagProviderError(
-        f"flag {state.key!r}: instructions[{index}] ({kind}): {why}", retryable=False
-    )
+def _reject(state: FlagState, index: int, kind: str, why: str) -> FlagRuleError:
+    return FlagRuleError(f"flag {state.key!r}: instructions[{index}] ({kind}): {why}")
 
 
 def _check_variation(state: FlagState, index: int, kind: str, variation_id: str) -> None:

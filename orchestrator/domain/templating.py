@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import pydantic
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.environment import Template, TemplateExpression
 from jinja2.exceptions import SecurityError
@@ -20,12 +19,7 @@ from jinja2.parser import Parser
 from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from orchestrator.domain.actions import ACTIONS
-from orchestrator.domain.yamltext import describe_pydantic
 from orchestrator.errors import PlaybookError
-
-if TYPE_CHECKING:
-    from orchestrator.domain.playbook import Step
 
 CONTEXT_NAMES: frozenset[str] = frozenset(
     {"signal", "incident", "service", "slo", "severity", "steps", "catalog_service"}
@@ -199,25 +193,6 @@ def evaluate_condition(expr: str, context: Mapping[str, Any], location: str = ""
     """Evaluate a ``when`` expression to a bool; an undefined name is an error, not False."""
     result = evaluate_expression(expr, context, location)
     return bool(result)
-
-
-def should_run(step: Step, context: Mapping[str, Any]) -> bool:
-    """True when the step has no ``when`` or its ``when`` is true in ``context``."""
-    if step.when is None:
-        return True
-    return evaluate_condition(step.when, context, f"step {step.id}: when")
-
-
-def render_step_args(step: Step, context: Mapping[str, Any]) -> pydantic.BaseModel:
-    """Render a step's args and validate them into its action's argument model."""
-    spec = ACTIONS.get(step.action)
-    if spec is None:
-        raise PlaybookError(f"unknown action {step.action!r}", f"step {step.id}")
-    rendered = render_value(step.args, context, f"step {step.id}: args")
-    try:
-        return spec.args_model.model_validate(rendered)
-    except pydantic.ValidationError as exc:
-        raise PlaybookError("\n".join(describe_pydantic(exc, f"step {step.id}", "args"))) from None
 
 
 def template_context(

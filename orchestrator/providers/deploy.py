@@ -9,25 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class ComponentState(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    service: str
-    component: str
-    version: str
-    """The version serving now."""
-    history: tuple[str, ...] = ()
-    """Versions that served before, oldest first (the last one is the ``previous``)."""
-    replicas: int = Field(default=1, ge=0)
-    pinned_by: str | None = None
-    """The ref of the change that pinned the version (an incident step), if one did."""
-
-    @property
-    def previous(self) -> str | None:
-        return self.history[-1] if self.history else None
+from orchestrator.domain.ops_models import ComponentState
 
 
 class DeploymentProvider(Protocol):

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.ops_models import ComponentState
 from orchestrator.errors import ProviderError
-from orchestrator.providers.deploy import ComponentState
 from orchestrator.providers.local_json import Document, LockedJsonFile
 
 

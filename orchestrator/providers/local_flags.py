@@ -26,7 +26,7 @@ import pydantic
 from orchestrator.domain.catalog import FlagSpec
 from orchestrator.domain.flag_sdk import to_sdk_flag
 from orchestrator.domain.flags import FlagState, Instruction, apply_instructions, new_flag_state
-from orchestrator.errors import FlagProviderError
+from orchestrator.errors import FlagProviderError, FlagRuleError
 
 _SCHEMA = 1
 
@@ -78,11 +78,14 @@ class LocalFlagStore:
         with self._locked():
             flags = self._read_state()
             before = _require(flags, key)
-            after = apply_instructions(before, instructions)
-            if after != before:
-                flags[key] = after
-                self._write_state(flags)
-            self._sync_sdk_file(flags)
+            try:
+                after = apply_instructions(before, instructions)
+                if after != before:
+                    flags[key] = after
+                    self._write_state(flags)
+                self._sync_sdk_file(flags)
+            except FlagRuleError as exc:
+                raise FlagProviderError(str(exc), retryable=False) from exc
             return after
 
     @contextlib.contextmanager

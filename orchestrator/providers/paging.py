@@ -4,28 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
+from orchestrator.domain.ops_models import Page, PageRequest
 from orchestrator.providers.local_json import Document, LockedJsonFile
-
-
-class PageRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key: str = Field(min_length=1, max_length=300)
-    """Idempotency key: one page per key (an incident step, an escalation)."""
-    incident_id: str
-    target: str
-    urgency: Literal["high", "low"] = "high"
-    summary: str = Field(max_length=1000)
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-class Page(PageRequest):
-    id: str
-    created_at: AwareDatetime
 
 
 class Pager(Protocol):

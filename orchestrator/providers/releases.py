@@ -11,34 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
+from orchestrator.domain.ops_models import Freeze, FreezeRequest
 from orchestrator.errors import NotFoundError
 from orchestrator.providers.local_json import Document, LockedJsonFile
-
-
-class FreezeRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(min_length=1, max_length=200)
-    """Idempotency key: the same id freezes once."""
-    service: str
-    component: str
-    reason: str
-    owner: str
-    until: AwareDatetime | None = None
-    """None: until lifted explicitly."""
-    created_by: str = "orchestrator"
-
-
-class Freeze(FreezeRequest):
-    created_at: AwareDatetime
-    lifted_at: AwareDatetime | None = None
-    lifted_by: str | None = None
-    lift_reason: str | None = None
-
-    def active_at(self, now: datetime) -> bool:
-        return self.lifted_at is None and (self.until is None or now < self.until)
 
 
 class ReleaseFreezes(Protocol):

@@ -10,39 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
-
+from orchestrator.domain.ops_models import ActionRequest, Authorization, KillSwitch
 from orchestrator.domain.policy_limits import BreakerLimit, BreakerVerdict, breaker_verdict
 from orchestrator.providers.local_json import Document, LockedJsonFile
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class KillSwitch(_Frozen):
-    on: bool = False
-    by: str | None = None
-    reason: str | None = None
-    at: AwareDatetime | None = None
-
-
-class ActionRequest(_Frozen):
-    key: str
-    """Idempotency key (incident + step): a retried authorization counts once."""
-    service: str
-    action: str
-    automated: bool
-    """False when a person decided the action (manual launch, approval, fast-track)."""
-
-
-class Authorization(_Frozen):
-    allowed: bool
-    reason: Literal["allowed", "recorded-before", "kill-switch", "circuit-breaker"]
-    detail: str
-    kill_switch: KillSwitch
 
 
 class SafetyLedger(Protocol):

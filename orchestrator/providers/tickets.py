@@ -4,35 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-
+from orchestrator.domain.ops_models import ReviewDraft, ReviewTicket
 from orchestrator.providers.local_json import Document, LockedJsonFile
-
-
-class ReviewDraft(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    key: str = Field(min_length=1, max_length=200)
-    """Idempotency key: one ticket per key, however often the activity runs."""
-    incident_id: str
-    service: str
-    slo: str
-    severity: str
-    title: str
-    owner: str
-    deadline: AwareDatetime
-    verification: str
-    questions: tuple[str, ...] = ()
-    evidence: dict[str, Any] = Field(default_factory=dict)
-
-
-class ReviewTicket(ReviewDraft):
-    id: str
-    status: str = "open"
-    created_at: AwareDatetime
-    url: str | None = None
 
 
 class TicketProvider(Protocol):

@@ -24,12 +24,12 @@ with workflow.unsafe.imports_passed_through():
         PageResult,
     )
     from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.ops_models import ActionRequest, Authorization, KillSwitch, PageRequest
     from orchestrator.domain.playbook import Playbook
     from orchestrator.domain.policy_plan import incident_context
     from orchestrator.domain.severity import Severity
     from orchestrator.domain.signals import BreachSignal
-    from orchestrator.providers.paging import PageRequest
-    from orchestrator.providers.safety import ActionRequest, Authorization, KillSwitch
+    from orchestrator.errors import PERMANENT_ERROR_TYPE
     from orchestrator.workflows.auditing import Auditor
     from orchestrator.workflows.step_types import describe
     from orchestrator.workflows.types import (
@@ -49,7 +49,7 @@ GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     maximum_interval=timedelta(seconds=2),
     maximum_attempts=5,
-    non_retryable_error_types=["PermanentError"],
+    non_retryable_error_types=[PERMANENT_ERROR_TYPE],
 )
 PAGE_TIMEOUT = timedelta(seconds=30)
 PAGE_RETRY = RetryPolicy(
@@ -57,7 +57,7 @@ PAGE_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=10,
-    non_retryable_error_types=["PermanentError"],
+    non_retryable_error_types=[PERMANENT_ERROR_TYPE],
 )
 
 

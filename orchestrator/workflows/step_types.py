@@ -13,13 +13,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.policy_effects import Undo
+    from orchestrator.errors import PERMANENT_ERROR_TYPE
 
 EFFECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=8,
-    non_retryable_error_types=["PermanentError"],
+    non_retryable_error_types=[PERMANENT_ERROR_TYPE],
 )
 """External effects: a few quick retries, then the step fails (permanent errors at once)."""
 

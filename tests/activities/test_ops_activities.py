@@ -27,15 +27,17 @@ from orchestrator.activities.ops_types import (
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.activities.types import FlagChangeInput, RevertFlagInput
+from orchestrator.domain.ops_models import (
+    ActionRequest,
+    ComponentState,
+    FreezeRequest,
+    PageRequest,
+    ReviewDraft,
+)
 from orchestrator.domain.policy_limits import BreakerLimit, SafetyLimits
-from orchestrator.providers.deploy import ComponentState
 from orchestrator.providers.local_deploy import LocalDeployments
 from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import LocalOps, local_ops
-from orchestrator.providers.paging import PageRequest
-from orchestrator.providers.releases import FreezeRequest
-from orchestrator.providers.safety import ActionRequest
-from orchestrator.providers.tickets import ReviewDraft
 from tests.providers.conftest import ANSWER_MODE
 from tests.providers.test_ops_providers import SVC, catalog
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.activities.errors import permanent_or_retryable
 from orchestrator.domain.catalog import FlagSpec
 from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
 from orchestrator.domain.flag_sdk import to_sdk_flag
@@ -28,7 +29,7 @@ from orchestrator.domain.flags import (
     new_flag_state,
     parse_instructions,
 )
-from orchestrator.errors import FlagProviderError, ValidationError
+from orchestrator.errors import PERMANENT_ERROR_TYPE, FlagRuleError, ValidationError
 
 SPEC = FlagSpec(
     key="support-assistant-answer-mode",
@@ -234,9 +235,10 @@ def test_no_op_instructions_leave_the_state_and_version_alone(
 def test_invalid_instructions_are_permanent_errors(
     instructions: list[Instruction], message: str
 ) -> None:
-    with pytest.raises(FlagProviderError, match=message) as caught:
+    with pytest.raises(FlagRuleError, match=message) as caught:
         apply_instructions(BASE, [TurnFlagOff(), *instructions])
-    assert caught.value.retryable is False
+    failure = permanent_or_retryable(caught.value)  # what the activity raises: never retried
+    assert failure.non_retryable and failure.type == PERMANENT_ERROR_TYPE
     assert "instructions[" in str(caught.value)
     assert SPEC.key in str(caught.value)
 
@@ -296,9 +298,10 @@ def test_route_segment_accepts_an_equivalent_rule_whose_ref_was_dropped() -> Non
 
 
 def test_route_segment_unknown_variation_is_permanent() -> None:
-    with pytest.raises(FlagProviderError, match="no variation 'bogus'") as caught:
+    with pytest.raises(FlagRuleError, match="no variation 'bogus'") as caught:
         route_es(BASE, variation="bogus")
-    assert caught.value.retryable is False
+    failure = permanent_or_retryable(caught.value)  # what the activity raises: never retried
+    assert failure.non_retryable and failure.type == PERMANENT_ERROR_TYPE
 
 
 def test_set_default_and_remove_rule_planners_are_idempotent() -> None:
@@ -357,5 +360,5 @@ def test_to_sdk_flag_is_the_server_sdk_flag_shape() -> None:
 
 def test_to_sdk_flag_refuses_rollouts_it_cannot_render() -> None:
     rollout = BASE.model_copy(update={"fallthrough_variation_id": None})
-    with pytest.raises(FlagProviderError, match="percentage rollout"):
+    with pytest.raises(FlagRuleError, match="percentage rollout"):
         to_sdk_flag(rollout)

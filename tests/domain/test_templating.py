@@ -9,14 +9,13 @@ import pytest
 from orchestrator.domain.actions import RouteSegmentArgs, WaitForRecoveryArgs
 from orchestrator.domain.playbook import Step
 from orchestrator.domain.signals import BreachSignal, Segment
+from orchestrator.domain.step_args import render_step_args, should_run
 from orchestrator.domain.templating import (
     CONTEXT_NAMES,
     check_expression,
     check_template,
     evaluate_condition,
-    render_step_args,
     render_value,
-    should_run,
     template_context,
 )
 from orchestrator.errors import PlaybookError

@@ -35,7 +35,7 @@ from orchestrator.domain.flags import (
     new_flag_state,
     parse_instructions,
 )
-from orchestrator.errors import FlagProviderError, ValidationError
+from orchestrator.errors import FlagRuleError, ValidationError
 
 SEMANTIC_PATCH_MODEL = "launchdarkly.semanticpatch"
 
@@ -170,7 +170,7 @@ class FakeLaunchDarkly:
             before = self.flags[env][key]
             try:
                 after = apply_instructions(before, instructions)
-            except FlagProviderError as exc:
+            except FlagRuleError as exc:
                 return _error(400, "invalid_request", str(exc), extra)
             if after != before:
                 self.flags[env][key] = after

@@ -10,14 +10,15 @@ import pytest
 
 from orchestrator.config.files import load_safety_limits
 from orchestrator.domain.catalog import Catalog, parse_catalog
+from orchestrator.domain.ops_models import ActionRequest, FreezeRequest, PageRequest, ReviewDraft
 from orchestrator.domain.policy_limits import BreakerLimit
 from orchestrator.errors import CatalogError, NotFoundError, ProviderError
 from orchestrator.providers.local_deploy import LocalDeployments
 from orchestrator.providers.local_ops import local_ops
-from orchestrator.providers.paging import LocalPager, PageRequest
-from orchestrator.providers.releases import FreezeRequest, LocalReleaseFreezes
-from orchestrator.providers.safety import ActionRequest, LocalSafetyLedger
-from orchestrator.providers.tickets import LocalTickets, ReviewDraft
+from orchestrator.providers.paging import LocalPager
+from orchestrator.providers.releases import LocalReleaseFreezes
+from orchestrator.providers.safety import LocalSafetyLedger
+from orchestrator.providers.tickets import LocalTickets
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

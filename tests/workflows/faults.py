@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from orchestrator.domain.flags import FlagState, Instruction
+from orchestrator.domain.ops_models import ComponentState, ReviewDraft, ReviewTicket
 from orchestrator.errors import FlagProviderError, ProviderError
-from orchestrator.providers.deploy import ComponentState, DeploymentProvider
+from orchestrator.providers.deploy import DeploymentProvider
 from orchestrator.providers.flags import FlagProvider
 from orchestrator.providers.local_ops import OpsProviders
-from orchestrator.providers.tickets import ReviewDraft, ReviewTicket, TicketProvider
+from orchestrator.providers.tickets import TicketProvider
 
 
 class RefusingTickets:

@@ -14,11 +14,10 @@ from orchestrator.client import control as incident_control
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter
 from orchestrator.domain.flags import EvalContext
+from orchestrator.domain.ops_models import Page, ReviewTicket
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.providers.local_ops import LocalOps, local_ops
-from orchestrator.providers.paging import Page
-from orchestrator.providers.tickets import ReviewTicket
 from orchestrator.workflows.types import (
     QUERY_STATE,
     ControlAck,
