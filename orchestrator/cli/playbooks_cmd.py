@@ -83,7 +83,7 @@ def _render_plan(plan: IncidentPlan) -> str:
     if plan.kill_switch:
         lines.append("kill switch on: every destructive step becomes a notice")
     for step in plan.steps:
-        mark = "run " if step.runs else "skip"
+        mark = {"run": "run ", "refuse": "refuse"}.get(step.decision, step.decision)
         lines.append(
             f"  [{mark}] {step.id} ({step.action})"
             + (f": {step.skip_reason}" if step.skip_reason else "")

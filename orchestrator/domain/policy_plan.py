@@ -12,13 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 from orchestrator.domain.actions import ACTIONS
 from orchestrator.domain.catalog import Catalog, Service, Slo
+from orchestrator.domain.gate import ApprovalAnswer, GateFacts, Verdict, gate, prepare
+from orchestrator.domain.ops_models import Authorization, KillSwitch
 from orchestrator.domain.playbook import Playbook, PlaybookLibrary, Step
 from orchestrator.domain.policy import FailurePolicy, ResolutionPolicy
-from orchestrator.domain.policy_approval import approval_applies
 from orchestrator.domain.severity import Severity, SeverityAssessment, classify
 from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
-from orchestrator.domain.templating import render_step_args, should_run, template_context
-from orchestrator.errors import PlaybookError
+from orchestrator.domain.templating import template_context
 
 FAST_TRACK_LABEL = "orchestrator.fast-track"
 """Signal label (value ``"true"``) by which on-call launches a playbook fast-tracked."""
@@ -85,6 +85,8 @@ class PlannedStep(_Model):
     action: str
     description: str
     runs: bool
+    decision: str
+    """The step gate's verdict: ``run``, ``skip``, ``refuse`` (a safety switch) or ``fail``."""
     skip_reason: str | None = None
     args: dict[str, Any] | None = None
     error: str | None = None
@@ -111,7 +113,24 @@ class IncidentPlan(_Model):
     on_failure: FailurePolicy | None = None
 
 
-def _plan_step(step: Step, context: dict[str, Any], kill_switch: bool) -> PlannedStep:
+PLAN_APPROVER = "(the approver)"
+"""Who the dry run assumes approves a step that waits for approval (a person, not automation)."""
+
+
+def _plan_ledger(verdict: Verdict, breaker_open: bool) -> Authorization:
+    """The safety ledger's answer the dry run assumes: the circuit breaker refuses automated
+    actions when ``breaker_open``; a person's decision is never refused by it."""
+    if breaker_open and verdict.automated:
+        detail = "circuit breaker open (plan input): an automated action is refused"
+        return Authorization(
+            allowed=False, reason="circuit-breaker", detail=detail, kill_switch=KillSwitch()
+        )
+    return Authorization(allowed=True, reason="allowed", detail="", kill_switch=KillSwitch())
+
+
+def _plan_step(
+    playbook: Playbook, step: Step, context: dict[str, Any], facts: GateFacts, breaker_open: bool
+) -> PlannedStep:
     spec = ACTIONS[step.action]
     base = {
         "id": step.id,
@@ -121,19 +140,28 @@ def _plan_step(step: Step, context: dict[str, Any], kill_switch: bool) -> Planne
         "temporary": step.temporary,
         "compensate": step.compensate,
     }
-    try:
-        if not should_run(step, context):
-            return PlannedStep(**base, runs=False, skip_reason=f"condition not met: {step.when}")
-        args = render_step_args(step, context).model_dump(mode="json")
-    except PlaybookError as exc:
-        return PlannedStep(**base, runs=False, error=str(exc), skip_reason="would fail")
+    prepared = prepare(step, context)
     approval = None
-    rule = step.approval
-    if rule is not None and approval_applies(rule, context, f"step {step.id}: approval.when"):
-        approval = rule.model_dump(exclude={"when"}, exclude_defaults=False)
-    if kill_switch and spec.destructive:
-        return PlannedStep(**base, runs=False, args=args, skip_reason="kill switch on: notify-only")
-    return PlannedStep(**base, runs=True, args=args, approval=approval)
+    verdict = gate(playbook, prepared, facts)
+    while not verdict.final:
+        if verdict.kind == "approval" and verdict.approval is not None:
+            approval = verdict.approval.model_dump(exclude={"when"}, exclude_defaults=False)
+            facts = facts.answered(approval=ApprovalAnswer("granted", by=PLAN_APPROVER))
+        elif verdict.kind == "authorize":
+            facts = facts.answered(authorization=_plan_ledger(verdict, breaker_open))
+        else:  # hold_down: the dry run plans for a firing breach
+            facts = facts.answered(held_down=False)
+        verdict = gate(playbook, prepared, facts)
+    args = verdict.args.model_dump(mode="json") if verdict.args is not None else None
+    if verdict.kind == "fail":
+        return PlannedStep(
+            **base, runs=False, decision="fail", error=verdict.reason, skip_reason="would fail"
+        )
+    if verdict.kind != "run":
+        return PlannedStep(
+            **base, runs=False, decision=verdict.kind, args=args, skip_reason=verdict.reason
+        )
+    return PlannedStep(**base, runs=True, decision="run", args=args, approval=approval)
 
 
 def plan_incident(
@@ -143,6 +171,7 @@ def plan_incident(
     *,
     workflow_id_prefix: str = "incident",
     kill_switch: bool = False,
+    breaker_open: bool = False,
 ) -> IncidentPlan:
     """What the orchestrator would do for ``signal``, touching nothing. Steps are assumed to
     succeed, so a step whose ``when`` asks whether an earlier one ran sees it as run."""
@@ -166,6 +195,11 @@ def plan_incident(
         return IncidentPlan(**base, severity=assessment, playbook=None, note=note)
     results: dict[str, Any] = {}
     steps = []
+    facts = GateFacts(
+        kill_switch=kill_switch,
+        launcher=signal.actor if signal.playbook else None,
+        fast_track_by=signal.actor if is_fast_track(signal) else None,
+    )
     for step in playbook.steps:
         context = incident_context(
             incident_id=base["incident_id"],
@@ -175,7 +209,7 @@ def plan_incident(
             slo=slo,
             steps=results,
         )
-        planned = _plan_step(step, context, kill_switch)
+        planned = _plan_step(playbook, step, context, facts, breaker_open)
         if planned.runs:
             results[step.id] = {}
         steps.append(planned)

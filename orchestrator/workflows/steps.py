@@ -8,15 +8,28 @@ and the recovery wait live here; deployment, freeze, review and paging steps in 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from orchestrator.activities.ops_types import (
+        FREEZE_RELEASES,
+        LIFT_FREEZE,
+        OPEN_INCIDENT_REVIEW,
+        PAGE_ONCALL,
+        PIN_COMPONENT_VERSION,
+        RESTORE_COMPONENT,
+        SCALE_COMPONENT,
+    )
     from orchestrator.activities.types import (
         APPLY_FLAG_CHANGE,
+        REVERT_FLAG_CHANGE,
         VERIFY_FLAG_SERVING,
         FlagChangeInput,
         FlagChangeResult,
@@ -25,12 +38,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.actions import (
-        FreezeArgs,
-        OpenReviewArgs,
-        PageArgs,
-        PinVersionArgs,
+        ACTIONS,
         RouteSegmentArgs,
-        ScaleArgs,
         SetDefaultArgs,
         VerifySegmentArgs,
         WaitForRecoveryArgs,
@@ -70,28 +79,18 @@ class StepRunner:
         self._live = live
         self._ops = OpsSteps(live)
 
-    async def run(self, step: Step, args: BaseModel, playbook: str) -> StepOutcome:
-        if isinstance(args, RouteSegmentArgs | SetDefaultArgs):
-            return await self._change_flag(step, args)
-        if isinstance(args, VerifySegmentArgs):
-            return await self._verify(step, args)
-        if isinstance(args, WaitForRecoveryArgs):
-            return await self._wait_for_recovery(step, args)
-        timeout = timedelta(seconds=step.timeout_seconds)
-        if isinstance(args, PinVersionArgs):
-            return await self._ops.pin(step, args, timeout)
-        if isinstance(args, ScaleArgs):
-            return await self._ops.scale(step, args, timeout)
-        if isinstance(args, FreezeArgs):
-            return await self._ops.freeze(step, args, timeout, playbook)
-        if isinstance(args, OpenReviewArgs):
-            return await self._ops.review(args, timeout)
-        if isinstance(args, PageArgs):
-            return await self._ops.page(step, args, playbook)
-        raise StepFailed(f"action {step.action!r} has no executor in this workflow version")
+    @property
+    def ops(self) -> OpsSteps:
+        return self._ops
 
-    async def _change_flag(
-        self, step: Step, args: RouteSegmentArgs | SetDefaultArgs
+    async def run(self, step: Step, args: BaseModel, playbook: str) -> StepOutcome:
+        executor = EXECUTORS.get(step.action)
+        if executor is None:
+            raise StepFailed(f"action {step.action!r} has no executor in this workflow version")
+        return await executor.run(self, step, args, playbook)
+
+    async def change_flag(
+        self, step: Step, args: RouteSegmentArgs | SetDefaultArgs, _playbook: str = ""
     ) -> StepOutcome:
         inc = self._live.inp.incident_id
         _check_flag(self._live.inp.service, args.flag, (args.variation,))
@@ -145,7 +144,7 @@ class StepRunner:
             undo=undo,
         )
 
-    async def _verify(self, step: Step, args: VerifySegmentArgs) -> StepOutcome:
+    async def verify(self, step: Step, args: VerifySegmentArgs, _playbook: str = "") -> StepOutcome:
         _check_flag(self._live.inp.service, args.flag, (args.expect,))
         check = VerifyFlagInput(
             flag=args.flag,
@@ -169,7 +168,9 @@ class StepRunner:
             "done", AuditKind.VERIFICATION_PASSED, result.detail, result.model_dump(mode="json")
         )
 
-    async def _wait_for_recovery(self, step: Step, args: WaitForRecoveryArgs) -> StepOutcome:
+    async def wait_for_recovery(
+        self, step: Step, args: WaitForRecoveryArgs, _playbook: str = ""
+    ) -> StepOutcome:
         live = self._live
         timeout = timedelta(seconds=args.timeout_seconds)
         live.set_phase(IncidentPhase.MONITORING)
@@ -197,3 +198,44 @@ class StepRunner:
         if live.interrupted():
             return StepOutcome("done", AuditKind.NOTE, "wait ended: the incident was interrupted")
         return StepOutcome("done", AuditKind.NOTE, "resolved signal received: the SLO recovered")
+
+
+Run = Callable[[StepRunner, Step, Any, str], Awaitable[StepOutcome]]
+
+
+@dataclass(frozen=True)
+class Executor:
+    """How workflow code carries out one action: its code, the activity it schedules (None: a
+    wait in workflow code) and the activity that undoes it (None: never undone). Its risk
+    (destructive or not) and arguments are the action's :data:`~orchestrator.domain.actions.ACTIONS`
+    entry."""
+
+    run: Run
+    activity: str | None
+    undo_activity: str | None = None
+
+    @staticmethod
+    def ops(method: str, activity: str, undo: str | None = None) -> Executor:
+        async def run(runner: StepRunner, step: Step, args: Any, playbook: str) -> StepOutcome:
+            outcome: StepOutcome = await getattr(runner.ops, method)(step, args, playbook)
+            return outcome
+
+        return Executor(run, activity, undo)
+
+
+EXECUTORS: Mapping[str, Executor] = {
+    "flag.route_segment": Executor(StepRunner.change_flag, APPLY_FLAG_CHANGE, REVERT_FLAG_CHANGE),
+    "flag.set_default": Executor(StepRunner.change_flag, APPLY_FLAG_CHANGE, REVERT_FLAG_CHANGE),
+    "flag.verify_segment": Executor(StepRunner.verify, VERIFY_FLAG_SERVING),
+    "deploy.pin_version": Executor.ops("pin", PIN_COMPONENT_VERSION, RESTORE_COMPONENT),
+    "deploy.scale": Executor.ops("scale", SCALE_COMPONENT, RESTORE_COMPONENT),
+    "release.freeze": Executor.ops("freeze", FREEZE_RELEASES, LIFT_FREEZE),
+    "rca.open_review": Executor.ops("review", OPEN_INCIDENT_REVIEW),
+    "page.oncall": Executor.ops("page", PAGE_ONCALL),
+    "incident.wait_for_recovery": Executor(StepRunner.wait_for_recovery, None),
+}
+"""One entry per action of the registry: adding an action is its ACTIONS spec and this entry."""
+
+_missing = sorted(set(ACTIONS) ^ set(EXECUTORS))
+if _missing:  # pragma: no cover - a programming error, caught at import by every test
+    raise RuntimeError(f"actions and executors disagree: {_missing}")

@@ -39,12 +39,10 @@ with workflow.unsafe.imports_passed_through():
         PinVersionArgs,
         ScaleArgs,
     )
+    from orchestrator.domain.ops_models import FreezeRequest, PageRequest, ReviewDraft
     from orchestrator.domain.playbook import Step
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.domain.policy_evidence import review_evidence
-    from orchestrator.providers.paging import PageRequest
-    from orchestrator.providers.releases import FreezeRequest
-    from orchestrator.providers.tickets import ReviewDraft
     from orchestrator.workflows.live import PAGE_RETRY, Live
     from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome
 
@@ -65,7 +63,8 @@ class OpsSteps:
     def _ref(self, step: Step) -> str:
         return f"{self._live.inp.incident_id}/{step.id}"
 
-    async def pin(self, step: Step, args: PinVersionArgs, timeout: timedelta) -> StepOutcome:
+    async def pin(self, step: Step, args: PinVersionArgs, _playbook: str) -> StepOutcome:
+        timeout = timedelta(seconds=step.timeout_seconds)
         self._component(args.component)
         version = args.version
         if version == KNOWN_GOOD:
@@ -97,7 +96,8 @@ class OpsSteps:
             "done", AuditKind.EFFECT_APPLIED, summary, data, undo=undo, verified=result.detail
         )
 
-    async def scale(self, step: Step, args: ScaleArgs, timeout: timedelta) -> StepOutcome:
+    async def scale(self, step: Step, args: ScaleArgs, _playbook: str) -> StepOutcome:
+        timeout = timedelta(seconds=step.timeout_seconds)
         self._component(args.component)
         result = await workflow.execute_activity(
             SCALE_COMPONENT,
@@ -124,9 +124,8 @@ class OpsSteps:
             "done", AuditKind.EFFECT_APPLIED, result.detail, data, undo=undo, verified=result.detail
         )
 
-    async def freeze(
-        self, step: Step, args: FreezeArgs, timeout: timedelta, playbook: str
-    ) -> StepOutcome:
+    async def freeze(self, step: Step, args: FreezeArgs, playbook: str) -> StepOutcome:
+        timeout = timedelta(seconds=step.timeout_seconds)
         self._component(args.component)
         live = self._live
         until = workflow.now() + timedelta(hours=args.hours) if args.hours else None
@@ -161,7 +160,8 @@ class OpsSteps:
             "done", AuditKind.EFFECT_APPLIED, result.detail, data, undo=undo, verified=result.detail
         )
 
-    async def review(self, args: OpenReviewArgs, timeout: timedelta) -> StepOutcome:
+    async def review(self, step: Step, args: OpenReviewArgs, _playbook: str) -> StepOutcome:
+        timeout = timedelta(seconds=step.timeout_seconds)
         live = self._live
         evidence = review_evidence(
             service=live.inp.service,

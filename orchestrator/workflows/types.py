@@ -74,6 +74,8 @@ class StepRecord(BaseModel):
     action: str
     status: str
     """``done``, ``skipped``, ``failed`` or ``running``."""
+    gate: str = ""
+    """The step gate's verdict (``run``, ``skip``, ``refuse``, ``fail``); empty before it."""
     detail: str = ""
     result: dict[str, Any] = Field(default_factory=dict)
 

@@ -74,7 +74,10 @@ def test_plan_under_the_kill_switch_runs_no_destructive_step() -> None:
     plan = plan_incident(signal(), CATALOG, LIBRARY, kill_switch=True)
     destructive = [s for s in plan.steps if s.destructive]
     assert destructive and all(not s.runs for s in destructive)
-    assert {s.skip_reason for s in destructive} == {"kill switch on: notify-only"}
+    assert {s.decision for s in destructive} == {"refuse"}
+    assert {s.skip_reason for s in destructive} == {
+        "kill switch on (settings): notify-only, no external effect"
+    }
     assert any(s.runs for s in plan.steps if s.action == "rca.open_review")
 
 
