@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from orchestrator.client import control as incident_control
-from orchestrator.client.submitter import TemporalSubmitter
+from orchestrator.client.submitter import submitter_for
 from orchestrator.config.settings import Settings
 from orchestrator.domain.signals import BreachSignal, Segment
 from orchestrator.workflows.types import QUERY_STATE, IncidentState
@@ -37,13 +37,8 @@ def pct(values: list[float], q: float) -> float:
 
 async def one(stack, n: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
     lang = f"l{n:03d}"
-    submitter = TemporalSubmitter(
-        stack.client,
-        stack.runtime.catalog,
-        stack.runtime.library,
-        task_queue=stack.settings.task_queue,
-        workflow_id_prefix=f"bench{n}",
-    )
+    settings = stack.settings.with_overrides(workflow_id_prefix=f"bench{n}")
+    submitter = submitter_for(stack.client, settings, stack.runtime.catalog, stack.runtime.library)
     signal = BreachSignal(
         service="support-assistant",
         slo="language-gap",

@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.audit.model import AuditKind, StoredEvent
 from orchestrator.client import control as incident_control
 from orchestrator.client.submission import SubmitResult
-from orchestrator.client.submitter import TemporalSubmitter
+from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.ops_models import Page, ReviewTicket
 from orchestrator.domain.playbook import PlaybookLibrary
@@ -46,14 +46,9 @@ class Harness:
                 await self.result(incident_id)
 
     def submitter(self, library: PlaybookLibrary | None = None) -> TemporalSubmitter:
-        settings = self.runtime.settings
-        return TemporalSubmitter(
-            self.client,
-            self.runtime.catalog,
-            library or self.runtime.library,
-            task_queue=settings.task_queue,
-            kill_switch=settings.kill_switch,
-            workflow_id_prefix=settings.workflow_id_prefix,
+        runtime = self.runtime
+        return submitter_for(
+            self.client, runtime.settings, runtime.catalog, library or runtime.library
         )
 
     async def submit(self, signal: BreachSignal, library: PlaybookLibrary | None = None) -> str:
