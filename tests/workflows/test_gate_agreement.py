@@ -1,151 +1,221 @@
-"""The dry run and the workflow agree, step by step: both ask the one step gate.
+"""The dry run and the workflow make the same decision for every step of every shipped playbook.
 
-Every shipped playbook goes through ``plan_incident`` and through the real workflow on the
-time-skipping server with the same inputs: kill switch on and off, circuit breaker open and
-closed, approvals required or not (each is approved by a person, as the plan assumes), and
-conditions true and false (a segment or none, a mild or a severe breach). The gate's verdict of
-each step (run, skip, refuse, fail) must be the same in both.
+Both ask the step gate (:mod:`orchestrator.domain.gate`): ``plan_incident`` (``orchestrator
+playbooks plan``) answers what the gate asks with assumptions (a person approves, the breach keeps
+firing, the circuit breaker is open or closed as told), the workflow answers it for real. This
+module guards that the two callers give the gate the same facts: for each scenario (a signal, the
+start-up kill switch, the circuit breaker) it plans the incident, runs it on the time-skipping
+server (people approve what waits for approval, waits between mitigations time out, then the SLO
+recovers) and compares the recorded gate verdicts (``IncidentState.steps[i].gate``) with the plan's
+decisions, step id and decision at each position. A workflow that stops early must stop at a failed
+step (a run-time failure the plan cannot foresee); the steps it waited on a person for must be the
+ones the plan says wait for approval.
+
+The matrix is not the full cross product: per playbook, each of kill switch on/off, breaker
+open/closed (``max_actions: 0``: every automated destructive action refused), approval waited for
+or not, and each step's ``when`` true and false occur at least once (checked by
+:func:`test_the_matrix_exercises_every_input_of_every_playbook`, without Temporal).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import shutil
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from orchestrator.config.files import load_catalog
-from orchestrator.config.playbook_files import load_library
+from orchestrator.client.launch import launch_signal
 from orchestrator.domain.playbook import Playbook
-from orchestrator.domain.policy_plan import plan_incident
-from orchestrator.domain.signals import BreachSignal
-from orchestrator.errors import ValidationError
-from orchestrator.workflows.types import IncidentPhase
+from orchestrator.domain.policy_plan import FAST_TRACK_LABEL, IncidentPlan
+from orchestrator.domain.signals import BreachSignal, Segment
+from tests.workflows.agreement_helpers import (
+    CATALOG,
+    CATALOG_PATH,
+    LIBRARY,
+    Scenario,
+    disagreements,
+    report,
+    run_first_playbook,
+)
 from tests.workflows.conftest import HarnessFactory
-from tests.workflows.harness import Harness
-from tests.workflows.signals import SPANISH, breach, launched
+from tests.workflows.harness import SERVICE
+from tests.workflows.signals import SPANISH, breach
 
-ROOT = Path(__file__).resolve().parents[2]
-LIBRARY = load_library(ROOT / "playbooks")
-CATALOG = load_catalog(ROOT / "catalog" / "catalog.yaml")
-APPROVERS = ("ana.sre", "ben.lead")
-WAITING = (IncidentPhase.MONITORING, IncidentPhase.HOLDING_DOWN)
-BREACHES = {  # automatic breaches, one per SLO: policy picks the playbook
-    "language-gap": {"segment": SPANISH, "observed": 7.4, "burn": 9.2},
-    "task-success": {"segment": SPANISH, "observed": 0.874, "burn": 6.3},
-    "ttft-p95": {"observed": 1100.0, "burn": 6.0},
-    "final-answer-p95": {"observed": 4.4, "burn": 6.0},
-    "escalation-success": {"observed": 0.97, "burn": 2.0},
-}
+LAUNCHER = "maria.oncall"
+OPEN_BREAKER = "circuit_breaker:\n  default: {max_actions: 0, window_seconds: 3600}\n"
+"""Safety limits under which the ledger refuses every automated destructive action."""
 
 
-def slo_for(playbook: Playbook) -> str:
-    service = CATALOG.service("support-assistant")
-    match = playbook.match
-    return next(
-        s.name
-        for s in service.slos
-        if s.dimension in match.dimensions and (not match.slos or s.name in match.slos)
+def manual(
+    playbook: str,
+    slo: str,
+    *,
+    segment: str | None = None,
+    fast_track: bool = False,
+    labels: dict[str, str] | None = None,
+    **fields: object,
+) -> BreachSignal:
+    """An on-call launch of ``playbook``, as ``launch_signal`` builds it (plus measurements)."""
+    signal = launch_signal(
+        CATALOG,
+        LIBRARY,
+        playbook=playbook,
+        service=SERVICE,
+        slo=slo,
+        segment=Segment.parse(segment) if segment else None,
+        reason="on-call judgement",
+        actor=LAUNCHER,
+        source="test",
     )
+    all_labels = {**(labels or {}), **({FAST_TRACK_LABEL: "true"} if fast_track else {})}
+    return BreachSignal.model_validate({**signal.model_dump(), "labels": all_labels, **fields})
 
 
-def manual(playbook: Playbook, *, severe: bool) -> BreachSignal:
-    """A person launches the playbook: for a segment and mildly, or for everyone and badly."""
-    if severe:
-        return launched(playbook.name, slo_for(playbook), observed=0.5, burn=20.0)
-    return launched(playbook.name, slo_for(playbook), segment=SPANISH, burn=2.0)
+SCENARIOS = [
+    # fairness-language-gap: SEV1 (everyone) asks approval of the rollback; SEV2 with a segment
+    Scenario("fairness/segment-sev2", "fairness-language-gap",
+             breach("language-gap", segment=SPANISH, observed=7.4, burn=9.2)),
+    Scenario("fairness/everyone-sev1-approved-breaker-open", "fairness-language-gap",
+             breach("language-gap", observed=7.4, burn=16.0), breaker_open=True),
+    Scenario("fairness/segment-sev2-kill-switch", "fairness-language-gap",
+             breach("language-gap", segment=SPANISH, observed=7.4, burn=9.2), kill_switch=True),
+    # accuracy-task-success: everyone to humans is approved; the rollback too at SEV1
+    Scenario("accuracy/segment-sev3", "accuracy-task-success",
+             breach("task-success", segment=SPANISH, observed=0.874)),
+    Scenario("accuracy/everyone-sev1-approved-breaker-open", "accuracy-task-success",
+             breach("task-success", observed=0.80, burn=16.0), breaker_open=True),
+    Scenario("accuracy/everyone-sev3-kill-switch", "accuracy-task-success",
+             breach("task-success", observed=0.874), kill_switch=True),
+    Scenario("accuracy/fast-track-sev1-breaker-open", "accuracy-task-success",
+             manual("accuracy-task-success", "task-success", fast_track=True,
+                    observed=0.80, burn_rate=16.0), breaker_open=True),
+    # graceful-fallback (manual only): a launch is a person's decision, never the breaker's
+    Scenario("graceful/segment", "graceful-fallback",
+             manual("graceful-fallback", "language-gap", segment=SPANISH)),
+    Scenario("graceful/everyone-approved-breaker-open", "graceful-fallback",
+             manual("graceful-fallback", "task-success"), breaker_open=True),
+    Scenario("graceful/segment-kill-switch-breaker-open", "graceful-fallback",
+             manual("graceful-fallback", "language-gap", segment=SPANISH),
+             kill_switch=True, breaker_open=True),
+    # latency-final-answer: pausing post-processing for everyone is approved
+    Scenario("final-answer/segment-sev2-breaker-open", "latency-final-answer",
+             breach("final-answer-p95", segment=SPANISH, burn=16.0), breaker_open=True),
+    Scenario("final-answer/everyone-sev1-approved", "latency-final-answer",
+             breach("final-answer-p95", burn=16.0)),
+    Scenario("final-answer/segment-sev3-kill-switch", "latency-final-answer",
+             breach("final-answer-p95", segment=SPANISH, observed=3600), kill_switch=True),
+    # latency-ttft: scaling inference is always approved (unless the kill switch refuses it)
+    Scenario("ttft/segment-sev3-approved", "latency-ttft",
+             breach("ttft-p95", segment=SPANISH, observed=850)),
+    Scenario("ttft/everyone-sev1-approved-breaker-open", "latency-ttft",
+             breach("ttft-p95", burn=16.0), breaker_open=True),
+    Scenario("ttft/everyone-sev2-kill-switch", "latency-ttft",
+             breach("ttft-p95", burn=6.0), kill_switch=True),
+    # minor-breach-review: SEV4, nothing destructive, no condition, no approval
+    Scenario("minor/fairness-sev4", "minor-breach-review",
+             breach("language-gap", segment=SPANISH, burn=0.5)),
+    Scenario("minor/ttft-sev4-kill-switch-breaker-open", "minor-breach-review",
+             breach("ttft-p95", segment=SPANISH, observed=790),
+             kill_switch=True, breaker_open=True),
+    # reliability-escalation-success: the rollback needs two people
+    Scenario("reliability/sev2-two-approvers", "reliability-escalation-success",
+             breach("escalation-success", observed=0.97, burn=2.0)),
+    Scenario("reliability/sev1-two-approvers-breaker-open", "reliability-escalation-success",
+             breach("escalation-success", observed=0.90, burn=16.0), breaker_open=True),
+    Scenario("reliability/sev2-kill-switch", "reliability-escalation-success",
+             breach("escalation-success", observed=0.97, burn=2.0), kill_switch=True),
+    # rollback-and-freeze (manual only): approved, fast-tracked, refused, failing
+    Scenario("rollback/sev3-approved", "rollback-and-freeze",
+             manual("rollback-and-freeze", "language-gap", labels={"component": "prompt"})),
+    Scenario("rollback/fast-track-sev1-breaker-open", "rollback-and-freeze",
+             manual("rollback-and-freeze", "language-gap", fast_track=True, burn_rate=16.0,
+                    labels={"component": "model"}), breaker_open=True),
+    Scenario("rollback/kill-switch", "rollback-and-freeze",
+             manual("rollback-and-freeze", "language-gap", labels={"component": "prompt"}),
+             kill_switch=True),
+    Scenario("rollback/unknown-component-fails-at-run-time", "rollback-and-freeze",
+             manual("rollback-and-freeze", "language-gap", labels={"component": "search"}),
+             stops_at="freeze-releases"),
+    Scenario("rollback/unrenderable-args-fail-at-the-gate", "rollback-and-freeze",
+             manual("rollback-and-freeze", "language-gap", labels={"component": "x" * 80}),
+             stops_at="freeze-releases", kill_switch=True, breaker_open=True),
+]  # fmt: skip
 
 
-async def workflow_decisions(harness: Harness, signal: BreachSignal, steps: int) -> list[str]:
-    """Run the incident until its first playbook has a verdict on every step (approving every
-    approval as a person, letting recovery waits time out), or a step failed."""
-    inc = await harness.submit(signal)
-    for _ in range(2000):
-        state = await harness.state(inc)
-        pending = state.pending_approval
-        if pending is not None:
-            taken = {*pending.approvals, pending.launcher}
-            who = next((a for a in APPROVERS if a not in taken), None)
-            if who is not None:
-                # The state may still show an approval just granted: a refusal then is fine.
-                with contextlib.suppress(ValidationError):
-                    await harness.approve(inc, who, step=pending.step_id)
-            await asyncio.sleep(0.02)
-            continue
-        first = state.steps[:steps]
-        if state.phase.finished or any(s.status == "failed" for s in first):
-            break
-        if len(first) == steps and first[-1].status != "running":
-            break
-        if state.phase in WAITING:
-            await harness.skip(120)
-        else:
-            await asyncio.sleep(0.02)
-    return [f"{s.id}:{s.gate}" for s in state.steps[:steps] if s.gate]
+@pytest.fixture(scope="module")
+def breaker_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped catalog beside safety limits that open the circuit breaker at once."""
+    folder = tmp_path_factory.mktemp("breaker-open")
+    shutil.copy(CATALOG_PATH, folder / "catalog.yaml")
+    (folder / "safety.yaml").write_text(OPEN_BREAKER)
+    return folder / "catalog.yaml"
 
 
-async def check(
-    harness: Harness, signal: BreachSignal, *, kill_switch: bool = False, breaker_open: bool = False
+def _overrides(scenario: Scenario, breaker_catalog: Path) -> dict[str, object]:
+    overrides: dict[str, object] = {"kill_switch": scenario.kill_switch}
+    if scenario.breaker_open:
+        overrides["catalog_path"] = breaker_catalog
+    return overrides
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=str)
+async def test_the_workflow_decides_every_step_as_planned(
+    scenario: Scenario, make_harness: HarnessFactory, breaker_catalog: Path
 ) -> None:
-    plan = plan_incident(
-        signal, CATALOG, LIBRARY, kill_switch=kill_switch, breaker_open=breaker_open
-    )
-    assert plan.playbook is not None, plan.note
-    planned = [f"{s.id}:{s.decision}" for s in plan.steps]
-    ran = await workflow_decisions(harness, signal, len(planned))
-    assert ran, "the workflow decided no step"
-    table = "\n".join(
-        f"  plan {p:45} workflow {w}" for p, w in zip(planned, [*ran, *[""] * 99], strict=False)
-    )
-    assert ran == planned[: len(ran)], f"{plan.playbook}: plan and workflow disagree\n{table}"
-    if len(ran) < len(planned):
-        state = (await harness.state(next(iter(harness.started)))).steps
-        assert state[len(ran) - 1].status == "failed", f"stopped early without a failure\n{table}"
+    async with make_harness(**_overrides(scenario, breaker_catalog)) as h:
+        limit = h.runtime.limits.limit_for(SERVICE, "deploy.pin_version").max_actions
+        assert (limit == 0) is scenario.breaker_open
+        plan = scenario.plan(h.runtime.settings.workflow_id_prefix)
+        assert plan.playbook == scenario.playbook, plan.note
+        run = await run_first_playbook(h, scenario.signal, LIBRARY.by_name(plan.playbook))
+    problems = disagreements(plan, run)
+    assert not problems, report(scenario, plan, run, problems)
+    stopped = run.final.steps[-1].id if len(run.final.steps) < len(plan.steps) else None
+    assert stopped == scenario.stops_at, report(scenario, plan, run, [f"stopped at {stopped}"])
 
 
-@pytest.mark.parametrize("severe", [False, True], ids=["segment-mild", "everyone-severe"])
-@pytest.mark.parametrize("name", LIBRARY.names)
-async def test_manual_launch_agrees(harness: Harness, name: str, severe: bool) -> None:
-    await check(harness, manual(LIBRARY.by_name(name), severe=severe))
+# -- the matrix itself (no Temporal) --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", LIBRARY.names)
-async def test_kill_switch_on_agrees(make_harness: HarnessFactory, name: str) -> None:
-    async with make_harness(kill_switch=True) as harness:
-        await check(harness, manual(LIBRARY.by_name(name), severe=False), kill_switch=True)
+def _waits_for_approval(plan: IncidentPlan) -> bool:
+    return any(s.decision == "run" and s.approval is not None for s in plan.steps)
 
 
-@pytest.mark.parametrize("slo", sorted(BREACHES))
-async def test_automatic_breach_agrees(harness: Harness, slo: str) -> None:
-    await check(harness, breach(slo, **BREACHES[slo]))  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize("slo", sorted(BREACHES))
-async def test_circuit_breaker_open_agrees(
-    make_harness: HarnessFactory, tmp_path: Path, slo: str
-) -> None:
-    catalog_dir = tmp_path / "catalog"
-    catalog_dir.mkdir()
-    shutil.copy(ROOT / "catalog" / "catalog.yaml", catalog_dir / "catalog.yaml")
-    (catalog_dir / "safety.yaml").write_text(
-        "circuit_breaker:\n  default: {max_actions: 0, window_seconds: 3600}\n"
-    )
-    async with make_harness(catalog_path=catalog_dir / "catalog.yaml") as harness:
-        await check(harness, breach(slo, **BREACHES[slo]), breaker_open=True)  # type: ignore[arg-type]
-
-
-def test_every_playbook_is_covered() -> None:
-    automatic = {
-        p.name
-        for slo, fields in BREACHES.items()
-        if (p := _selected(breach(slo, **fields))) is not None  # type: ignore[arg-type]
+def _when_held(plan: IncidentPlan) -> dict[str, bool]:
+    """For each step with a ``when``: did it hold (the step was not skipped by its condition)?"""
+    conditional = {s.id for s in LIBRARY.by_name(str(plan.playbook)).steps if s.when}
+    return {
+        s.id: not (s.skip_reason or "").startswith("condition")
+        for s in plan.steps
+        if s.id in conditional
     }
-    assert automatic | set(LIBRARY.names) == set(LIBRARY.names)
-    assert len(automatic) >= 5
 
 
-def _selected(signal: BreachSignal) -> Playbook | None:
-    plan = plan_incident(signal, CATALOG, LIBRARY)
-    return LIBRARY.by_name(plan.playbook) if plan.playbook else None
+def _gaps(playbook: Playbook, scenarios: Iterable[Scenario]) -> list[str]:
+    """What the playbook's scenarios leave unexercised (empty: every input both ways)."""
+    chosen = list(scenarios)
+    plans = [s.plan() for s in chosen]
+    seen: dict[str, set[bool]] = defaultdict(set)
+    for scenario, plan in zip(chosen, plans, strict=True):
+        seen["kill switch"].add(scenario.kill_switch)
+        seen["breaker open"].add(scenario.breaker_open)
+        if any(step.approval for step in playbook.steps):
+            seen["waits for approval"].add(_waits_for_approval(plan))
+        for step_id, held in _when_held(plan).items():
+            seen[f"{step_id}: when"].add(held)
+    return [f"{what} never {not values.pop()}" for what, values in seen.items() if len(values) < 2]
+
+
+@pytest.mark.parametrize("name", LIBRARY.names)
+def test_the_matrix_exercises_every_input_of_every_playbook(name: str) -> None:
+    mine = [s for s in SCENARIOS if s.playbook == name]
+    assert mine, f"no scenario reaches {name}"
+    assert all(s.plan().playbook == name for s in mine)
+    assert _gaps(LIBRARY.by_name(name), mine) == []
+
+
+def test_every_scenario_has_its_own_name() -> None:
+    names = [s.name for s in SCENARIOS]
+    assert len(names) == len(set(names))
