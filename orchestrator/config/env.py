@@ -85,9 +85,6 @@ class Env:
     def text(self, name: str, default: str) -> str:
         return self.raw(name) or default
 
-    def optional(self, name: str) -> str | None:
-        return self.raw(name)
-
     def path(self, name: str, default: Path) -> Path:
         value = self.raw(name)
         return Path(value) if value else default

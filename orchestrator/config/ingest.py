@@ -66,10 +66,6 @@ class IngestSettings:
     def auth_for(self, source: str) -> SourceAuth:
         return self.auth.get(source, SourceAuth())
 
-    @classmethod
-    def from_env(cls, env: Env) -> IngestSettings:
-        return ingest_from_env(env)
-
 
 def _source_auth(env: Env, source: str) -> SourceAuth:
     key = PREFIX + source.upper()

@@ -115,17 +115,17 @@ class Settings:
             launchdarkly=_launchdarkly(env) if backend == "launchdarkly" else None,
             kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
             sdk_poll_interval=env.duration("ORCHESTRATOR_SDK_POLL_INTERVAL", 0.2),
-            actor=env.optional("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
+            actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
         )
 
 
 def _temporal_tls(env: Env) -> TemporalTls | None:
     files = {
-        key: env.optional(f"ORCHESTRATOR_TEMPORAL_TLS_{key.upper()}_FILE")
+        key: env.raw(f"ORCHESTRATOR_TEMPORAL_TLS_{key.upper()}_FILE")
         for key in ("ca", "cert", "key")
     }
-    server_name = env.optional("ORCHESTRATOR_TEMPORAL_TLS_SERVER_NAME")
+    server_name = env.raw("ORCHESTRATOR_TEMPORAL_TLS_SERVER_NAME")
     wanted = env.flag("ORCHESTRATOR_TEMPORAL_TLS") or any(files.values()) or bool(server_name)
     if bool(files["cert"]) != bool(files["key"]):
         raise ConfigError(
@@ -165,7 +165,7 @@ def _launchdarkly(env: Env) -> LaunchDarklySettings:
         project_key=project,
         environment_key=environment,
         base_url=env.text("LAUNCHDARKLY_BASE_URL", "https://app.launchdarkly.com"),
-        sdk_base_uri=env.optional("LAUNCHDARKLY_SDK_BASE_URI"),
-        sdk_stream_uri=env.optional("LAUNCHDARKLY_SDK_STREAM_URI"),
-        sdk_events_uri=env.optional("LAUNCHDARKLY_SDK_EVENTS_URI"),
+        sdk_base_uri=env.raw("LAUNCHDARKLY_SDK_BASE_URI"),
+        sdk_stream_uri=env.raw("LAUNCHDARKLY_SDK_STREAM_URI"),
+        sdk_events_uri=env.raw("LAUNCHDARKLY_SDK_EVENTS_URI"),
     )
