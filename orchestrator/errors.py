@@ -56,6 +56,26 @@ class FlagProviderError(ProviderError):
     """The flag store (local file or LaunchDarkly) refused or failed a read or change."""
 
 
+class FlagConflictError(FlagProviderError):
+    """The flag changed since it was read: its version is not the one the change was planned on.
+
+    Always retryable: read the flag again and plan again (the change may be done already, or need
+    other instructions now). ``expected_version`` is the version the change was planned against,
+    ``current_version`` the one the store has (None when the store did not say).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected_version: int | None = None,
+        current_version: int | None = None,
+    ) -> None:
+        super().__init__(message, retryable=True)
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
 class VerificationError(OrchestratorError):
     """An effect was applied but could not be verified (the SDK does not serve what we expect)."""
 

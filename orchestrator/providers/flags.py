@@ -15,8 +15,21 @@ class FlagProvider(Protocol):
         """The flag's current state; FlagProviderError(retryable=False) if it does not exist."""
         ...
 
-    async def apply(self, key: str, instructions: Sequence[Instruction], comment: str) -> FlagState:
-        """Apply the instructions as one change; return the state after it."""
+    async def apply(
+        self,
+        key: str,
+        instructions: Sequence[Instruction],
+        comment: str,
+        *,
+        expect_version: int | None = None,
+    ) -> FlagState:
+        """Apply the instructions as one change; return the state after it.
+
+        With ``expect_version``, the change is conditional on the flag's version (the
+        ``FlagState.version`` it was planned against): when the flag has another version, raise
+        :class:`~orchestrator.errors.FlagConflictError` (retryable) and change nothing; the caller
+        reads and plans again (:func:`orchestrator.activities.flag_writes.write_planned`).
+        """
         ...
 
 

@@ -6,10 +6,41 @@
 returns the updated flag. The access token goes, raw, in ``Authorization``.
 
 Status mapping: 429 is retryable after ``retry_after_seconds`` (``Retry-After`` or
-``X-Ratelimit-Reset``, epoch ms); 409 (a concurrent change, documented as "retry your request"),
-5xx and transport errors are retryable; every other 4xx is permanent. A timed-out PATCH may
-have been applied: after a retryable failure, re-plan from a fresh :meth:`get_flag` rather than
-re-sending the same instructions (the planners then return ``[]``).
+``X-Ratelimit-Reset``, epoch ms); 409 (a concurrent change, documented as "retry your request")
+is a :class:`~orchestrator.errors.FlagConflictError`; 5xx and transport errors are retryable;
+every other 4xx is permanent (a 400 is a :class:`LaunchDarklyBadRequestError`). A timed-out PATCH
+may have been applied: after a retryable failure, re-plan from a fresh :meth:`get_flag` rather
+than re-sending the same instructions (the planners then return ``[]``).
+
+Versioned writes (``apply(..., expect_version=n)``), and what LaunchDarkly documents:
+
+* The REST API overview, "Updates using JSON patch" (https://launchdarkly.com/docs/api#updates)
+  documents a precondition for JSON patch only: a ``test`` operation, e.g.
+  ``[{"op": "test", "path": "/version", "value": 10}, {"op": "replace", ...}]``, "tests whether
+  the feature flag's version is 10, and if so" applies the rest. It does not say which status a
+  failed ``test`` gets.
+* "Updates using semantic patch" (same page) and "Update feature flag"
+  (https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag) document the semantic
+  patch body as ``comment``, ``environmentKey`` and ``instructions`` only: there is **no version
+  precondition for semantic patch**. Its "Conflicts" section is about pending scheduled changes
+  and approval requests (a 400, ``ignoreConflicts=true`` to skip), not about versions.
+* The error table (same overview page): 409 Conflict, "The API request can not be completed
+  because it conflicts with a concurrent API request", possible solution "Retry your request".
+
+So this adapter cannot make the semantic PATCH itself conditional. What it does instead, the
+closest faithful option: with ``expect_version`` it reads the flag right before the PATCH and
+raises FlagConflictError without patching when the environment's ``version`` is not
+``expect_version``; LaunchDarkly's 409 is a FlagConflictError; and a 400 to a guarded PATCH is
+a FlagConflictError when a read right after it shows the version has moved (instructions planned
+against a rule that is gone, a ref that is taken now), a permanent error otherwise. The window
+between that read and the PATCH remains: a change landing in it is not detected, but semantic
+patch instructions say what to change (add this rule, remove that rule id), not the whole flag,
+so they do not overwrite unrelated changes made in that window, and
+:func:`~orchestrator.activities.flag_writes.write_planned` re-plans against the returned state.
+A truly atomic check needs the JSON patch format with a ``test`` op (the docs' example tests
+``/version``; they do not spell out the pointer of an environment's version), which would mean
+translating the instructions into JSON pointer edits of the flag representation; this adapter
+does not do that.
 """
 
 from __future__ import annotations
@@ -34,7 +65,7 @@ from orchestrator.domain.flags import (
     Variation,
     instructions_json,
 )
-from orchestrator.errors import FlagProviderError
+from orchestrator.errors import FlagConflictError, FlagProviderError
 from orchestrator.secrets import REDACTED, Secret, redact_text
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
@@ -47,6 +78,13 @@ class LaunchDarklyRateLimitedError(FlagProviderError):
     def __init__(self, message: str, *, retry_after_seconds: float | None) -> None:
         super().__init__(message, retryable=True)
         self.retry_after_seconds = retry_after_seconds
+
+
+class LaunchDarklyBadRequestError(FlagProviderError):
+    """HTTP 400: LaunchDarkly refused the request as invalid (permanent)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 class LaunchDarklyFlagProvider:
@@ -79,21 +117,56 @@ class LaunchDarklyFlagProvider:
         body = await self._request("GET", key, params={"env": self.environment_key})
         return self._state(key, body)
 
-    async def apply(self, key: str, instructions: Sequence[Instruction], comment: str) -> FlagState:
-        if not instructions:
+    async def apply(
+        self,
+        key: str,
+        instructions: Sequence[Instruction],
+        comment: str,
+        *,
+        expect_version: int | None = None,
+    ) -> FlagState:
+        """One semantic patch; with ``expect_version``, checked right before (module docstring)."""
+        if expect_version is not None:
+            current = await self.get_flag(key)
+            self._check_version(key, current, expect_version)
+            if not instructions:
+                return current
+        elif not instructions:
             return await self.get_flag(key)
         payload = {
             "environmentKey": self.environment_key,
             "instructions": instructions_json(instructions),
             "comment": comment,
         }
-        body = await self._request(
-            "PATCH",
-            key,
-            content=json.dumps(payload).encode(),
-            headers={"Content-Type": SEMANTIC_PATCH},
-        )
+        try:
+            body = await self._request(
+                "PATCH",
+                key,
+                content=json.dumps(payload).encode(),
+                headers={"Content-Type": SEMANTIC_PATCH},
+            )
+        except LaunchDarklyBadRequestError as exc:
+            if expect_version is None:
+                raise
+            now = await self.get_flag(key)
+            if now.version == expect_version:
+                raise  # the flag is as planned: the instructions themselves are wrong
+            raise FlagConflictError(
+                f"{exc} (flag {key!r} changed from version {expect_version} to {now.version}"
+                " meanwhile: plan again)",
+                expected_version=expect_version,
+                current_version=now.version,
+            ) from exc
         return self._state(key, body)
+
+    def _check_version(self, key: str, current: FlagState, expect_version: int) -> None:
+        if current.version != expect_version:
+            raise FlagConflictError(
+                f"LaunchDarkly flag {key!r} ({self.project_key}/{self.environment_key}) is at"
+                f" version {current.version}, not {expect_version}: it changed since it was read",
+                expected_version=expect_version,
+                current_version=current.version,
+            )
 
     async def _request(
         self,
@@ -140,8 +213,11 @@ class LaunchDarklyFlagProvider:
             raise LaunchDarklyRateLimitedError(
                 message, retry_after_seconds=self._retry_after(response)
             )
-        retryable = status >= 500 or status == 409
-        raise FlagProviderError(message, retryable=retryable)
+        if status == 409:
+            raise FlagConflictError(message)
+        if status == 400:
+            raise LaunchDarklyBadRequestError(message)
+        raise FlagProviderError(message, retryable=status >= 500)
 
     def _scrub(self, text: str) -> str:
         """Text from the wire, with known secret shapes and this provider's token masked."""

@@ -3,7 +3,10 @@
 Every change runs under an exclusive ``fcntl`` lock on ``<state>.lock`` (read, apply, write), so
 several tasks or processes never lose each other's updates. Both files are replaced atomically
 (temporary file in the same directory, fsync, ``os.replace``), the SDK file after the state file,
-so a reader sees either the old or the new JSON, never a partial one. The SDK file's mtime always
+so a reader sees either the old or the new JSON, never a partial one. A change with
+``expect_version`` is checked against the stored version under the same lock, so it is a true
+compare-and-set: a stale version raises :class:`~orchestrator.errors.FlagConflictError` and writes
+nothing. The SDK file's mtime always
 moves forward, because the SDK's file data source notices changes by mtime and filesystem clocks
 are coarse (two writes in one tick would otherwise look like one).
 """
@@ -26,7 +29,7 @@ import pydantic
 from orchestrator.domain.catalog import FlagSpec
 from orchestrator.domain.flag_sdk import to_sdk_flag
 from orchestrator.domain.flags import FlagState, Instruction, apply_instructions, new_flag_state
-from orchestrator.errors import FlagProviderError, FlagRuleError
+from orchestrator.errors import FlagConflictError, FlagProviderError, FlagRuleError
 
 _SCHEMA = 1
 
@@ -64,20 +67,38 @@ class LocalFlagStore:
         flags = await asyncio.to_thread(self._read_state)
         return _require(flags, key)
 
-    async def apply(self, key: str, instructions: Sequence[Instruction], comment: str) -> FlagState:
+    async def apply(
+        self,
+        key: str,
+        instructions: Sequence[Instruction],
+        comment: str,
+        *,
+        expect_version: int | None = None,
+    ) -> FlagState:
         """Apply the instructions atomically; write the files only if the flag changed.
 
-        The comment is not stored here: the audit history records the change and its reason.
+        With ``expect_version``, refuse (FlagConflictError, nothing written) unless the stored
+        flag has that version. The comment is not stored here: the audit history records the
+        change and its reason.
         """
-        return await asyncio.to_thread(self._apply_sync, key, list(instructions))
+        return await asyncio.to_thread(self._apply_sync, key, list(instructions), expect_version)
 
     async def all_flags(self) -> dict[str, FlagState]:
         return await asyncio.to_thread(self._read_state)
 
-    def _apply_sync(self, key: str, instructions: list[Instruction]) -> FlagState:
+    def _apply_sync(
+        self, key: str, instructions: list[Instruction], expect_version: int | None
+    ) -> FlagState:
         with self._locked():
             flags = self._read_state()
             before = _require(flags, key)
+            if expect_version is not None and before.version != expect_version:
+                raise FlagConflictError(
+                    f"flag {key!r} is at version {before.version} in the local flag store, not"
+                    f" {expect_version}: it changed since it was read",
+                    expected_version=expect_version,
+                    current_version=before.version,
+                )
             try:
                 after = apply_instructions(before, instructions)
                 if after != before:

@@ -7,6 +7,14 @@ documented error body (``code``, ``message``),
 per-route rate limiting (``X-Ratelimit-Route-Remaining``, ``X-Ratelimit-Reset`` in epoch ms,
 ``Retry-After`` on 429). Semantic patches go through the domain's ``apply_instructions``.
 
+Versions as LaunchDarkly documents them: each environment has its own ``version`` (one up per
+change that changes something) and the flag a top-level ``_version``. A semantic patch carries no
+version precondition (LaunchDarkly documents none: only JSON patch has a ``test`` op), so the
+fake applies it to whatever the flag is then: an instruction that no longer fits (an unknown
+``beforeRuleId``, a ``ref`` taken) is a 400, as in LaunchDarkly. :meth:`FakeLaunchDarkly.change`
+is another writer (a person in the UI, another incident); ``before_patch`` runs right before a
+semantic patch is applied, to land such a change between a client's read and its PATCH.
+
 Server-side SDK: ``GET /sdk/latest-all`` (polling, ETag aware), ``GET /all`` (streaming: an SSE
 ``put`` then a ``patch`` per change), ``POST /bulk`` and ``/diagnostic`` (events), all with the
 environment's SDK key in ``Authorization``.
@@ -20,7 +28,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +39,7 @@ from orchestrator.domain.catalog import FlagSpec
 from orchestrator.domain.flag_sdk import to_sdk_flag
 from orchestrator.domain.flags import (
     FlagState,
+    Instruction,
     apply_instructions,
     new_flag_state,
     parse_instructions,
@@ -63,6 +72,7 @@ class FakeLaunchDarkly:
         self.patch_bodies: list[dict[str, Any]] = []
         self.sdk_requests: list[str] = []  # paths the SDK asked for (polls, streams, events)
         self.events_received = 0
+        self.before_patch: Callable[[str, str], None] | None = None  # (environment, flag key)
         self._failures: list[tuple[int, str]] = []
         self._windows: dict[str, tuple[float, int]] = {}
         self._streams: dict[str, list[queue.Queue[str]]] = {env: [] for env in sdk_keys}
@@ -88,6 +98,13 @@ class FakeLaunchDarkly:
         """Answer the next ``times`` REST requests with ``status`` (a 5xx, a 409, ...)."""
         with self._lock:
             self._failures.extend([(status, message)] * times)
+
+    def change(
+        self, key: str, instructions: Sequence[Instruction], env: str | None = None
+    ) -> FlagState:
+        """Another writer's change (the UI, another client): applied now, as a PATCH would be."""
+        with self._lock:
+            return self._apply(env or next(iter(self.flags)), key, instructions)
 
     @contextmanager
     def running(self) -> Iterator[FakeLaunchDarkly]:
@@ -166,18 +183,25 @@ class FakeLaunchDarkly:
             return _error(400, "invalid_request", f"Invalid semantic patch: {exc}", extra)
         if env not in self.flags or not instructions:
             return _error(400, "invalid_request", "Unknown environment or no instructions", extra)
+        if self.before_patch is not None:
+            self.before_patch(env, key)
         with self._lock:
-            before = self.flags[env][key]
             try:
-                after = apply_instructions(before, instructions)
+                self._apply(env, key, instructions)
             except FlagRuleError as exc:
                 return _error(400, "invalid_request", str(exc), extra)
-            if after != before:
-                self.flags[env][key] = after
-                self.flag_versions[key] += 1
-                event = {"path": f"/flags/{key}", "data": to_sdk_flag(after)}
-                self._publish(env, f"event: patch\ndata: {json.dumps(event)}\n\n")
             return _Reply(200, self._rest_flag(key, None), extra)
+
+    def _apply(self, env: str, key: str, instructions: Sequence[Instruction]) -> FlagState:
+        """All or nothing (FlagRuleError); version + 1 and an SDK patch event if it changed."""
+        before = self.flags[env][key]
+        after = apply_instructions(before, instructions)
+        if after != before:
+            self.flags[env][key] = after
+            self.flag_versions[key] += 1
+            event = {"path": f"/flags/{key}", "data": to_sdk_flag(after)}
+            self._publish(env, f"event: patch\ndata: {json.dumps(event)}\n\n")
+        return after
 
     def _rest_flag(self, key: str, envs: list[str] | None) -> dict[str, Any]:
         states = {env: f[key] for env, f in self.flags.items() if envs is None or env in envs}
