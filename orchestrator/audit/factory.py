@@ -11,32 +11,54 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.store import AuditStore
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import REDACTED, redact, redact_text
 
 
-def open_audit_store(url: str) -> AuditStore:
-    """The store a URL names; ConfigError (password never shown) for anything unsupported."""
+def _backend(url: str) -> str:
+    """``sqlite`` or ``postgresql``; ConfigError (password never shown) for anything else."""
     scheme = url.partition(":")[0].lower() if "://" in url else ""
     if scheme == "sqlite":
-        from orchestrator.audit.sqlite_store import SqliteAuditStore
-
-        return SqliteAuditStore(sqlite_path(url))
+        return "sqlite"
     if scheme in ("postgresql", "postgres"):
         try:
-            from orchestrator.audit.postgres_store import PostgresAuditStore
+            import psycopg  # noqa: F401
         except ImportError as exc:
             raise ConfigError(
                 "the PostgreSQL audit store needs psycopg:"
                 " pip install 'ai-cx-orchestrator[postgres]'"
             ) from exc
-        dsn, schema = split_schema(url)
-        return PostgresAuditStore(dsn, schema=schema)
+        return "postgresql"
     raise ConfigError(
         f"unsupported audit store URL {describe_url(url)!r}: use sqlite:///path/to/audit.db"
         " or postgresql://user@host:5432/dbname"
     )
+
+
+def open_audit_store(url: str) -> AuditStore:
+    """The store a URL names; ConfigError (password never shown) for anything unsupported."""
+    if _backend(url) == "sqlite":
+        from orchestrator.audit.sqlite_store import SqliteAuditStore
+
+        return SqliteAuditStore(sqlite_path(url))
+    from orchestrator.audit.postgres_store import PostgresAuditStore
+
+    dsn, schema = split_schema(url)
+    return PostgresAuditStore(dsn, schema=schema)
+
+
+def open_holding_store(url: str) -> HoldingStore:
+    """The holdings store in the audit database a URL names (the same database)."""
+    if _backend(url) == "sqlite":
+        from orchestrator.audit.holdings_sqlite import SqliteHoldingStore
+
+        return SqliteHoldingStore(sqlite_path(url))
+    from orchestrator.audit.holdings_postgres import PostgresHoldingStore
+
+    dsn, schema = split_schema(url)
+    return PostgresHoldingStore(dsn, schema=schema)
 
 
 def sqlite_path(url: str) -> Path | str:
