@@ -75,6 +75,9 @@ class BreachSignal(BaseModel):
     source: str = Field(default="generic", min_length=1, max_length=64)
     dedupe_key: str = Field(default="", max_length=256)
     started_at: datetime | None = None
+    fingerprint: str | None = Field(default=None, max_length=128)
+    """The sender's alert identity (Alertmanager/Grafana fingerprint): with ``started_at`` it
+    names one alert instance, which the incident key's closed-alert memory remembers."""
     received_at: datetime | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     actor: str | None = Field(default=None, max_length=128)
@@ -88,7 +91,13 @@ class BreachSignal(BaseModel):
         """Refuse control characters in the names a signal carries (they end up in flag clauses,
         audit summaries and log lines, where they break or forge lines), and NUL anywhere (the
         audit store cannot hold it). Free text (labels, reason) may keep newlines and tabs."""
-        names = [self.source, self.dedupe_key, self.window or "", self.actor or ""]
+        names = [
+            self.source,
+            self.dedupe_key,
+            self.window or "",
+            self.actor or "",
+            self.fingerprint or "",
+        ]
         if self.segment is not None:
             names += [self.segment.key, self.segment.value]
         if any(_CONTROL.search(text) for text in names):
