@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -171,7 +172,7 @@ class SqliteAuditStore:
 
     def _initialise(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn, self._busy_timeout_s)
         conn.execute("PRAGMA synchronous = FULL")
         _in_transaction(conn, lambda: _create_schema(conn))
 
@@ -199,6 +200,25 @@ class SqliteAuditStore:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _use_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Put the file in WAL mode, waiting (bounded) while another connection does the same.
+
+    Switching the journal mode needs an exclusive lock, and SQLite returns "database is locked"
+    at once, without calling the busy handler, when another connection is opening the same new
+    file at that moment. The mode is kept in the file, so a later connection finds it already set.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")  # an in-memory file stays "memory"
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
