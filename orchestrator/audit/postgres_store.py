@@ -28,6 +28,7 @@ from orchestrator.audit.rows import (
     Clock,
     check_page,
     events_from_rows,
+    occurrences_of,
     prepare_event,
     summaries_from_rows,
     utc_now,
@@ -131,8 +132,11 @@ class PostgresAuditStore:
         return await self._run("append", lambda conn: self._append(conn, prepared))
 
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
-        query = self._select("WHERE incident_id = %s ORDER BY seq")
-        rows = await self._run("timeline", lambda conn: _fetch(conn, query, (incident_id,)))
+        query = self._select(
+            "WHERE incident_id = %s OR substr(incident_id, 1, %s) = %s ORDER BY seq"
+        )
+        params = (incident_id, *occurrences_of(incident_id))
+        rows = await self._run("timeline", lambda conn: _fetch(conn, query, params))
         if not rows:
             raise NotFoundError(f"no audit events for incident {incident_id!r}")
         return events_from_rows(rows)

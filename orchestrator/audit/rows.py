@@ -118,6 +118,13 @@ def summary_from_row(row: Sequence[Any]) -> IncidentSummary:
     )
 
 
+def occurrences_of(incident_id: str) -> tuple[int, str]:
+    """``(length, prefix)`` that every occurrence id of the key ``incident_id`` starts with, for
+    ``substr(incident_id, 1, length) = prefix`` (no LIKE, so ``_`` and ``%`` in names are plain)."""
+    prefix = f"{incident_id}--"
+    return len(prefix), prefix
+
+
 def check_page(since_seq: int, limit: int) -> None:
     if since_seq < 0:
         raise ValueError("since_seq must be >= 0")

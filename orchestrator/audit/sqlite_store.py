@@ -30,6 +30,7 @@ from orchestrator.audit.rows import (
     Clock,
     check_page,
     events_from_rows,
+    occurrences_of,
     prepare_event,
     summaries_from_rows,
     utc_now,
@@ -107,7 +108,8 @@ class SqliteAuditStore:
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         rows = await self._run(
             lambda conn: conn.execute(
-                f"{_SELECT} WHERE incident_id = ? ORDER BY seq", (incident_id,)
+                f"{_SELECT} WHERE incident_id = ? OR substr(incident_id, 1, ?) = ? ORDER BY seq",
+                (incident_id, *occurrences_of(incident_id)),
             ).fetchall()
         )
         if not rows:

@@ -18,7 +18,9 @@ class AuditStore(Protocol):
         ...
 
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
-        """Every event of one incident in seq order; NotFoundError if there is none."""
+        """Every event of one incident in seq order; NotFoundError if there is none. An incident
+        key (``<prefix>-<service>--<slo>``) gives its own notes and every event of its
+        occurrences (``<key>--<stamp>``), interleaved in seq order."""
         ...
 
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:

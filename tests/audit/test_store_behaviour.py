@@ -32,6 +32,19 @@ async def test_append_and_timeline_in_seq_order(backend: Backend) -> None:
     assert (await store.events()) == appended
 
 
+async def test_a_key_timeline_holds_its_occurrences_and_nothing_else(backend: Backend) -> None:
+    store = backend.store
+    key = "p-svc_a--gap"
+    ids = [key, f"{key}--20261203-101500", "p-svc_a--gap-b", "p-svcXa--gap--20261203-1", key]
+    ids += [f"{key}--20261203-101500", f"{key}--20261203-111500-2"]
+    stored = [await store.append(event(n, incident=i)) for n, i in enumerate(ids)]
+
+    assert [e.seq for e in await store.timeline(key)] == [1, 2, 5, 6, 7]
+    occurrence = await store.timeline(f"{key}--20261203-101500")
+    assert occurrence == [stored[1], stored[5]]
+    assert [e.seq for e in await store.timeline("p-svc_a--gap-b")] == [3]
+
+
 async def test_timeline_of_unknown_incident_is_not_found(backend: Backend) -> None:
     await backend.store.append(event(1))
     with pytest.raises(NotFoundError, match="nope"):
