@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -31,6 +31,7 @@ from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.secrets import Secret
 from tests.providers.conftest import ANSWER_MODE, API_TOKEN, ENV, PROJECT
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.passthrough import PassThroughFlags
 
 KEY = ANSWER_MODE.key
 Change = Callable[[FlagState], list[Instruction]]
@@ -74,53 +75,37 @@ def target(n: int) -> Change:
     return plan
 
 
-class Interfering:
+class Interfering(PassThroughFlags):
     """A FlagProvider whose reads are followed, before the caller can patch, by another writer's
     change (through ``other``, a second client of the same store)."""
 
     def __init__(self, inner: FlagProvider, other: FlagProvider, changes: list[Change]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._other = other
         self.changes = changes
         self.applied: list[int | None] = []  # expect_version of each apply that got through
 
     async def get_flag(self, key: str) -> FlagState:
-        state = await self._inner.get_flag(key)
+        state = await self.inner.get_flag(key)
         if self.changes:
             await self._other.apply(key, self.changes.pop(0)(state), "someone else")
         return state
 
-    async def apply(
-        self,
-        key: str,
-        instructions: Sequence[Instruction],
-        comment: str,
-        *,
-        expect_version: int | None = None,
+    async def write(
+        self, key: str, do: Callable[[], Awaitable[FlagState]], expect_version: int | None
     ) -> FlagState:
-        after = await self._inner.apply(key, instructions, comment, expect_version=expect_version)
+        after = await do()
         self.applied.append(expect_version)
         return after
 
 
-class Ignoring:
+class Ignoring(PassThroughFlags):
     """Answers every write with the state before it (an effect that did not take)."""
 
-    def __init__(self, inner: FlagProvider) -> None:
-        self._inner = inner
-
-    async def get_flag(self, key: str) -> FlagState:
-        return await self._inner.get_flag(key)
-
-    async def apply(
-        self,
-        key: str,
-        instructions: Sequence[Instruction],
-        comment: str,
-        *,
-        expect_version: int | None = None,
+    async def write(
+        self, key: str, do: Callable[[], Awaitable[FlagState]], expect_version: int | None
     ) -> FlagState:
-        return await self._inner.get_flag(key)
+        return await self.inner.get_flag(key)
 
 
 def local_store(tmp_path: Path) -> LocalFlagStore:
