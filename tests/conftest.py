@@ -40,6 +40,11 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
 
+KEY_MEMORY_SECONDS = 120.0
+"""Tests remember resolved alerts for 2 minutes (longer than every hold-down): a key's workflow
+then ends on its own soon after its last occurrence, instead of holding a 4 h timer."""
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
@@ -49,6 +54,7 @@ def settings(tmp_path: Path) -> Settings:
         catalog_path=ROOT / "catalog" / "catalog.yaml",
         playbooks_path=ROOT / "playbooks",
         sdk_poll_interval=0.1,
+        alert_memory=KEY_MEMORY_SECONDS,
         actor="test-oncall",
     )
 

@@ -43,6 +43,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "orchestrator.config",
         "orchestrator.domain",
         "orchestrator.workflows.types",
+        "orchestrator.workflows.key_types",
         *BASE,
     ),
     "orchestrator.ingest": (

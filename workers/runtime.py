@@ -13,12 +13,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from orchestrator.activities.audit import AuditActivities
+from orchestrator.activities.changes import ChangeActivities, Targets
 from orchestrator.activities.deploy import DeployActivities
 from orchestrator.activities.flags import FlagActivities
+from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
-from orchestrator.audit.factory import open_audit_store
+from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.config.files import load_catalog_and_playbooks, load_safety_limits
@@ -32,8 +34,9 @@ from orchestrator.providers.ld_sdk import SdkFlagEvaluator
 from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
+from orchestrator.workflows.incident_key import IncidentKeyWorkflow
 
-WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
+WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
 
 # Pure, deterministic libraries the workflow code uses (templating, validation): loaded once and
 # shared with the sandbox instead of being re-imported (jinja2 builds thread locks at import time).
@@ -71,9 +74,9 @@ class Runtime:
         )
 
 
-def ops_activities(ops: OpsProviders, limits: SafetyLimits) -> list[Any]:
-    deploy = DeployActivities(ops.deploy)
-    releases = ReleaseActivities(ops.freezes)
+def ops_activities(ops: OpsProviders, limits: SafetyLimits, holdings: Holdings) -> list[Any]:
+    deploy = DeployActivities(ops.deploy, holdings)
+    releases = ReleaseActivities(ops.freezes, holdings=holdings)
     notices = NoticeActivities(ops.tickets, ops.pager)
     safety = SafetyActivities(ops.safety, limits)
     return [
@@ -107,6 +110,8 @@ async def build_runtime(
     local.deploy.ensure_components(catalog)
     ops = local.providers() if wrap_ops is None else wrap_ops(local.providers())
     audit = open_audit_store(settings.effective_audit_url)
+    holding_store = open_holding_store(settings.effective_audit_url)
+    holdings = Holdings(holding_store)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     evaluator: FlagEvaluator
     flags: FlagProvider
@@ -136,8 +141,9 @@ async def build_runtime(
         if wrap_flags is not None:
             flags = wrap_flags(flags)
         try:
-            flag_activities = FlagActivities(flags, evaluator)
+            flag_activities = FlagActivities(flags, evaluator, holdings)
             audit_activities = AuditActivities(audit)
+            changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(
                 settings=settings,
                 catalog=catalog,
@@ -152,11 +158,13 @@ async def build_runtime(
                     flag_activities.revert_flag_change,
                     flag_activities.verify_flag_serving,
                     audit_activities.record_audit_event,
-                    *ops_activities(ops, limits),
+                    changes.release_change,
+                    *ops_activities(ops, limits, holdings),
                 ],
             )
         finally:
             evaluator.close()
     finally:
         await http.aclose()
+        await holding_store.close()
         await audit.close()

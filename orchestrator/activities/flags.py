@@ -1,7 +1,10 @@
 """Flag activities: change a flag through the provider, verify it through the SDK.
 
 Idempotent: the change is planned against the flag's current state, so a retried activity (or the
-same step run twice) plans nothing the second time and changes nothing.
+same step run twice) plans nothing the second time and changes nothing. Every write carries the
+flag's version; a concurrent change makes it read and plan again (bounded), never fail at once.
+A held change (``holder`` set) joins the holdings ledger first (:mod:`.holdings`), so incidents
+that need the same rule share it and the last to leave removes it (:mod:`.changes`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from typing import Any
 
 from temporalio import activity
 
-from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
+from orchestrator.activities.changes import Targets
+from orchestrator.activities.errors import permanent, permanent_or_retryable
+from orchestrator.activities.flag_writes import PlannedWrite, write_planned
+from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.types import (
     APPLY_FLAG_CHANGE,
     REVERT_FLAG_CHANGE,
@@ -24,6 +30,7 @@ from orchestrator.activities.types import (
 )
 from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
 from orchestrator.domain.flags import EvalContext, FlagState, Instruction
+from orchestrator.domain.holdings import ON, Holding, HoldKind, holding_target, shared_ref
 from orchestrator.errors import FlagProviderError, FlagRuleError, ProviderError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import wait_for_variation
@@ -50,10 +57,68 @@ def summarize(state: FlagState) -> dict[str, Any]:
     }
 
 
+def held_flag_change(inp: FlagChangeInput) -> tuple[HoldKind, str, dict[str, Any]]:
+    """The held change a flag step joins: its kind, its target and how to revert it."""
+    if inp.kind == "route_segment":
+        values = sorted(inp.values)
+        clause = f"{inp.context_kind}.{inp.attribute} in {','.join(values)}"
+        target = holding_target("flag_rule", inp.flag, clause, f"serves {inp.variation}")
+        spec = {
+            "flag": inp.flag,
+            "ref": shared_ref(target),
+            "context_kind": inp.context_kind,
+            "attribute": inp.attribute or "",
+            "values": values,
+            "variation": inp.variation,
+        }
+        return "flag_rule", target, spec
+    if inp.kind == "set_default":
+        return "flag_default", holding_target("flag_default", inp.flag), {"flag": inp.flag}
+    raise permanent(f"unknown flag change kind {inp.kind!r}")
+
+
+def _last_plan(details: list[str], write: PlannedWrite) -> str:
+    """What the plan that was written said (the last plan is the check after the write)."""
+    if write.instructions and len(details) >= 2:
+        return details[-2]
+    return details[-1] if details else "nothing to undo"
+
+
+def _result(
+    flag: str,
+    write: PlannedWrite,
+    *,
+    ref: str,
+    holding: str = "",
+    baseline: str | None = None,
+    changed: bool = False,
+) -> FlagChangeResult:
+    """``changed``: this step's holding changed the flag even when this attempt wrote nothing
+    (a retry after the write landed and the completion was lost)."""
+    return FlagChangeResult(
+        flag=flag,
+        changed=bool(write.instructions) or changed,
+        version_before=write.before.version,
+        version_after=write.after.version,
+        instructions=tuple(
+            i.model_dump(by_alias=True, exclude_none=True) for i in write.instructions
+        ),
+        before=summarize(write.before),
+        after=summarize(write.after),
+        holding=holding,
+        ref=ref,
+        baseline=baseline or "",
+        conflicts=write.conflicts,
+    )
+
+
 class FlagActivities:
-    def __init__(self, provider: FlagProvider, evaluator: FlagEvaluator) -> None:
+    def __init__(
+        self, provider: FlagProvider, evaluator: FlagEvaluator, holdings: Holdings | None = None
+    ) -> None:
         self._provider = provider
         self._evaluator = evaluator
+        self._holdings = holdings
 
     def _plan(self, state: FlagState, inp: FlagChangeInput) -> list[Instruction]:
         if inp.kind == "route_segment":
@@ -74,27 +139,56 @@ class FlagActivities:
     @activity.defn(name=APPLY_FLAG_CHANGE)
     async def apply_flag_change(self, inp: FlagChangeInput) -> FlagChangeResult:
         try:
-            before = await self._provider.get_flag(inp.flag)
-            instructions = self._plan(before, inp)
-            after = before
-            if instructions:
-                after = await self._provider.apply(inp.flag, instructions, inp.comment)
-                if self._plan(after, inp):
-                    raise not_verified(
-                        f"flag {inp.flag}: the change did not take (state after still differs)"
-                    )
+            if inp.holder:
+                return await self._apply_held(inp)
+            write = await write_planned(
+                self._provider, inp.flag, lambda state: self._plan(state, inp), inp.comment
+            )
         except (FlagProviderError, FlagRuleError) as exc:
             raise permanent_or_retryable(exc) from exc
-        return FlagChangeResult(
-            flag=inp.flag,
-            changed=bool(instructions),
-            version_before=before.version,
-            version_after=after.version,
-            instructions=tuple(
-                i.model_dump(by_alias=True, exclude_none=True) for i in instructions
-            ),
-            before=summarize(before),
-            after=summarize(after),
+        return _result(inp.flag, write, ref=inp.ref)
+
+    async def _apply_held(self, inp: FlagChangeInput) -> FlagChangeResult:
+        """Join the held change (a segment rule every incident routing that segment the same way
+        shares, or the default), then bring the flag to what its holders need."""
+        if self._holdings is None:
+            raise permanent("held flag changes need the holdings store (the audit database)")
+        kind, target, spec = held_flag_change(inp)
+
+        async def read(_current: Holding | None) -> tuple[str, str]:
+            state = await self._provider.get_flag(inp.flag)
+            if kind == "flag_rule":
+                return "", ON
+            return str(state.value_of(state.fallthrough_variation_id)), inp.variation
+
+        targets = Targets(flags=self._provider)
+
+        async def finish(dead: Holding) -> str:
+            return await targets.revert(dead, inp.comment)
+
+        holding = await self._holdings.join(target, kind, inp.holder, read, spec, finish)
+        if kind == "flag_rule":
+            held = inp.model_copy(update={"ref": spec["ref"]})
+            write = await write_planned(
+                self._provider, inp.flag, lambda state: self._plan(state, held), inp.comment
+            )
+        else:
+            variation = holding.effective
+            write = await write_planned(
+                self._provider,
+                inp.flag,
+                lambda state: plan_set_default(state, variation=variation),
+                inp.comment,
+            )
+        first = bool(holding.holders) and holding.holders[0].id == inp.holder
+        made = first and (holding.baseline or "") != holding.effective
+        return _result(
+            inp.flag,
+            write,
+            ref=spec.get("ref", ""),
+            holding=target,
+            baseline=holding.baseline,
+            changed=made,
         )
 
     def _revert_plan(self, state: FlagState, inp: RevertFlagInput) -> tuple[list[Instruction], str]:
@@ -110,23 +204,24 @@ class FlagActivities:
 
     @activity.defn(name=REVERT_FLAG_CHANGE)
     async def revert_flag_change(self, inp: RevertFlagInput) -> RevertFlagResult:
-        """Undo one earlier change, and read the flag back to check it is undone."""
+        """Undo one earlier (unheld) change, and read the flag back to check it is undone."""
+        details: list[str] = []
+
+        def plan(state: FlagState) -> list[Instruction]:
+            instructions, detail = self._revert_plan(state, inp)
+            details.append(detail)
+            return instructions
+
         try:
-            before = await self._provider.get_flag(inp.flag)
-            instructions, detail = self._revert_plan(before, inp)
-            after = before
-            if instructions:
-                after = await self._provider.apply(inp.flag, instructions, inp.comment)
-                if self._revert_plan(after, inp)[0]:
-                    raise not_verified(f"flag {inp.flag}: the undo did not take")
+            write = await write_planned(self._provider, inp.flag, plan, inp.comment)
         except (FlagProviderError, FlagRuleError) as exc:
             raise permanent_or_retryable(exc) from exc
         return RevertFlagResult(
             flag=inp.flag,
-            changed=bool(instructions),
-            detail=f"{inp.flag}: {detail}",
-            before=summarize(before),
-            after=summarize(after),
+            changed=bool(write.instructions),
+            detail=f"{inp.flag}: {_last_plan(details, write)}",
+            before=summarize(write.before),
+            after=summarize(write.after),
         )
 
     @activity.defn(name=VERIFY_FLAG_SERVING)

@@ -25,6 +25,7 @@ LIFT_FREEZE = "lift_freeze"
 OPEN_INCIDENT_REVIEW = "open_incident_review"
 PAGE_ONCALL = "page_oncall"
 AUTHORIZE_ACTION = "authorize_action"
+RELEASE_CHANGE = "release_change"
 
 
 class _Frozen(BaseModel):
@@ -38,6 +39,9 @@ class PinInput(_Frozen):
     """An explicit version, or ``previous`` (the provider's previous version)."""
     ref: str
     reason: str = ""
+    holder: str = ""
+    """``<occurrence>/<step>``: the pin is a held change (shared with other incidents, undone by
+    the last holder). Empty: the pre-holdings behaviour (incidents started before it)."""
 
 
 class PinResult(_Frozen):
@@ -47,6 +51,10 @@ class PinResult(_Frozen):
     version_after: str
     changed: bool
     detail: str
+    holding: str = ""
+    """The held change's target (empty when not held)."""
+    baseline: str = ""
+    """What served before the first holder (what the last holder's undo restores)."""
 
 
 class ScaleInput(_Frozen):
@@ -54,6 +62,7 @@ class ScaleInput(_Frozen):
     component: str
     replicas: int
     ref: str
+    holder: str = ""
 
 
 class ScaleResult(_Frozen):
@@ -63,6 +72,8 @@ class ScaleResult(_Frozen):
     replicas_after: int
     changed: bool
     detail: str
+    holding: str = ""
+    baseline: str = ""
 
 
 class RestoreInput(_Frozen):
@@ -85,12 +96,14 @@ class RestoreResult(_Frozen):
 
 class FreezeInput(_Frozen):
     request: FreezeRequest
+    holder: str = ""
 
 
 class FreezeResult(_Frozen):
     freeze: Freeze
     active: bool
     detail: str
+    holding: str = ""
 
 
 class LiftInput(_Frozen):
@@ -127,3 +140,21 @@ class AuthorizeInput(_Frozen):
 
 
 AuthorizeResult = Authorization
+
+
+class ReleaseInput(_Frozen):
+    """One holder leaves the held change ``target``; the last one reverts it."""
+
+    target: str
+    holder: str
+    comment: str
+    keep: bool = False
+    """Let go without reverting: the change stays in place (a lasting step, its incident over);
+    the holding is deleted when this was its last holder."""
+
+
+class ReleaseResult(_Frozen):
+    target: str
+    outcome: Literal["gone", "kept", "released"]
+    detail: str
+    holders_left: int

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from temporalio import activity
 
+from orchestrator.activities.changes import Targets
 from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
+from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.ops_types import (
     FREEZE_RELEASES,
     LIFT_FREEZE,
@@ -16,6 +19,8 @@ from orchestrator.activities.ops_types import (
     LiftInput,
     LiftResult,
 )
+from orchestrator.domain.holdings import ON, Holding, holding_target
+from orchestrator.domain.ops_models import FreezeRequest
 from orchestrator.errors import NotFoundError, ProviderError
 from orchestrator.providers.releases import ReleaseFreezes
 
@@ -25,15 +30,56 @@ def utc_now() -> datetime:
 
 
 class ReleaseActivities:
-    def __init__(self, freezes: ReleaseFreezes, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        freezes: ReleaseFreezes,
+        clock: Callable[[], datetime] = utc_now,
+        holdings: Holdings | None = None,
+    ) -> None:
         self._freezes = freezes
         self._clock = clock
+        self._holdings = holdings
+
+    async def _unused(self, freeze_id: str) -> str:
+        """``freeze_id``, or with a suffix when a freeze of that id exists already (lifted: a
+        freeze id is never set twice)."""
+        candidate, n = freeze_id, 1
+        while await self._freezes.get(candidate) is not None:
+            n += 1
+            candidate = f"{freeze_id}-{n}"
+        return candidate
+
+    async def _held(self, inp: FreezeInput) -> tuple[FreezeRequest, str]:
+        """Join the component's held freeze: the first holder's request sets it; later holders
+        share it, and the last to leave lifts it."""
+        if self._holdings is None:
+            raise permanent("held freezes need the holdings store (the audit database)")
+        req = inp.request
+        target = holding_target("freeze", req.service, req.component)
+        # One freeze per holding: a later holding (after this one was lifted) sets a new one.
+        generation = self._clock().strftime("%Y%m%dT%H%M%S.%f")
+        base = req.id if len(req.id) <= 160 else hashlib.sha256(req.id.encode()).hexdigest()[:32]
+        fresh = req.model_copy(update={"id": await self._unused(f"{base}@{generation}")})
+        spec = {"freeze_id": fresh.id, "request": fresh.model_dump(mode="json")}
+        targets = Targets(freezes=self._freezes, clock=self._clock)
+
+        async def read(_current: Holding | None) -> tuple[str, str]:
+            return "", ON
+
+        async def finish(dead: Holding) -> str:
+            return await targets.revert(dead, f"{inp.holder}: finishing a release")
+
+        holding = await self._holdings.join(target, "freeze", inp.holder, read, spec, finish)
+        return FreezeRequest.model_validate(holding.spec["request"]), target
 
     @activity.defn(name=FREEZE_RELEASES)
     async def freeze_releases(self, inp: FreezeInput) -> FreezeResult:
         req = inp.request
         now = self._clock()
+        target = ""
         try:
+            if inp.holder:
+                req, target = await self._held(inp)
             freeze = await self._freezes.freeze(req, now)
             active = [f.id for f in await self._freezes.active(req.service, req.component, now)]
         except ProviderError as exc:
@@ -43,12 +89,14 @@ class ReleaseActivities:
                 freeze=freeze,
                 active=False,
                 detail=f"freeze {freeze.id} of {req.component} is not in force (lifted or expired)",
+                holding=target,
             )
         until = freeze.until.isoformat(timespec="seconds") if freeze.until else "lifted by hand"
         return FreezeResult(
             freeze=freeze,
             active=True,
             detail=f"releases of {req.component} frozen until {until}; owner {req.owner}",
+            holding=target,
         )
 
     @activity.defn(name=LIFT_FREEZE)

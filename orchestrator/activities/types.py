@@ -30,6 +30,10 @@ class FlagChangeInput(_Frozen):
     attribute: str | None = None
     values: tuple[str, ...] = ()
     comment: str
+    holder: str = ""
+    """``<occurrence>/<step>``: the change is held (a segment rule shared by every incident that
+    routes the same segment the same way, or a default), undone by the last holder. Empty: the
+    pre-holdings behaviour (a rule per step, ``ref``), for incidents started before it."""
 
 
 class FlagChangeResult(_Frozen):
@@ -40,6 +44,13 @@ class FlagChangeResult(_Frozen):
     instructions: tuple[dict[str, Any], ...]
     before: dict[str, Any]
     after: dict[str, Any]
+    holding: str = ""
+    """The held change's target (empty when not held)."""
+    ref: str = ""
+    """The rule ref in place (the shared one when held)."""
+    baseline: str = ""
+    conflicts: int = 0
+    """How many times a concurrent change made the write plan again."""
 
 
 class VerifyFlagInput(_Frozen):

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from orchestrator.client.connect import rpc_error
+from orchestrator.client.occurrences import resolve
 from orchestrator.client.submission import SignalSubmitter, SubmitResult
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import ApprovalDecision, PendingApproval
@@ -45,6 +46,7 @@ UPDATE_TIMEOUT_SECONDS = 30.0
 
 
 async def _update(client: Client, incident_id: str, name: str, arg: Any) -> ControlAck:
+    incident_id = await resolve(client, incident_id, open_only=True)
     handle = client.get_workflow_handle(incident_id)
     try:
         ack: ControlAck = await asyncio.wait_for(
@@ -157,6 +159,7 @@ async def fast_track(
 
 async def pending_approval(client: Client, incident_id: str) -> PendingApproval | None:
     """The step the incident waits to have approved, if any."""
+    incident_id = await resolve(client, incident_id, open_only=False)
     handle = client.get_workflow_handle(incident_id)
     try:
         state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)

@@ -12,6 +12,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from orchestrator.client.connect import rpc_error
+from orchestrator.client.occurrences import resolve
 from orchestrator.errors import NotFoundError
 from orchestrator.workflows.types import (
     QUERY_STATE,
@@ -28,6 +29,8 @@ class IncidentRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     incident_id: str
+    key: str
+    """The incident key the occurrence belongs to (its id for incidents of the older shape)."""
     service: str
     slo: str
     severity: str
@@ -63,6 +66,7 @@ async def _rows(client: Client, query: str, limit: int) -> AsyncIterator[Inciden
         attrs = wf.typed_search_attributes
         yield IncidentRow(
             incident_id=wf.id,
+            key=wf.parent_id or wf.id,
             service=attrs.get(SA_SERVICE) or "",
             slo=attrs.get(SA_SLO) or "",
             severity=attrs.get(SA_SEVERITY) or "-",
@@ -74,7 +78,9 @@ async def _rows(client: Client, query: str, limit: int) -> AsyncIterator[Inciden
 
 
 async def incident_state(client: Client, incident_id: str) -> IncidentState:
-    """The live state of an incident (its latest run), from the workflow's ``state`` query."""
+    """The live state of an incident (its latest run), from the workflow's ``state`` query; a
+    key means its open occurrence, or its latest."""
+    incident_id = await resolve(client, incident_id, open_only=False)
     handle = client.get_workflow_handle(incident_id)
     try:
         state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)

@@ -16,10 +16,12 @@ from orchestrator.domain.signals import BreachSignal
 
 class SubmitStatus(StrEnum):
     ACCEPTED = "accepted"
-    """Temporal holds the signal durably on the incident for its service and SLO: the one already
-    running, or one started for it (signal-with-start does not say which)."""
+    """Temporal holds the signal durably on its key's workflow (service and SLO), already
+    running or started for it: the workflow opens an occurrence, adds it to the open one, or,
+    for a resolved signal with nothing open, remembers it against a late firing."""
     NO_OPEN_INCIDENT = "no-open-incident"
-    """A resolved signal for which no incident is open: recorded nowhere, nothing to do."""
+    """A resolved signal for a key with no workflow running: nothing was open. The key's workflow
+    is started to remember it, so a firing delivered late is not taken for a new breach."""
 
 
 class SubmitResult(BaseModel):

@@ -1,8 +1,10 @@
 """The Temporal-backed :class:`~orchestrator.client.submission.SignalSubmitter`.
 
-Firing signals use signal-with-start on the workflow id derived from the incident key, so 20
-concurrent signals for one key start exactly one workflow and all 20 land on it. Resolved signals
-only ever signal a running incident: they never start one.
+Every signal goes to its incident key's workflow (``IncidentKeyWorkflow``, id derived from the
+key) by signal-with-start, so 20 concurrent signals for one key start exactly one key workflow and
+all 20 land on it; it opens an occurrence for a firing signal, or sends the signal to the one
+open. A resolved signal never starts an occurrence: with no key workflow running it is still
+delivered (started), so the key remembers it against a late, out-of-order firing.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.client.connect import connect, rpc_error
@@ -20,15 +21,8 @@ from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import Playbook, PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
 from orchestrator.errors import NotFoundError, ValidationError
-from orchestrator.workflows.types import (
-    INCIDENT_WORKFLOW,
-    SA_SERVICE,
-    SA_SLO,
-    SA_STATE,
-    SIGNAL_BREACH,
-    IncidentInput,
-    IncidentPhase,
-)
+from orchestrator.workflows.key_types import KeyInput
+from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
 
 
 class TemporalSubmitter:
@@ -41,6 +35,7 @@ class TemporalSubmitter:
         task_queue: str,
         kill_switch: bool = False,
         workflow_id_prefix: str = "incident",
+        alert_memory: float = 4 * 3600.0,
     ) -> None:
         self._client = client
         self._catalog = catalog
@@ -48,6 +43,7 @@ class TemporalSubmitter:
         self._task_queue = task_queue
         self._kill_switch = kill_switch
         self._prefix = workflow_id_prefix
+        self._memory = alert_memory
 
     def _candidates(self, signal: BreachSignal) -> tuple[Playbook, ...]:
         service, slo = self._catalog.resolve(signal)
@@ -70,57 +66,44 @@ class TemporalSubmitter:
         if signal.received_at is None:
             signal = signal.model_copy(update={"received_at": datetime.now(UTC)})
         signal = signal.with_dedupe_key()
-        candidates = self._candidates(signal)
+        self._candidates(signal)  # a playbook named that does not fit is refused here
         service, slo = self._catalog.resolve(signal)
         workflow_id = workflow_id_for(service.name, slo.name, self._prefix)
+        key = KeyInput(
+            key=workflow_id,
+            service=service,
+            slo=slo,
+            playbooks=self._library.for_service(service.name),
+            kill_switch=self._kill_switch,
+            memory_seconds=self._memory,
+        )
+        status = SubmitStatus.ACCEPTED
         try:
             if signal.status is SignalStatus.RESOLVED:
-                return await self._resolve(workflow_id, signal)
+                if await self._signal_running(workflow_id, signal):
+                    return _result(workflow_id, status, signal)
+                status = SubmitStatus.NO_OPEN_INCIDENT
             await self._client.start_workflow(
-                INCIDENT_WORKFLOW,
-                IncidentInput(
-                    incident_id=workflow_id,
-                    service=service,
-                    slo=slo,
-                    candidates=candidates,
-                    kill_switch=self._kill_switch,
-                ),
+                INCIDENT_KEY_WORKFLOW,
+                key,
                 id=workflow_id,
                 task_queue=self._task_queue,
                 start_signal=SIGNAL_BREACH,
                 start_signal_args=[signal],
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(SA_SERVICE, service.name),
-                        SearchAttributePair(SA_SLO, slo.name),
-                        SearchAttributePair(SA_STATE, IncidentPhase.OPEN.value),
-                    ]
-                ),
             )
         except RPCError as exc:
             raise rpc_error(exc) from exc
-        return SubmitResult(
-            incident_id=workflow_id,
-            workflow_id=workflow_id,
-            status=SubmitStatus.ACCEPTED,
-            dedupe_key=signal.dedupe_key,
-        )
+        return _result(workflow_id, status, signal)
 
-    async def _resolve(self, workflow_id: str, signal: BreachSignal) -> SubmitResult:
-        handle = self._client.get_workflow_handle(workflow_id)
-        status = SubmitStatus.ACCEPTED
+    async def _signal_running(self, workflow_id: str, signal: BreachSignal) -> bool:
+        """Signal the key's workflow if it runs; False when none does."""
         try:
-            await handle.signal(SIGNAL_BREACH, signal)
+            await self._client.get_workflow_handle(workflow_id).signal(SIGNAL_BREACH, signal)
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise rpc_error(exc) from exc
-            status = SubmitStatus.NO_OPEN_INCIDENT
-        return SubmitResult(
-            incident_id=workflow_id,
-            workflow_id=workflow_id,
-            status=status,
-            dedupe_key=signal.dedupe_key,
-        )
+                raise
+            return False
+        return True
 
     async def ready(self) -> bool:
         try:
@@ -128,6 +111,15 @@ class TemporalSubmitter:
         except (RPCError, RuntimeError):
             return False
         return True
+
+
+def _result(workflow_id: str, status: SubmitStatus, signal: BreachSignal) -> SubmitResult:
+    return SubmitResult(
+        incident_id=workflow_id,
+        workflow_id=workflow_id,
+        status=status,
+        dedupe_key=signal.dedupe_key,
+    )
 
 
 def submitter_for(
@@ -141,6 +133,7 @@ def submitter_for(
         task_queue=settings.task_queue,
         kill_switch=settings.kill_switch,
         workflow_id_prefix=settings.workflow_id_prefix,
+        alert_memory=settings.alert_memory,
     )
 
 

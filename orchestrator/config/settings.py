@@ -66,6 +66,9 @@ class Settings:
     kill_switch: bool = False
     """Notify-only: when true, no playbook step with an external effect runs."""
     sdk_poll_interval: float = 0.2
+    alert_memory: float = 4 * 3600.0
+    """Seconds an incident key remembers resolved alerts after it goes quiet (at least the
+    hold-down plus Alertmanager's repeat_interval, so a redelivery is not taken as new)."""
     actor: str = field(default="")
     ingest: IngestSettings = field(default_factory=IngestSettings)
 
@@ -115,6 +118,7 @@ class Settings:
             launchdarkly=_launchdarkly(env) if backend == "launchdarkly" else None,
             kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
             sdk_poll_interval=env.duration("ORCHESTRATOR_SDK_POLL_INTERVAL", 0.2),
+            alert_memory=env.duration("ORCHESTRATOR_ALERT_MEMORY", 4 * 3600.0),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
         )

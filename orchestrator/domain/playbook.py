@@ -139,6 +139,12 @@ class PlaybookLibrary(_Frozen):
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(p.name for p in self.playbooks))
 
+    def for_service(self, service: str) -> tuple[Playbook, ...]:
+        """Every playbook the service may run (those for no service in particular included)."""
+        return tuple(
+            p for p in self.playbooks if not p.match.services or service in p.match.services
+        )
+
     def by_name(self, name: str) -> Playbook:
         for playbook in self.playbooks:
             if playbook.name == name:

@@ -35,6 +35,11 @@ class Undo(BaseModel):
     """What the step set: the variation, version or replica count."""
     restore: str | None = None
     """What was there before: the variation, version or replica count."""
+    holding: str | None = None
+    """The held change (holdings ledger target) this step holds: undo leaves it, and the last
+    holder reverts it to the state from before the first. None: an effect of an incident that
+    started before held changes (undone by ``ref``/``expect``/``restore``)."""
+    holder: str | None = None
 
 
 class EffectRecord(BaseModel):
@@ -75,6 +80,16 @@ def already_done(effects: Sequence[EffectRecord], key: str | None) -> EffectReco
 def resolution_undo_plan(effects: Sequence[EffectRecord]) -> list[EffectRecord]:
     """The temporary mitigations to undo once the SLO has recovered, newest first."""
     return [e for e in reversed(effects) if e.temporary and e.undo is not None and not e.undone]
+
+
+def lasting_holds(effects: Sequence[EffectRecord]) -> list[EffectRecord]:
+    """Held effects that stay in place when the incident ends (a rollback that is not
+    temporary): the incident stops holding them, so they no longer block other incidents."""
+    return [
+        e
+        for e in effects
+        if e.undo is not None and e.undo.holding and e.undo.holder and not e.undone
+    ]
 
 
 def compensation_plan(effects: Sequence[EffectRecord]) -> list[EffectRecord]:

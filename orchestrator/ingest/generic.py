@@ -3,7 +3,9 @@
 The body is one signal object, or an array of them (at most ``max_alerts``). Its JSON Schema is
 :func:`generic_schema` (also in docs/openapi.yaml). ``dimension`` may be left out when the catalog
 knows the SLO. Redelivering the same body is idempotent: without a ``dedupe_key`` one is derived
-from the signal's content.
+from the signal's content and the five-minute bucket it arrived in (:data:`DEDUPE_BUCKET`), so a
+retry within the bucket is a duplicate while the same content sent again later (a re-fire after a
+resolve) is a new signal. Senders that can should send their own ``dedupe_key``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from orchestrator.ingest.mapping import describe_signal_error, shown
 from orchestrator.secrets import redact_text
 
 SOURCE = "generic"
+DEDUPE_BUCKET_SECONDS = 300
+"""Signals without a dedupe_key: the same content within one bucket of this many seconds (by
+arrival, UTC, aligned to the epoch) is one signal."""
 
 
 class GenericSignal(BaseModel):
@@ -64,11 +69,13 @@ def generic_schema() -> dict[str, Any]:
     return GenericSignal.model_json_schema(ref_template="#/components/schemas/{model}")
 
 
-def _dedupe_key(signal: GenericSignal) -> str:
+def _dedupe_key(signal: GenericSignal, received_at: datetime) -> str:
     if signal.dedupe_key:
         return f"{SOURCE}:{signal.dedupe_key}"
+    bucket = int(received_at.timestamp()) // DEDUPE_BUCKET_SECONDS
     canonical = json.dumps(signal.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return f"{SOURCE}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    digest = hashlib.sha256(f"{canonical}|{bucket}".encode()).hexdigest()[:32]
+    return f"{SOURCE}:{digest}"
 
 
 def _to_signal(index: int, item: Any, ctx: ParseContext) -> BreachSignal:
@@ -93,7 +100,7 @@ def _to_signal(index: int, item: Any, ctx: ParseContext) -> BreachSignal:
                 **fields,
                 "dimension": dimension,
                 "source": SOURCE,
-                "dedupe_key": _dedupe_key(signal),
+                "dedupe_key": _dedupe_key(signal, ctx.received_at),
                 "received_at": ctx.received_at,
             }
         )

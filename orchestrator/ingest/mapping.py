@@ -171,6 +171,7 @@ def alert_to_signal(
         "source": source,
         "dedupe_key": dedupe_key(source, alert),
         "started_at": alert.starts_at,
+        "fingerprint": alert.fingerprint[:128] or None,
         "received_at": received_at,
         "labels": dict(alert.labels),
         "reason": reason[1][:2000] if reason else None,

@@ -28,7 +28,9 @@ class IncidentRef(BaseModel):
     model_config = ConfigDict(title="IncidentRef")
     incident_id: str
     workflow_id: str
-    status: str = Field(description="started, joined or no-open-incident")
+    status: str = Field(
+        description="accepted (held by the incident key's workflow) or no-open-incident"
+    )
     dedupe_key: str
 
 

@@ -10,7 +10,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook
     from orchestrator.domain.policy_effects import compensation_plan, resolution_undo_plan
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.resolution import undo_effects
+    from orchestrator.workflows.resolution import let_go, undo_effects
     from orchestrator.workflows.types import IncidentPhase
 
 Ending = tuple[IncidentPhase, str]
@@ -30,6 +30,7 @@ async def failed(live: Live, playbook: Playbook, reason: str) -> Ending:
         plan = compensation_plan(live.state.effects)
         problems = await undo_effects(live, plan, f"compensating for: {reason}")
         undone = f"; undid {len(plan) - len(problems)} of {len(plan)} earlier effects"
+    await let_go(live, "the incident failed")
     if playbook.on_failure.page:
         await live.page("failed", f"playbook {playbook.name} stopped: {reason}{undone}")
     return IncidentPhase.FAILED, f"{reason}{undone}"
@@ -38,6 +39,7 @@ async def failed(live: Live, playbook: Playbook, reason: str) -> Ending:
 async def resolved(live: Live) -> Ending:
     plan = resolution_undo_plan(live.state.effects)
     problems = await undo_effects(live, plan, "the SLO recovered (temporary mitigation)")
+    await let_go(live, "the SLO recovered")
     if problems:
         await live.page("undo-failed", f"could not undo: {'; '.join(problems)}")
     undone = f"; undid {len(plan) - len(problems)} temporary mitigations" if plan else ""

@@ -1,4 +1,8 @@
-"""IncidentWorkflow: one durable incident per service and SLO, driving its playbooks.
+"""IncidentWorkflow: one occurrence of an incident (its key: service and SLO), driving playbooks.
+
+Started by the key's workflow (:mod:`orchestrator.workflows.incident_key`), which sends it every
+signal for the key while it is open; its id is the occurrence's, so every idempotency key built
+from it is that occurrence's alone.
 
 Workflow code stays deterministic: decisions come from pure domain functions, every side effect is
 an activity with an explicit timeout and retry policy, and time comes from ``workflow.now()``.
@@ -60,7 +64,7 @@ class IncidentWorkflow:
     def __init__(self, inp: IncidentInput) -> None:
         self._inp = inp
         self._state = IncidentState(
-            incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name
+            incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name, key=inp.key
         )
         self._seen: set[str] = set()
         self._active: set[tuple[str, str]] = set()
@@ -68,11 +72,18 @@ class IncidentWorkflow:
         self._auditor = Auditor(self._state)
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
+        for signal in inp.initial:
+            self.breach(signal)
 
     # -- signals, updates and queries ------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_BREACH)
     def breach(self, signal: BreachSignal) -> None:
+        if self._state.phase.finished and self._live.late_signals:
+            # Finished: not acted on here; the key's workflow takes it up (a new occurrence).
+            if signal.dedupe_key not in self._seen:
+                self._state.late_signals.append(signal)
+            return
         if signal.dedupe_key in self._seen:
             self._state.duplicates_ignored += 1
             return

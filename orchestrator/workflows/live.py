@@ -24,8 +24,9 @@ with workflow.unsafe.imports_passed_through():
         PageResult,
     )
     from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.holdings import holder_id
     from orchestrator.domain.ops_models import ActionRequest, Authorization, KillSwitch, PageRequest
-    from orchestrator.domain.playbook import Playbook
+    from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy_plan import incident_context
     from orchestrator.domain.severity import Severity
     from orchestrator.domain.signals import BreachSignal
@@ -44,6 +45,9 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
     )
 
+PATCH_RESET_SAFE_KEYS = "reset-safe-keys"
+PATCH_HELD_CHANGES = "held-changes"
+PATCH_LATE_SIGNALS = "late-signals"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -77,6 +81,14 @@ class Live:
         self.inp = inp
         self.state = state
         self.auditor = auditor
+        # Every patch is decided once, as the first commands of the run, so its marker sits at
+        # the same place in every history whatever signals, queries or cache evictions come
+        # later (a patch first asked for mid-run, or in a signal handler, can be replayed at
+        # another point and fail as nondeterministic). Runs started before a patch keep the old
+        # code for their whole life.
+        self.reset_safe_keys = workflow.patched(PATCH_RESET_SAFE_KEYS)
+        self.held_changes = workflow.patched(PATCH_HELD_CHANGES)
+        self.late_signals = workflow.patched(PATCH_LATE_SIGNALS)
         self.signals: list[BreachSignal] = []
         self.trigger: BreachSignal | None = None
         self.severity: Severity | None = None
@@ -100,8 +112,20 @@ class Live:
         return self.abort is not None or self.replan is not None
 
     def key(self, *parts: str) -> str:
-        """An idempotency key unique to this incident run."""
+        """An idempotency key unique to this occurrence: never the run id, so a retry, a replay
+        or a ``temporal workflow reset`` finds the effect it made and does not make it again.
+        (Runs started before this change keep their run-scoped keys.)"""
+        if self.reset_safe_keys:
+            return "/".join((self.inp.incident_id, *parts))
         return "/".join((self.inp.incident_id, workflow.info().run_id, *parts))
+
+    def holder(self, step: Step) -> str:
+        """This occurrence's holder id for a step's held change ("" for runs started before
+        held changes). A lasting step's hold is let go when the incident ends
+        (:func:`~orchestrator.workflows.resolution.let_go`)."""
+        if self.held_changes:
+            return holder_id(self.inp.incident_id, step.id)
+        return ""
 
     def context(self, steps: dict[str, Any]) -> dict[str, Any]:
         assert self.trigger is not None

@@ -3,7 +3,8 @@
 A resolved signal counts only after the playbook's hold-down passes with no new firing signal, so
 flapping alerts never make the mitigations flap: while the incident is open, its effects stay in
 place; only a resolution that holds undoes the temporary ones, once, newest first. Undo is also
-how compensation takes back the reversible steps after a permanent failure.
+how compensation takes back the reversible steps after a permanent failure. A held change (one
+other incidents may need too) is undone by leaving it: the last holder reverts it.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from orchestrator.activities.ops_types import (
         LIFT_FREEZE,
+        RELEASE_CHANGE,
         RESTORE_COMPONENT,
         LiftInput,
         LiftResult,
+        ReleaseInput,
+        ReleaseResult,
         RestoreInput,
         RestoreResult,
     )
@@ -31,7 +35,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.policy import ResolutionPolicy
-    from orchestrator.domain.policy_effects import EffectRecord, Undo, hold_down_remaining
+    from orchestrator.domain.policy_effects import (
+        EffectRecord,
+        Undo,
+        hold_down_remaining,
+        lasting_holds,
+    )
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.step_types import EFFECT_RETRY, describe
     from orchestrator.workflows.types import IncidentPhase
@@ -128,8 +137,46 @@ async def undo_effects(live: Live, effects: list[EffectRecord], why: str) -> lis
     return problems
 
 
+async def let_go(live: Live, why: str) -> None:
+    """The incident is over: stop holding what stays in place (lasting held effects), so the
+    next incident's undo of the same change reverts to its own baseline."""
+    for effect in lasting_holds(live.state.effects):
+        assert effect.undo is not None
+        assert effect.undo.holding
+        assert effect.undo.holder
+        try:
+            await workflow.execute_activity(
+                RELEASE_CHANGE,
+                ReleaseInput(
+                    target=effect.undo.holding,
+                    holder=effect.undo.holder,
+                    comment=f"incident {live.inp.incident_id}: {why}",
+                    keep=True,
+                ),
+                result_type=ReleaseResult,
+                start_to_close_timeout=UNDO_TIMEOUT,
+                retry_policy=EFFECT_RETRY,
+            )
+        except ActivityError as exc:
+            live.auditor.record(
+                AuditKind.NOTE,
+                f"could not let go of {effect.undo.holding}: {describe(exc)}",
+                {"step": effect.step_id, "holding": effect.undo.holding},
+            )
+
+
 async def _undo(live: Live, undo: Undo, why: str) -> str:
     comment = f"incident {live.inp.incident_id}: {why}"
+    if undo.holding and undo.holder:
+        # A held change: this step leaves it; the last holder reverts it to the baseline.
+        released: ReleaseResult = await workflow.execute_activity(
+            RELEASE_CHANGE,
+            ReleaseInput(target=undo.holding, holder=undo.holder, comment=comment),
+            result_type=ReleaseResult,
+            start_to_close_timeout=UNDO_TIMEOUT,
+            retry_policy=EFFECT_RETRY,
+        )
+        return released.detail
     if undo.kind in ("flag_rule", "flag_default"):
         flag: RevertFlagResult = await workflow.execute_activity(
             REVERT_FLAG_CHANGE,

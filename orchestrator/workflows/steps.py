@@ -72,6 +72,26 @@ def _check_flag(service: Service, flag: str, variations: tuple[str, ...]) -> Non
             raise StepFailed(f"flag {flag!r} has no variation {value!r} ({list(spec.variations)})")
 
 
+def _flag_undo(change: FlagChangeInput, result: FlagChangeResult, variation: str) -> Undo:
+    """How to undo a flag step: leave its held change (kept even when the write was a retry's
+    no-op: the holder is what counts), or, for runs from before held changes, by rule or value."""
+    route = change.kind == "route_segment"
+    if result.holding:
+        return Undo(
+            kind="flag_rule" if route else "flag_default",
+            target=change.flag,
+            ref=result.ref or None,
+            expect=None if route else variation,
+            restore=None if route else result.baseline,
+            holding=result.holding,
+            holder=change.holder,
+        )
+    if route:
+        return Undo(kind="flag_rule", target=change.flag, ref=change.ref)
+    before = str(result.before.get("fallthrough"))
+    return Undo(kind="flag_default", target=change.flag, expect=variation, restore=before)
+
+
 class StepRunner:
     """Runs one step's action for the live incident."""
 
@@ -106,6 +126,7 @@ class StepRunner:
             attribute=args.attribute if isinstance(args, RouteSegmentArgs) else None,
             values=args.values if isinstance(args, RouteSegmentArgs) else (),
             comment=f"incident {inc}, step {step.id}",
+            holder=self._live.holder(step),
         )
         result = await workflow.execute_activity(
             APPLY_FLAG_CHANGE,
@@ -120,20 +141,14 @@ class StepRunner:
             else "everyone else (fallthrough)"
         )
         data = result.model_dump(mode="json")
-        if route:
-            undo: Undo | None = Undo(kind="flag_rule", target=args.flag, ref=change.ref)
-        else:
-            before = str(result.before.get("fallthrough"))
-            undo = Undo(
-                kind="flag_default", target=args.flag, expect=args.variation, restore=before
-            )
+        undo = _flag_undo(change, result, args.variation)
         if not result.changed:
             return StepOutcome(
                 "done",
                 AuditKind.EFFECT_SKIPPED,
                 f"{args.flag}: {target} already served {args.variation!r}; nothing changed",
                 data,
-                undo=undo if route else None,
+                undo=undo if route or result.holding else None,
             )
         return StepOutcome(
             "done",

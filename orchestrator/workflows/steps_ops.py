@@ -77,20 +77,24 @@ class OpsSteps:
                 version=version,
                 ref=self._ref(step),
                 reason=args.reason,
+                holder=self._live.holder(step),
             ),
             result_type=PinResult,
             start_to_close_timeout=timeout,
             retry_policy=EFFECT_RETRY,
         )
         data = result.model_dump(mode="json")
-        if not result.changed:
-            return StepOutcome("done", AuditKind.EFFECT_SKIPPED, result.detail, data)
         undo = Undo(
             kind="version",
             target=args.component,
             expect=result.version_after,
-            restore=result.version_before,
+            restore=result.baseline if result.holding else result.version_before,
+            holding=result.holding or None,
+            holder=self._live.holder(step) or None,
         )
+        if not result.changed:
+            held = undo if result.holding else None
+            return StepOutcome("done", AuditKind.EFFECT_SKIPPED, result.detail, data, undo=held)
         summary = f"{args.component} rolled back {result.version_before} -> {result.version_after}"
         return StepOutcome(
             "done", AuditKind.EFFECT_APPLIED, summary, data, undo=undo, verified=result.detail
@@ -106,20 +110,24 @@ class OpsSteps:
                 component=args.component,
                 replicas=args.replicas,
                 ref=self._ref(step),
+                holder=self._live.holder(step),
             ),
             result_type=ScaleResult,
             start_to_close_timeout=timeout,
             retry_policy=EFFECT_RETRY,
         )
         data = result.model_dump(mode="json")
-        if not result.changed:
-            return StepOutcome("done", AuditKind.EFFECT_SKIPPED, result.detail, data)
         undo = Undo(
             kind="replicas",
             target=args.component,
             expect=str(result.replicas_after),
-            restore=str(result.replicas_before),
+            restore=result.baseline if result.holding else str(result.replicas_before),
+            holding=result.holding or None,
+            holder=self._live.holder(step) or None,
         )
+        if not result.changed:
+            held = undo if result.holding else None
+            return StepOutcome("done", AuditKind.EFFECT_SKIPPED, result.detail, data, undo=held)
         return StepOutcome(
             "done", AuditKind.EFFECT_APPLIED, result.detail, data, undo=undo, verified=result.detail
         )
@@ -140,7 +148,7 @@ class OpsSteps:
         )
         result = await workflow.execute_activity(
             FREEZE_RELEASES,
-            FreezeInput(request=request),
+            FreezeInput(request=request, holder=self._live.holder(step)),
             result_type=FreezeResult,
             start_to_close_timeout=timeout,
             retry_policy=EFFECT_RETRY,
@@ -155,7 +163,12 @@ class OpsSteps:
         }
         if not result.active:
             return StepOutcome("done", AuditKind.EFFECT_SKIPPED, result.detail, data)
-        undo = Undo(kind="freeze", target=result.freeze.id)
+        undo = Undo(
+            kind="freeze",
+            target=result.freeze.id,
+            holding=result.holding or None,
+            holder=self._live.holder(step) or None,
+        )
         return StepOutcome(
             "done", AuditKind.EFFECT_APPLIED, result.detail, data, undo=undo, verified=result.detail
         )

@@ -13,9 +13,14 @@ from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
 from orchestrator.domain.policy_effects import EffectRecord
+from orchestrator.domain.signals import BreachSignal
 
 INCIDENT_WORKFLOW = "IncidentWorkflow"
-"""The workflow type name clients start (``IncidentWorkflow``)."""
+"""One occurrence of an incident (``IncidentWorkflow``), started by its key's workflow."""
+INCIDENT_KEY_WORKFLOW = "IncidentKeyWorkflow"
+"""One per incident key (service + SLO): the workflow clients signal-with-start; it opens, feeds
+and remembers the key's occurrences."""
+QUERY_KEY = "key"
 SIGNAL_BREACH = "breach"
 QUERY_STATE = "state"
 UPDATE_DECIDE = "decide"
@@ -65,6 +70,10 @@ class IncidentInput(BaseModel):
     candidates: tuple[Playbook, ...]
     """The playbooks that match this service and dimension, at any severity."""
     kill_switch: bool = False
+    key: str = ""
+    """The incident key's workflow id ("" for incidents started before occurrences)."""
+    initial: tuple[BreachSignal, ...] = ()
+    """The signal(s) that opened this occurrence, handled before any other."""
 
 
 class StepRecord(BaseModel):
@@ -110,6 +119,11 @@ class IncidentState(BaseModel):
     aborted_by: str | None = None
     audit_events: int = 0
     """Audit events this run has recorded so far (they reach the audit store shortly after)."""
+    key: str = ""
+    """The incident key this occurrence belongs to."""
+    late_signals: list[BreachSignal] = Field(default_factory=list)
+    """Signals that arrived after the incident had finished: the key's workflow takes them up
+    again (a firing one opens the next occurrence), so none is acknowledged and lost."""
 
 
 class AbortRequest(BaseModel):

@@ -15,7 +15,7 @@ from orchestrator.config.playbook_files import playbook_paths
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.workflows.types import IncidentPhase
 from tests.cli.helpers import ROOT, cli
-from tests.workflows.helpers import wait_for
+from tests.workflows.helpers import occurrence_of, wait_for
 from workers.runtime import Runtime
 
 FAIRNESS = {
@@ -158,7 +158,8 @@ async def test_approve_deny_abort_and_fast_track_against_a_real_server(
     assert "step 'freeze' is not waiting for approval; 'rollback-prompt' is" in wrong.err
     approved = await cli(*common, "approve", incident, "--by", "ana.sre", env=env)
     assert approved.code == 0, approved.err
-    assert approved.out.startswith(f"granted: rollback-prompt ({incident})")
+    occurrence = await occurrence_of(temporal_client, incident)
+    assert approved.out.startswith(f"granted: rollback-prompt ({occurrence})")
     await wait_for(temporal_client, incident, IncidentPhase.MONITORING)
     nothing = await cli(*common, "deny", incident, "--reason", "late", env=env)
     assert nothing.code == 2 and "no step of this incident is waiting" in nothing.err

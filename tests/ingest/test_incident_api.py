@@ -16,7 +16,7 @@ from orchestrator.secrets import Secret
 from orchestrator.workflows.types import IncidentPhase
 from tests.ingest.conftest import make_settings
 from tests.ingest.samples import bearer
-from tests.workflows.helpers import fairness_breach, resolved, wait_for
+from tests.workflows.helpers import fairness_breach, occurrence_handle, resolved, wait_for
 from workers.api import build_app
 from workers.runtime import Runtime
 
@@ -60,7 +60,7 @@ async def test_manual_launch_state_and_timeline(
     await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
 
     listed = await api.get("/v1/incidents", headers=bearer(OPERATOR))
-    assert incident_id in [row["incident_id"] for row in listed.json()["incidents"]]
+    assert incident_id in [row["key"] for row in listed.json()["incidents"]]
 
     kinds: list[str] = []
     for _ in range(100):  # audit events land just after the effects they record
@@ -77,7 +77,7 @@ async def test_manual_launch_state_and_timeline(
 
     await runtime.submitter(temporal_client).submit(resolved(fairness_breach()))
     # The workflow completes once its audit events are all recorded.
-    await temporal_client.get_workflow_handle(incident_id).result()
+    await (await occurrence_handle(temporal_client, incident_id)).result()
 
     # /metrics counts incidents by severity and actions by outcome, from the audit history.
     assert await APPS[id(api)].state.audit_metrics.poll_once() > 0
@@ -214,7 +214,7 @@ async def test_approve_deny_and_abort_through_the_api(
         )
         assert stopped.status_code == 200, stopped.text
         await wait_for(temporal_client, incident, IncidentPhase.ABORTED)
-        await temporal_client.get_workflow_handle(incident).result()  # audit drained
+        await (await occurrence_handle(temporal_client, incident)).result()  # audit drained
     timeline = (await api.get(f"/v1/incidents/{denied}", headers=bearer(OPERATOR))).json()
     kinds = [e["kind"] for e in timeline["timeline"]]
     assert "approval_denied" in kinds

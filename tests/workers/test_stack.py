@@ -7,7 +7,13 @@ from pathlib import Path
 from orchestrator.audit.model import AuditKind
 from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
-from tests.workflows.helpers import fairness_breach, resolved, served_eventually, wait_for
+from tests.workflows.helpers import (
+    fairness_breach,
+    occurrence_handle,
+    resolved,
+    served_eventually,
+    wait_for,
+)
 from workers.stack import embedded_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +35,7 @@ async def test_incident_waiting_across_a_full_stack_restart_continues(tmp_path: 
     assert settings.temporal_db_path.exists()
 
     async with embedded_stack(settings, fixed_ports=False) as stack:
-        handle = stack.client.get_workflow_handle(result.incident_id, result_type=IncidentState)
+        handle = await occurrence_handle(stack.client, result.incident_id)
         waiting: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
         assert waiting.phase is IncidentPhase.MONITORING
         # The flag store survived too: Spanish users still get the human queue.

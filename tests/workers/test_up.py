@@ -21,9 +21,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from orchestrator.workflows.types import IncidentPhase, IncidentState
+from orchestrator.workflows.types import IncidentPhase
 from tests.ingest.samples import ALERTMANAGER_V4
-from tests.workflows.helpers import wait_for
+from tests.workflows.helpers import occurrence_handle, wait_for
 from workers.devserver import free_port, port_in_use
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +138,6 @@ async def test_up_serves_webhooks_stops_cleanly_and_resumes(up: Up) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         posted = await http.post(url, json=resolved, headers={"Authorization": f"Bearer {TOKEN}"})
         assert posted.status_code == 202, posted.text
-    final = await client.get_workflow_handle(incident, result_type=IncidentState).result()
+    final = await (await occurrence_handle(client, incident)).result()
     assert final.phase is IncidentPhase.RESOLVED
     assert await up.stop() == 0

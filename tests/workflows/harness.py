@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from orchestrator.audit.model import AuditKind, StoredEvent
 from orchestrator.client import control as incident_control
+from orchestrator.client import occurrences
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.ops_models import Page, ReviewTicket
 from orchestrator.domain.playbook import PlaybookLibrary
-from orchestrator.domain.signals import BreachSignal
+from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
+from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.providers.local_ops import LocalOps, local_ops
+from orchestrator.workflows.key_types import KeyState
 from orchestrator.workflows.types import (
     QUERY_STATE,
     ControlAck,
@@ -25,6 +31,7 @@ from orchestrator.workflows.types import (
     IncidentState,
     StepRecord,
 )
+from tests.workflows.helpers import occurrence_of
 from workers.runtime import Runtime
 
 
@@ -34,16 +41,44 @@ class Harness:
         self.runtime = runtime
         self.client: Client = env.client
         self.started: set[str] = set()
+        self._recorded: set[tuple[str, str]] = set()
 
     async def close(self) -> None:
         """End what is still running, the way a person would (abort): the time-skipping server is
         shared by all tests, and a workflow left waiting (or a terminated one, whose timers the
         test server still fires) would hold its clock still for the next test."""
+        keys = {
+            i.rsplit("--", 1)[0] if occurrences.is_occurrence_id(i) else i for i in self.started
+        }
         for incident_id in self.started:
             with contextlib.suppress(Exception):
                 await incident_control.abort(self.client, incident_id, by="test", reason="over")
             with contextlib.suppress(Exception):
                 await self.result(incident_id)
+        for key in keys:  # each key's workflow ends once its memory window has passed
+            handle = self.client.get_workflow_handle(key)
+            with contextlib.suppress(Exception):
+                async with self.env.time_skipping_unlocked():  # type: ignore[attr-defined]
+                    await asyncio.wait_for(handle.result(), timeout=60)
+        for workflow_id in sorted(self.started | keys):
+            await self._record(workflow_id, "final")
+
+    async def _record(self, workflow_id: str, stage: str) -> None:
+        """With ORCHESTRATOR_RECORD_HISTORIES=<folder>, keep the workflow's history there (how
+        tests/workflows/histories/ is made: see its README)."""
+        folder = os.environ.get("ORCHESTRATOR_RECORD_HISTORIES")
+        if not folder or (workflow_id, stage) in self._recorded:
+            return
+        self._recorded.add((workflow_id, stage))
+        test = os.environ.get("PYTEST_CURRENT_TEST", "test").split(" ")[0]
+        module, _, name = test.rpartition("::")
+        kind = "key" if not occurrences.is_occurrence_id(workflow_id) else "occurrence"
+        index = sorted(self.started | {workflow_id}).index(workflow_id)
+        stem = f"{Path(module).stem}--{name}--{kind}{index}-{stage}".replace("/", "_")
+        with contextlib.suppress(Exception):
+            history = await self.client.get_workflow_handle(workflow_id).fetch_history()
+            path = Path(folder) / f"{stem[:150]}.json.gz"
+            path.write_bytes(gzip.compress(history.to_json().encode()))
 
     def submitter(self, library: PlaybookLibrary | None = None) -> TemporalSubmitter:
         runtime = self.runtime
@@ -51,12 +86,48 @@ class Harness:
             self.client, runtime.settings, runtime.catalog, library or runtime.library
         )
 
-    async def submit(self, signal: BreachSignal, library: PlaybookLibrary | None = None) -> str:
+    async def submit(
+        self, signal: BreachSignal, library: PlaybookLibrary | None = None, *, wait: bool = True
+    ) -> str:
+        """Submit; the id of the occurrence the signal opened or joined (the key's id when it
+        opened none). ``wait=False`` (no worker runs yet): the key's id, at once."""
+        before = await self._key(signal) if wait else None
         result: SubmitResult = await self.submitter(library).submit(signal)
-        self.started.add(result.incident_id)
-        return result.incident_id
+        key = result.incident_id
+        self.started.add(key)
+        if not wait:
+            return key
+        for _ in range(200):
+            try:
+                state = await occurrences.key_state(self.client, key)
+            except TemporalUnavailableError:  # no worker yet: the signal waits in Temporal
+                return key
+            taken = state is not None and state.signals > (before.signals if before else 0)
+            ignored = state is not None and state.ignored > (before.ignored if before else 0)
+            firing = signal.status is SignalStatus.FIRING
+            if state is not None and taken and (state.open or ignored or not firing):
+                occurrence = state.open or key
+                self.started.add(occurrence)
+                return occurrence
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"the key {key} never took the signal up")
+
+    async def _key(self, signal: BreachSignal) -> KeyState | None:
+        key = workflow_id_for(signal.service, signal.slo, self.runtime.settings.workflow_id_prefix)
+        try:
+            return await occurrences.key_state(self.client, key)
+        except NotFoundError:
+            return None
+
+    async def key(self, incident_id: str) -> KeyState:
+        if occurrences.is_occurrence_id(incident_id):
+            incident_id = incident_id.rsplit("--", 1)[0]
+        state = await occurrences.key_state(self.client, incident_id)
+        assert state is not None
+        return state
 
     async def state(self, incident_id: str) -> IncidentState:
+        incident_id = await occurrences.resolve(self.client, incident_id, open_only=False)
         handle = self.client.get_workflow_handle(incident_id)
         state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
         return state
@@ -78,12 +149,15 @@ class Harness:
                     1 for s in last.steps if s.id == step and s.status != "running"
                 )
                 if ended:
+                    if not last.phase.finished:
+                        await self._record(last.incident_id, "open")
                     return last
             await asyncio.sleep(0.05)
         raise AssertionError(f"{incident_id} never reached {phases} (step {step}); last: {last}")
 
     async def result(self, incident_id: str) -> IncidentState:
         """The final state; time skips ahead while waiting for it."""
+        incident_id = await occurrence_of(self.client, incident_id)
         handle = self.client.get_workflow_handle(incident_id, result_type=IncidentState)
         # A handle from get_workflow_handle does not unlock time skipping by itself (only those
         # from the environment's start_workflow do): unlock it the same way they do.

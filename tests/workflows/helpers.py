@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
+from orchestrator.client import occurrences
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
+from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.runtime import Runtime
 
@@ -33,10 +36,31 @@ def resolved(signal: BreachSignal, **changes: object) -> BreachSignal:
     return signal.model_copy(update={"status": SignalStatus.RESOLVED, "dedupe_key": "", **changes})
 
 
+async def occurrence_of(client: Client, incident_id: str, timeout: float = 30.0) -> str:
+    """The occurrence a key (or an occurrence id) means, once the key's workflow has opened it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            found = await occurrences.resolve(client, incident_id, open_only=False)
+            if found != incident_id or occurrences.is_occurrence_id(found):
+                return found
+        except (NotFoundError, TemporalUnavailableError):
+            pass
+        if loop.time() > deadline:
+            raise AssertionError(f"{incident_id} opened no occurrence within {timeout:g}s")
+        await asyncio.sleep(0.05)
+
+
+async def occurrence_handle(client: Client, incident_id: str) -> WorkflowHandle[Any, IncidentState]:
+    found = await occurrence_of(client, incident_id)
+    return client.get_workflow_handle(found, result_type=IncidentState)
+
+
 async def wait_for(
     client: Client, incident_id: str, *phases: IncidentPhase, timeout: float = 60.0
 ) -> IncidentState:
-    handle = client.get_workflow_handle(incident_id)
+    handle = client.get_workflow_handle(await occurrence_of(client, incident_id, timeout))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     state: IncidentState | None = None

@@ -11,12 +11,21 @@ import pytest
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestrator.audit.model import AuditKind
+from orchestrator.audit.model import AuditKind, StoredEvent
 from orchestrator.client import control as incident_control
+from orchestrator.client.occurrences import key_state
 from orchestrator.client.submission import SubmitStatus
 from orchestrator.errors import CatalogError, ValidationError
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
-from tests.workflows.helpers import fairness_breach, resolved, served, served_eventually, wait_for
+from tests.workflows.helpers import (
+    fairness_breach,
+    occurrence_handle,
+    occurrence_of,
+    resolved,
+    served,
+    served_eventually,
+    wait_for,
+)
 from workers.runtime import Runtime
 
 
@@ -31,6 +40,9 @@ async def test_worked_example_on_a_real_server_routes_rolls_back_freezes_and_abo
     result = await submitter.submit(fairness_breach())
     assert result.status is SubmitStatus.ACCEPTED
     state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
+    occurrence = await occurrence_of(temporal_client, result.incident_id)
+    assert occurrence.startswith(f"{result.incident_id}--"), "each occurrence has its own id"
+    assert state.key == result.incident_id
 
     assert state.severity == "SEV2"
     assert state.playbook == "fairness-language-gap"
@@ -49,7 +61,7 @@ async def test_worked_example_on_a_real_server_routes_rolls_back_freezes_and_abo
 
     # Visibility: the typed search attributes find it.
     query = (
-        f"WorkflowId = '{result.workflow_id}' AND Service = 'support-assistant'"
+        f"WorkflowId = '{occurrence}' AND Service = 'support-assistant'"
         " AND Severity = 'SEV2' AND Playbook = 'fairness-language-gap'"
     )
     found = [wf.id async for wf in temporal_client.list_workflows(query)]
@@ -58,20 +70,18 @@ async def test_worked_example_on_a_real_server_routes_rolls_back_freezes_and_abo
             break
         await asyncio.sleep(0.1)
         found = [wf.id async for wf in temporal_client.list_workflows(query)]
-    assert found == [result.workflow_id]
+    assert found == [occurrence]
 
     ack = await incident_control.abort(
         temporal_client, result.incident_id, by="maria.oncall", reason="taking over by hand"
     )
     assert ack.outcome == "aborting"
-    final = await temporal_client.get_workflow_handle(
-        result.incident_id, result_type=IncidentState
-    ).result()
+    final = await (await occurrence_handle(temporal_client, occurrence)).result()
     assert final.phase is IncidentPhase.ABORTED
     assert final.aborted_by == "maria.oncall"
     assert "left in place" in (final.error or "")
 
-    timeline = await runtime.audit.timeline(result.incident_id)
+    timeline = await runtime.audit.timeline(occurrence)
     kinds = [e.kind for e in timeline]
     for kind in (
         AuditKind.SIGNAL_RECEIVED,
@@ -102,17 +112,27 @@ async def test_twenty_concurrent_signals_start_one_incident_and_all_are_recorded
 
     assert len({r.workflow_id for r in results}) == 1
     assert all(r.status is SubmitStatus.ACCEPTED for r in results)
-    incident_id = results[0].incident_id
-    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{incident_id}'")]
+    key = results[0].incident_id
+    runs = [wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{key}'")]
     assert len(runs) == 1
+    incident_id = await occurrence_of(temporal_client, key)
+    opened = [
+        wf async for wf in temporal_client.list_workflows(f"WorkflowId STARTS_WITH '{key}--'")
+    ]
+    assert len(opened) == 1, "one occurrence for the key"
     state = await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
+    for _ in range(100):
+        if state.signals_received == 20:
+            break
+        await asyncio.sleep(0.05)
+        state = await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
     assert state.signals_received == 20
 
     # A redelivery of one of them is a duplicate, not a 21st signal.
     await submitter.submit(signals[3])
     await submitter.submit(resolved(fairness_breach()))
     await incident_control.abort(temporal_client, incident_id, by="test", reason="done")
-    await temporal_client.get_workflow_handle(incident_id, result_type=IncidentState).result()
+    await (await occurrence_handle(temporal_client, incident_id)).result()
     received = [
         e for e in await runtime.audit.timeline(incident_id) if e.kind is AuditKind.SIGNAL_RECEIVED
     ]
@@ -127,10 +147,17 @@ async def test_resolved_signal_never_starts_an_incident(
     submitter = runtime.submitter(temporal_client)
     result = await submitter.submit(resolved(fairness_breach()))
     assert result.status is SubmitStatus.NO_OPEN_INCIDENT
-    runs = [
-        wf async for wf in temporal_client.list_workflows(f"WorkflowId = '{result.workflow_id}'")
+    key = await key_state(temporal_client, result.workflow_id)
+    assert key is not None and key.signals == 1 and key.ignored == 1
+    assert key.occurrences == [] and key.open is None
+    occurrences = [
+        wf
+        async for wf in temporal_client.list_workflows(
+            f"WorkflowId STARTS_WITH '{result.workflow_id}--'"
+        )
     ]
-    assert runs == []
+    assert occurrences == []
+    await temporal_client.get_workflow_handle(result.workflow_id).terminate("test over")
 
 
 async def test_manual_launch_is_recorded_with_who_and_why(
@@ -148,11 +175,13 @@ async def test_manual_launch_is_recorded_with_who_and_why(
     result = await submitter.submit(signal)
     state = await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
     assert state.launched_by == "maria.oncall"
-    launch = [
-        e
-        for e in await runtime.audit.timeline(result.incident_id)
-        if e.kind is AuditKind.MANUAL_LAUNCH
-    ]
+    launch: list[StoredEvent] = []
+    for _ in range(100):  # audit events land just after the phase they record
+        events = await runtime.audit.timeline(state.incident_id)
+        launch = [e for e in events if e.kind is AuditKind.MANUAL_LAUNCH]
+        if launch:
+            break
+        await asyncio.sleep(0.05)
     assert launch and launch[0].actor == "maria.oncall"
     assert "prompt v42" in launch[0].summary
     await incident_control.abort(temporal_client, result.incident_id, by="maria.oncall", reason="x")
@@ -190,7 +219,7 @@ async def test_one_alert_resolving_does_not_clear_another_still_firing(
     await wait_for(temporal_client, result.incident_id, IncidentPhase.MONITORING)
 
     await submitter.submit(resolved(page))
-    handle = temporal_client.get_workflow_handle(result.incident_id)
+    handle = await occurrence_handle(temporal_client, result.incident_id)
     for _ in range(100):
         state = await handle.query(QUERY_STATE, result_type=IncidentState)
         if state.signals_received == 3:
@@ -201,7 +230,5 @@ async def test_one_alert_resolving_does_not_clear_another_still_firing(
     assert state.phase is IncidentPhase.MONITORING
 
     await submitter.submit(resolved(ticket))
-    final = await temporal_client.get_workflow_handle(
-        result.incident_id, result_type=IncidentState
-    ).result()
+    final = await handle.result()
     assert final.phase is IncidentPhase.RESOLVED

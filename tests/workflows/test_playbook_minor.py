@@ -16,6 +16,7 @@ from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.conftest import HarnessFactory
 from tests.workflows.faults import refusing_tickets
 from tests.workflows.harness import Harness
+from tests.workflows.helpers import occurrence_of
 from tests.workflows.signals import breach, recovered
 from workers.runtime import Runtime
 
@@ -56,12 +57,16 @@ async def test_resolved_before_it_runs_still_files_the_review(
     ts_env: WorkflowEnvironment, runtime: Runtime
 ) -> None:
     harness = Harness(ts_env, runtime)
-    inc = await harness.submit(breach(SLO, **WARNING))
-    await harness.submit(recovered(SLO))
+    submitter = harness.submitter()
+    key = (await submitter.submit(breach(SLO, **WARNING))).incident_id
+    await submitter.submit(recovered(SLO))  # both wait for a worker, in order
     async with runtime.worker(ts_env.client):
+        inc = await occurrence_of(ts_env.client, key)
+        harness.started.add(key)
         final = await harness.result(inc)
         assert final.phase is IncidentPhase.RESOLVED
         assert len(await harness.reviews()) == 1  # bookkeeping is not destructive
+        await harness.close()
 
 
 async def test_escalation_mid_run_moves_to_the_slo_playbook(harness: Harness) -> None:

@@ -31,8 +31,8 @@ async def test_resolution_before_any_action_starts_no_destructive_step(
 ) -> None:
     """Firing and resolved arrive before a worker picks the incident up: nothing is changed."""
     harness = Harness(ts_env, runtime)
-    inc = await harness.submit(breach("language-gap", **FAIRNESS))
-    await harness.submit(recovered("language-gap"))
+    inc = await harness.submit(breach("language-gap", **FAIRNESS), wait=False)
+    await harness.submit(recovered("language-gap"), wait=False)
     async with runtime.worker(ts_env.client):
         final = await harness.result(inc)
         assert final.phase is IncidentPhase.RESOLVED
@@ -40,6 +40,7 @@ async def test_resolution_before_any_action_starts_no_destructive_step(
         assert route.status == "skipped" and "resolved" in route.detail
         assert (await runtime.flags.get_flag(FLAG)).rules == ()
         assert await harness.version("prompt") == "answer-prompt-v42"
+        await harness.close()  # the key's workflow ends too (it would hold the test clock)
 
 
 async def test_worker_restart_while_incident_waits(
@@ -60,11 +61,12 @@ async def test_worker_restart_while_incident_waits(
         inc = await harness.submit(breach("language-gap", **FAIRNESS))
         await harness.until(inc, IncidentPhase.MONITORING)
     # No worker now: the incident waits durably in Temporal.
-    await harness.submit(recovered("language-gap"))
+    await harness.submit(recovered("language-gap"), wait=False)
     async with runtime.worker(ts_env.client):
         final = await harness.result(inc)
         assert final.phase is IncidentPhase.RESOLVED
         assert await harness.applied(inc, "route-segment-to-humans") == 1
+        await harness.close()
 
 
 async def test_flapping_alert_does_not_flap_the_mitigation(harness: Harness) -> None:
@@ -263,8 +265,9 @@ async def test_the_worst_signal_before_the_start_sets_the_severity(
 ) -> None:
     """Signals that arrive together (before a worker picks the incident up) are all weighed."""
     harness = Harness(ts_env, runtime)
-    inc = await harness.submit(breach("task-success", segment=SPANISH, observed=0.874, burn=6.3))
-    await harness.submit(breach("task-success", observed=0.80, burn=16.0))  # SEV1, everyone
+    signal = breach("task-success", segment=SPANISH, observed=0.874, burn=6.3)
+    inc = await harness.submit(signal, wait=False)
+    await harness.submit(breach("task-success", observed=0.80, burn=16.0), wait=False)  # SEV1
     async with runtime.worker(ts_env.client):
         state = await harness.until(inc, IncidentPhase.AWAITING_APPROVAL)
         assert state.severities == ["SEV1"]

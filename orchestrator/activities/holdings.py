@@ -1,0 +1,168 @@
+"""The holdings ledger, as activities use it: join a temporary change, leave it, and the one
+activity that releases a held change (the undo of every temporary step).
+
+The decisions are :mod:`orchestrator.domain.holdings`; this module runs them against the shared
+compare-and-swap store (the audit database), retrying a lost swap with the holding read again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from temporalio.exceptions import ApplicationError
+
+from orchestrator.audit.holdings import HoldingStore, StoredHolding
+from orchestrator.domain.holdings import (
+    Holder,
+    Holding,
+    HoldKind,
+    captured,
+    joined,
+    plan_join,
+    plan_leave,
+)
+
+SWAP_ATTEMPTS = 20
+Clock = Callable[[], datetime]
+Read = Callable[[Holding | None], Awaitable[tuple[str, str]]]
+"""Reads the target now: (baseline, desired). Called once per claim or join, never on a retry
+that finds its holder stored."""
+Revert = Callable[[Holding], Awaitable[str]]
+Reapply = Callable[[str, Holding], Awaitable[str]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def busy(holding: Holding) -> ApplicationError:
+    """Retryable: another holder's claim or release of the same change is in flight."""
+    return ApplicationError(
+        f"{holding.target} is being {'claimed' if holding.phase == 'capturing' else 'released'}"
+        f" by {holding.owner}; retrying",
+        type="HoldingBusy",
+    )
+
+
+def _load(stored: StoredHolding | None) -> tuple[Holding | None, int]:
+    if stored is None:
+        return None, 0
+    return Holding.model_validate(stored.body), stored.version
+
+
+def _body(holding: Holding) -> dict[str, Any]:
+    return holding.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class Left:
+    """How leaving went: ``gone`` (nothing was held by this holder: a retry, or never joined),
+    ``kept`` (others still hold it), ``released`` (last holder: reverted to the baseline)."""
+
+    kind: Literal["gone", "kept", "released"]
+    detail: str
+    holding: Holding | None = None
+
+
+class Holdings:
+    def __init__(self, store: HoldingStore, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def get(self, target: str) -> Holding | None:
+        return _load(await self._store.get(target))[0]
+
+    async def join(
+        self,
+        target: str,
+        kind: HoldKind,
+        holder: str,
+        read: Read,
+        spec: dict[str, Any] | None = None,
+        finish: Revert | None = None,
+    ) -> Holding:
+        """Make ``holder`` a holder of ``target`` (idempotent), with the baseline stored before
+        anything is written. Returns the holding to bring the target to (its ``effective``)."""
+        for _ in range(SWAP_ATTEMPTS):
+            current, version = _load(await self._store.get(target))
+            now = self._clock()
+            step = plan_join(current, target=target, kind=kind, holder=holder, now=now, spec=spec)
+            if step.kind == "held" and step.holding is not None:
+                return step.holding
+            if step.kind == "wait" and step.holding is not None:
+                raise busy(step.holding)
+            assert step.holding is not None
+            if step.kind == "finish":
+                await self._finish(target, step.holding, version, finish)
+                continue
+            if step.kind == "claim":
+                claim = await self._store.put(target, _body(step.holding), expect_version=version)
+                if claim is None:
+                    continue
+                baseline, desired = await read(None)
+                first = Holder(id=holder, desired=desired, since=now)
+                final = captured(step.holding, baseline, first)
+                if await self._store.put(target, _body(final), expect_version=claim.version):
+                    return final
+                continue
+            _, desired = await read(step.holding)
+            final = joined(step.holding, Holder(id=holder, desired=desired, since=now))
+            if await self._store.put(target, _body(final), expect_version=version):
+                return final
+        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
+
+    async def _finish(
+        self, target: str, release: Holding, version: int, revert: Revert | None
+    ) -> None:
+        """Complete a release whose owner died: revert, then delete (as that owner would)."""
+        if revert is None:
+            raise busy(release)
+        stored = await self._store.put(target, _body(release), expect_version=version)
+        if stored is None:
+            return
+        await revert(release)
+        await self._store.delete(target, expect_version=stored.version)
+
+    async def _settle(self, target: str, holding: Holding, version: int, reapply: Reapply) -> str:
+        """Do the re-apply a leaver owes (``pending_from``), then clear it."""
+        detail = await reapply(holding.pending_from, holding)
+        settled = holding.model_copy(update={"pending_from": ""})
+        await self._store.put(target, _body(settled), expect_version=version)
+        return detail
+
+    async def leave(self, target: str, holder: str, revert: Revert, reapply: Reapply) -> Left:
+        """Remove ``holder``; the last one out reverts (``revert``) and deletes the holding; a
+        holder leaving others behind re-applies what they still want if it moved (``reapply``
+        gets what was in place and the holding as it stays)."""
+        for _ in range(SWAP_ATTEMPTS):
+            current, version = _load(await self._store.get(target))
+            step = plan_leave(current, holder=holder, now=self._clock())
+            if step.kind == "gone":
+                detail = f"{target}: not held by {holder} (released already)"
+                if current is not None and current.phase == "held" and current.pending_from:
+                    detail += "; " + await self._settle(target, current, version, reapply)
+                    return Left("kept", detail, current)
+                return Left("gone", detail)
+            assert step.holding is not None
+            if step.kind == "wait":
+                raise busy(step.holding)
+            if step.kind == "drop":
+                if await self._store.delete(target, expect_version=version):
+                    return Left("gone", f"{target}: claim dropped before anything was written")
+                continue
+            stored = await self._store.put(target, _body(step.holding), expect_version=version)
+            if stored is None:
+                continue
+            if step.kind == "leave":
+                kept = step.holding
+                detail = f"{target}: still held by {len(kept.holders)} other(s)"
+                if kept.pending_from:
+                    detail += "; " + await self._settle(target, kept, stored.version, reapply)
+                return Left("kept", detail, kept)
+            detail = await revert(step.holding)
+            await self._store.delete(target, expect_version=stored.version)
+            return Left("released", detail, step.holding)
+        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")

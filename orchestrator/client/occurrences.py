@@ -1,0 +1,49 @@
+"""From what a person types to the occurrence it means.
+
+Ids come in two shapes: an incident key (``<prefix>-<service>--<slo>``, the key's workflow) and
+an occurrence (``<key>--<yyyymmdd-hhmmss>``, one ``IncidentWorkflow``). Commands that act on an
+incident (approve, deny, abort, launch, status) accept either: a key means its open occurrence
+(or, for reading, its latest one). An incident started before occurrences existed has a key-shaped
+id and answers for itself.
+"""
+
+from __future__ import annotations
+
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from orchestrator.client.connect import rpc_error
+from orchestrator.errors import NotFoundError
+from orchestrator.workflows.key_types import KeyState
+from orchestrator.workflows.types import QUERY_KEY
+
+
+def is_occurrence_id(incident_id: str) -> bool:
+    return incident_id.count("--") >= 2
+
+
+async def key_state(client: Client, key: str) -> KeyState | None:
+    """The key workflow's state; None when ``key`` names an incident of the older shape."""
+    try:
+        state: KeyState = await client.get_workflow_handle(key).query(
+            QUERY_KEY, result_type=KeyState
+        )
+    except WorkflowQueryFailedError:
+        return None
+    except RPCError as exc:
+        raise rpc_error(exc, not_found=f"no incident {key!r}") from exc
+    return state
+
+
+async def resolve(client: Client, incident_id: str, *, open_only: bool) -> str:
+    """The occurrence id ``incident_id`` means (itself when it is one)."""
+    if is_occurrence_id(incident_id):
+        return incident_id
+    state = await key_state(client, incident_id)
+    if state is None:
+        return incident_id
+    if state.open:
+        return state.open
+    if open_only or not state.occurrences:
+        raise NotFoundError(f"no open incident for {incident_id!r}")
+    return state.occurrences[-1].id

@@ -1,0 +1,62 @@
+"""Input and state of an incident key's workflow (:mod:`orchestrator.workflows.incident_key`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from orchestrator.domain.alert_memory import AlertMemory
+from orchestrator.domain.catalog import Service, Slo
+from orchestrator.domain.playbook import Playbook
+
+
+class Occurrence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    phase: str = "open"
+    """The occurrence's last phase (``resolved``, ``failed``...) once it has closed."""
+
+
+class KeyState(BaseModel):
+    """What the key's ``key`` query answers, and what continue-as-new carries over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    service: str
+    slo: str
+    open: str | None = None
+    """The open occurrence's workflow id; at most one is open per key."""
+    occurrences: list[Occurrence] = Field(default_factory=list)
+    """The latest occurrences, oldest first (at most :data:`KEEP_OCCURRENCES`)."""
+    opened: int = 0
+    """Occurrences opened by this key's workflow since it started (across continue-as-new)."""
+    signals: int = 0
+    ignored: int = 0
+    """Signals recorded and not acted on (redeliveries of resolved alerts, stale resolutions)."""
+    memory: AlertMemory = Field(default_factory=AlertMemory)
+    last_activity: datetime | None = None
+
+
+KEEP_OCCURRENCES = 50
+
+
+class KeyInput(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    service: Service
+    slo: Slo
+    playbooks: tuple[Playbook, ...]
+    """Every playbook the service may run: each occurrence gets those for its dimension, or the
+    one a person named in the signal that opened it."""
+    kill_switch: bool = False
+    memory_seconds: float = Field(default=4 * 3600, gt=0)
+    """How long resolved alerts are remembered after the key goes quiet (at least the hold-down
+    plus Alertmanager's repeat interval); the key's workflow ends once that has passed."""
+    carried: KeyState | None = None
+    """The state carried over by continue-as-new."""
