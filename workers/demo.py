@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from datetime import UTC, datetime
 
@@ -11,11 +12,12 @@ from temporalio.client import Client
 
 from orchestrator.audit.render import format_timeline
 from orchestrator.audit.store import AuditStore
+from orchestrator.client import occurrences
 from orchestrator.client.submission import SubmitResult
 from orchestrator.config.settings import Settings
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import NotFoundError, OrchestratorError
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.stack import Stack, embedded_stack
 
@@ -44,6 +46,19 @@ async def follow_audit(store: AuditStore, stop: asyncio.Event) -> int:
         if stop.is_set() and not events:
             return seen
         await asyncio.sleep(0.2)
+
+
+async def occurrence_of(client: Client, key: str, timeout: float = 30.0) -> str:
+    """The occurrence the key's workflow opened for the signal just submitted."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with contextlib.suppress(NotFoundError):
+            found = await occurrences.resolve(client, key, open_only=True)
+            if occurrences.is_occurrence_id(found):
+                return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise OrchestratorError(f"{key} opened no incident within {timeout:.0f}s")
+        await asyncio.sleep(0.1)
 
 
 async def wait_for_phase(
@@ -105,16 +120,16 @@ async def run_demo(base: Settings) -> None:
                 f"breach signal {slo} ({dimension}) language=es observed {observed:g} vs"
                 f" {objective:g}: {result.status.value} incident {result.incident_id}"
             )
+        opened: list[str] = []
         for result in results:
+            occurrence = await occurrence_of(stack.client, result.incident_id)
+            opened.append(occurrence)
             state = await wait_for_phase(
-                stack.client, result.incident_id, {IncidentPhase.MONITORING, IncidentPhase.FAILED}
+                stack.client, occurrence, {IncidentPhase.MONITORING, IncidentPhase.FAILED}
             )
-            say(
-                f"{result.incident_id}: {state.severity}, playbook {state.playbook},"
-                f" now {state.phase.value}"
-            )
+            say(f"{occurrence}: {state.severity}, playbook {state.playbook}, {state.phase.value}")
             if state.phase is IncidentPhase.FAILED:
-                raise OrchestratorError(f"{result.incident_id} failed: {state.error}")
+                raise OrchestratorError(f"{occurrence} failed: {state.error}")
         await what_users_get(stack)
         say("the prompt is fixed and the SLOs recover: monitoring sends resolved signals")
         for slo, dimension, *_ in BREACHES:
@@ -128,11 +143,11 @@ async def run_demo(base: Settings) -> None:
                     source="demo",
                 )
             )
-        for result in results:
+        for occurrence in opened:
             final = await stack.client.get_workflow_handle(
-                result.incident_id, result_type=IncidentState
+                occurrence, result_type=IncidentState
             ).result()
-            say(f"{result.incident_id}: {final.phase.value}")
+            say(f"{occurrence}: {final.phase.value}")
         await asyncio.sleep(0.5)
         stop.set()
         await follower
@@ -143,11 +158,10 @@ async def run_demo(base: Settings) -> None:
             f"audit chain verified: {report.checked} events, hash-chained, in"
             f" {stack.settings.effective_audit_url}"
         )
-        timeline = await stack.runtime.audit.timeline(results[0].incident_id)
-        say(f"timeline of {results[0].incident_id}:")
+        timeline = await stack.runtime.audit.timeline(opened[0])
+        say(f"timeline of {opened[0]}:")
         typer.echo(format_timeline(timeline))
     say("stack stopped. Inspect again with:")
     typer.echo(
-        f"  .venv/bin/orchestrator --state-dir {settings.state_dir} audit"
-        f" --incident {results[0].incident_id}"
+        f"  .venv/bin/orchestrator --state-dir {settings.state_dir} audit --incident {opened[0]}"
     )
