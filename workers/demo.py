@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 from datetime import UTC, datetime
 
@@ -17,7 +16,7 @@ from orchestrator.client.submission import SubmitResult
 from orchestrator.config.settings import Settings
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-from orchestrator.errors import NotFoundError, OrchestratorError
+from orchestrator.errors import OrchestratorError
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.stack import Stack, embedded_stack
 
@@ -46,19 +45,6 @@ async def follow_audit(store: AuditStore, stop: asyncio.Event) -> int:
         if stop.is_set() and not events:
             return seen
         await asyncio.sleep(0.2)
-
-
-async def occurrence_of(client: Client, key: str, timeout: float = 30.0) -> str:
-    """The occurrence the key's workflow opened for the signal just submitted."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        with contextlib.suppress(NotFoundError):
-            found = await occurrences.resolve(client, key, open_only=True)
-            if occurrences.is_occurrence_id(found):
-                return found
-        if asyncio.get_running_loop().time() > deadline:
-            raise OrchestratorError(f"{key} opened no incident within {timeout:.0f}s")
-        await asyncio.sleep(0.1)
 
 
 async def wait_for_phase(
@@ -122,7 +108,9 @@ async def run_demo(base: Settings) -> None:
             )
         opened: list[str] = []
         for result in results:
-            occurrence = await occurrence_of(stack.client, result.incident_id)
+            occurrence = await occurrences.opened(
+                stack.client, result.incident_id, open_only=True, timeout=30.0
+            )
             opened.append(occurrence)
             state = await wait_for_phase(
                 stack.client, occurrence, {IncidentPhase.MONITORING, IncidentPhase.FAILED}

@@ -9,11 +9,13 @@ id and answers for itself.
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from orchestrator.client.connect import rpc_error
-from orchestrator.errors import NotFoundError
+from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.workflows.key_types import KeyState
 from orchestrator.workflows.types import QUERY_KEY
 
@@ -47,3 +49,21 @@ async def resolve(client: Client, incident_id: str, *, open_only: bool) -> str:
     if open_only or not state.occurrences:
         raise NotFoundError(f"no open incident for {incident_id!r}")
     return state.occurrences[-1].id
+
+
+async def opened(client: Client, key: str, *, open_only: bool, timeout: float) -> str:
+    """The occurrence ``key`` means once its workflow has opened one (a signal just submitted
+    waits in Temporal until a worker runs the key's workflow); NotFoundError after ``timeout``
+    seconds without one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            found = await resolve(client, key, open_only=open_only)
+            if is_occurrence_id(found):
+                return found
+        except (NotFoundError, TemporalUnavailableError):
+            pass
+        if loop.time() > deadline:
+            raise NotFoundError(f"{key} opened no occurrence within {timeout:g}s")
+        await asyncio.sleep(0.05)

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowHandle
 from orchestrator.client import occurrences
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-from orchestrator.errors import NotFoundError, TemporalUnavailableError
+from orchestrator.errors import NotFoundError
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.runtime import Runtime
 
@@ -38,18 +38,10 @@ def resolved(signal: BreachSignal, **changes: object) -> BreachSignal:
 
 async def occurrence_of(client: Client, incident_id: str, timeout: float = 30.0) -> str:
     """The occurrence a key (or an occurrence id) means, once the key's workflow has opened it."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            found = await occurrences.resolve(client, incident_id, open_only=False)
-            if found != incident_id or occurrences.is_occurrence_id(found):
-                return found
-        except (NotFoundError, TemporalUnavailableError):
-            pass
-        if loop.time() > deadline:
-            raise AssertionError(f"{incident_id} opened no occurrence within {timeout:g}s")
-        await asyncio.sleep(0.05)
+    try:
+        return await occurrences.opened(client, incident_id, open_only=False, timeout=timeout)
+    except NotFoundError:
+        raise AssertionError(f"{incident_id} opened no occurrence within {timeout:g}s") from None
 
 
 async def occurrence_handle(client: Client, incident_id: str) -> WorkflowHandle[Any, IncidentState]:
