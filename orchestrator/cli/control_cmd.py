@@ -16,7 +16,8 @@ from orchestrator.client.connect import connect
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import connect_submitter
 from orchestrator.config.files import load_catalog_and_playbooks
-from orchestrator.domain.signals import BreachSignal, Segment, workflow_id_for
+from orchestrator.domain.keys import incident_key
+from orchestrator.domain.signals import BreachSignal, Segment
 from orchestrator.errors import ValidationError
 from orchestrator.workflows.types import ControlAck
 
@@ -148,7 +149,7 @@ def fast_track(
             labels=labels,
         )
         client, submitter = await connect_submitter(settings, catalog, library)
-        incident_id = workflow_id_for(svc.name, spec.name, settings.workflow_id_prefix)
+        incident_id = incident_key(signal, catalog, library, settings.workflow_id_prefix)
         return await incident_control.fast_track(client, submitter, signal, book, incident_id)
 
     _report(run(body), as_json)

@@ -14,7 +14,8 @@ from orchestrator.client.launch import launch_signal, signal_from_fields
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter, connect_submitter
 from orchestrator.config.files import load_catalog_and_playbooks
-from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus, workflow_id_for
+from orchestrator.domain.keys import incident_key
+from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import ValidationError
 from orchestrator.workflows.types import ControlAck
 
@@ -144,7 +145,7 @@ def launch(
             segment=_segment(segment),
         )
         client, submitter = await _submitter(ctx)
-        incident_id = workflow_id_for(sig.service, sig.slo, settings.workflow_id_prefix)
+        incident_id = incident_key(sig, catalog, library, settings.workflow_id_prefix)
         return await incident_control.launch_or_start(
             client, submitter, sig, library.by_name(playbook), incident_id
         )

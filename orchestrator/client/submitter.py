@@ -18,9 +18,9 @@ from orchestrator.client.connect import connect, rpc_error
 from orchestrator.client.submission import SubmitResult, SubmitStatus
 from orchestrator.config.settings import Settings
 from orchestrator.domain.catalog import Catalog
-from orchestrator.domain.playbook import Playbook, PlaybookLibrary
-from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
-from orchestrator.errors import NotFoundError, ValidationError
+from orchestrator.domain.keys import incident_key
+from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.workflows.key_types import KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
 
@@ -45,30 +45,16 @@ class TemporalSubmitter:
         self._prefix = workflow_id_prefix
         self._memory = alert_memory
 
-    def _candidates(self, signal: BreachSignal) -> tuple[Playbook, ...]:
-        service, slo = self._catalog.resolve(signal)
-        if signal.playbook:
-            try:
-                playbook = self._library.by_name(signal.playbook)
-            except NotFoundError as exc:
-                raise ValidationError(str(exc), "signal.playbook") from None
-            if playbook.match.services and service.name not in playbook.match.services:
-                raise ValidationError(
-                    f"playbook {playbook.name!r} is not for service {service.name!r}"
-                )
-            return (playbook,)
-        return self._library.candidates_for(service.name, slo.dimension)
-
     async def validate(self, signal: BreachSignal) -> None:
-        self._candidates(signal)
+        incident_key(signal, self._catalog, self._library, self._prefix)
 
     async def submit(self, signal: BreachSignal) -> SubmitResult:
         if signal.received_at is None:
             signal = signal.model_copy(update={"received_at": datetime.now(UTC)})
         signal = signal.with_dedupe_key()
-        self._candidates(signal)  # a playbook named that does not fit is refused here
+        # a playbook named that does not fit is refused here
+        workflow_id = incident_key(signal, self._catalog, self._library, self._prefix)
         service, slo = self._catalog.resolve(signal)
-        workflow_id = workflow_id_for(service.name, slo.name, self._prefix)
         key = KeyInput(
             key=workflow_id,
             service=service,

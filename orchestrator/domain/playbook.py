@@ -97,6 +97,9 @@ class Playbook(_Frozen):
     match: Match
     manual_only: bool = False
     """Never chosen for a breach by policy; runs only when a person launches it by name."""
+    per_segment: bool = False
+    """One incident per segment: a breach for ``language=fr`` opens its own incident beside the
+    one for ``language=es`` (the key carries the segment) instead of joining it."""
     resolution: ResolutionPolicy = ResolutionPolicy()
     on_failure: FailurePolicy = FailurePolicy()
     steps: tuple[Step, ...] = Field(min_length=1)

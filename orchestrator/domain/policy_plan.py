@@ -13,11 +13,12 @@ from pydantic import BaseModel, ConfigDict
 from orchestrator.domain.actions import ACTIONS
 from orchestrator.domain.catalog import Catalog, Service, Slo
 from orchestrator.domain.gate import ApprovalAnswer, GateFacts, Verdict, gate, prepare
+from orchestrator.domain.keys import incident_key
 from orchestrator.domain.ops_models import Authorization, KillSwitch
 from orchestrator.domain.playbook import Playbook, PlaybookLibrary, Step
 from orchestrator.domain.policy import FailurePolicy, ResolutionPolicy
 from orchestrator.domain.severity import Severity, SeverityAssessment, classify
-from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
+from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.domain.templating import template_context
 
 FAST_TRACK_LABEL = "orchestrator.fast-track"
@@ -177,7 +178,7 @@ def plan_incident(
     succeed, so a step whose ``when`` asks whether an earlier one ran sees it as run."""
     service, slo = catalog.resolve(signal)
     base: dict[str, Any] = {
-        "incident_id": workflow_id_for(service.name, slo.name, workflow_id_prefix),
+        "incident_id": incident_key(signal, catalog, library, workflow_id_prefix),
         "service": service.name,
         "slo": slo.name,
         "status": signal.status.value,

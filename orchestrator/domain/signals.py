@@ -130,9 +130,27 @@ class BreachSignal(BaseModel):
         return self.model_copy(update={"dedupe_key": digest})
 
 
-def workflow_id_for(service: str, slo: str, prefix: str = "incident") -> str:
-    """The Temporal workflow id of the incident for a service and SLO (slugs, so unambiguous).
+_PLAIN_TAG = re.compile(r"^[A-Za-z0-9_.:=-]{1,80}$")
+
+
+def segment_tag(segment: Segment) -> str:
+    """The segment as it appears in a key: ``language=es`` when that is short and plain (no
+    ``--``, which separates an occurrence's time), else ``h`` and a digest of it (never has ``=``,
+    so never equal to a plain tag)."""
+    text = str(segment)
+    if _PLAIN_TAG.match(text) and "--" not in text:
+        return text
+    return "h" + hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def workflow_id_for(
+    service: str, slo: str, prefix: str = "incident", segment: Segment | None = None
+) -> str:
+    """The Temporal workflow id of the incident key for a service and SLO (slugs, so
+    unambiguous), and for a segment when the playbook keeps one incident per segment
+    (``<prefix>-<service>--<slo>@language=es``).
 
     ``prefix`` separates deployments that share one namespace (staging and production, say).
     """
-    return f"{prefix}-{service}--{slo}"
+    base = f"{prefix}-{service}--{slo}"
+    return base if segment is None else f"{base}@{segment_tag(segment)}"

@@ -24,8 +24,9 @@ from orchestrator.client.queries import incident_state, list_incidents
 from orchestrator.client.submission import SignalSubmitter
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.keys import incident_key
 from orchestrator.domain.playbook import PlaybookLibrary
-from orchestrator.domain.signals import Segment, workflow_id_for
+from orchestrator.domain.signals import Segment
 from orchestrator.errors import (
     NotFoundError,
     OrchestratorError,
@@ -129,7 +130,7 @@ class IncidentApi:
             segment=segment,
             source="api",
         )
-        incident_id = workflow_id_for(signal.service, signal.slo, self.workflow_id_prefix)
+        incident_id = incident_key(signal, self.catalog, self.library, self.workflow_id_prefix)
         result = await incident_control.launch_or_start(
             self.client, self.submitter, signal, self.library.by_name(req.playbook), incident_id
         )

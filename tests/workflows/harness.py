@@ -18,9 +18,10 @@ from orchestrator.client import occurrences
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.domain.flags import EvalContext
+from orchestrator.domain.keys import incident_key
 from orchestrator.domain.ops_models import Page, ReviewTicket
 from orchestrator.domain.playbook import PlaybookLibrary
-from orchestrator.domain.signals import BreachSignal, SignalStatus, workflow_id_for
+from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.providers.local_ops import LocalOps, local_ops
 from orchestrator.workflows.key_types import KeyState
@@ -91,7 +92,7 @@ class Harness:
     ) -> str:
         """Submit; the id of the occurrence the signal opened or joined (the key's id when it
         opened none). ``wait=False`` (no worker runs yet): the key's id, at once."""
-        before = await self._key(signal) if wait else None
+        before = await self._key(signal, library) if wait else None
         result: SubmitResult = await self.submitter(library).submit(signal)
         key = result.incident_id
         self.started.add(key)
@@ -112,8 +113,12 @@ class Harness:
             await asyncio.sleep(0.02)
         raise AssertionError(f"the key {key} never took the signal up")
 
-    async def _key(self, signal: BreachSignal) -> KeyState | None:
-        key = workflow_id_for(signal.service, signal.slo, self.runtime.settings.workflow_id_prefix)
+    async def _key(
+        self, signal: BreachSignal, library: PlaybookLibrary | None = None
+    ) -> KeyState | None:
+        runtime = self.runtime
+        books = library or runtime.library
+        key = incident_key(signal, runtime.catalog, books, runtime.settings.workflow_id_prefix)
         try:
             return await occurrences.key_state(self.client, key)
         except NotFoundError:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.audit.model import AuditKind
-from orchestrator.domain.signals import BreachSignal
+from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.ingest.delivery import ParseContext
 from orchestrator.ingest.generic import parse as parse_generic
 from orchestrator.workflows.types import IncidentPhase
@@ -147,3 +148,42 @@ async def test_generic_re_fire_after_a_resolve_keeps_the_incident_open(harness: 
     await h.skip(60)  # past the hold-down: still open, the breach fires again
     assert not (await h.state(inc)).phase.finished
     assert await h.served(FLAG, "language", "es") == "human-queue"
+
+
+def _per_segment(h: Harness) -> PlaybookLibrary:
+    """The shipped library with the fairness playbook keeping one incident per segment."""
+    books = tuple(
+        p.model_copy(update={"per_segment": True}) if p.name == "fairness-language-gap" else p
+        for p in h.runtime.library.playbooks
+    )
+    return PlaybookLibrary(playbooks=books)
+
+
+async def test_a_per_segment_playbook_opens_one_incident_per_segment(harness: Harness) -> None:
+    h = harness
+    library = _per_segment(h)
+    fires = {lang: alert("firing", fp=f"fp-{lang}") for lang in ("es", "fr")}
+    fires["fr"] = fires["fr"].model_copy(update={"segment": Segment(key="language", value="fr")})
+    es = await h.submit(fires["es"], library)
+    await h.until(es, IncidentPhase.MONITORING)
+    fr = await h.submit(fires["fr"], library)
+    await h.until(fr, IncidentPhase.MONITORING)
+
+    es_key, fr_key = await h.key(es), await h.key(fr)
+    prefix = f"{h.runtime.settings.workflow_id_prefix}-support-assistant--language-gap"
+    assert (es_key.key, fr_key.key) == (f"{prefix}@language=es", f"{prefix}@language=fr")
+    assert (es_key.open, fr_key.open) == (es, fr), "fr opened its own occurrence beside es"
+    assert await h.served(FLAG, "language", "es") == "human-queue"
+    assert await h.served_eventually(FLAG, "language", "fr", "human-queue") == "human-queue"
+    pins = (await h.local.deploy.state("support-assistant", "prompt")).history
+
+    resolution = fires["es"].model_copy(
+        update={"status": SignalStatus.RESOLVED, "dedupe_key": "es-resolved"}
+    )
+    await h.submit(resolution, library)
+    assert (await h.result(es)).phase is IncidentPhase.RESOLVED
+    assert await h.served_eventually(FLAG, "language", "es", "assistant") == "assistant"
+    assert await h.served(FLAG, "language", "fr") == "human-queue", "fr's incident is still open"
+    assert await h.served(FLAG, "language", "en") == "assistant"
+    assert (await h.state(fr)).phase is IncidentPhase.MONITORING
+    assert (await h.local.deploy.state("support-assistant", "prompt")).history == pins
