@@ -11,6 +11,7 @@ from temporalio import activity
 from orchestrator.activities.changes import Targets
 from orchestrator.activities.errors import not_verified, permanent, permanent_or_retryable
 from orchestrator.activities.holdings import Holdings
+from orchestrator.activities.made import found_in_place
 from orchestrator.activities.ops_types import (
     FREEZE_RELEASES,
     LIFT_FREEZE,
@@ -95,7 +96,8 @@ class ReleaseActivities:
         return FreezeResult(
             freeze=freeze,
             active=True,
-            detail=f"releases of {req.component} frozen until {until}; owner {req.owner}",
+            detail=f"releases of {req.component} frozen until {until}; owner {req.owner}"
+            + found_in_place(freeze.created_at, now),
             holding=target,
         )
 

@@ -103,6 +103,11 @@ async def writes(runtime: Runtime) -> Writes:
     )
 
 
+def detail(state: IncidentState, step: str) -> str:
+    [record] = [s for s in state.steps if s.id == step]
+    return record.detail
+
+
 async def held(runtime: Runtime, targets: list[str]) -> dict[str, list[str]]:
     """The holders of each target in the holdings ledger ([] when nothing is held)."""
     store = open_holding_store(runtime.settings.effective_audit_url)
@@ -209,6 +214,11 @@ async def test_a_reset_run_applies_no_effect_twice_and_undoes_each_once(
             s.id for s in first.steps if s.status == "done"
         ], "the new run walked the whole playbook again"
 
+        # The audit says which effects the new run found rather than made.
+        made = ("freeze-prompt-releases", "open-fairness-review", "page-oncall")
+        for step in made:
+            assert "found in place" not in detail(first, step), detail(first, step)
+            assert "found in place" in detail(again, step), detail(again, step)
         # Every step ran again; none wrote again.
         after = await writes(runtime)
         assert after.flag_version == before.flag_version, "no flag write"
