@@ -13,7 +13,7 @@ import dataclasses
 
 from orchestrator.audit.model import AuditKind
 from orchestrator.domain.flags import AddRule, Clause, FlagState, Instruction, RemoveRule
-from orchestrator.domain.playbook import PlaybookLibrary, parse_playbook
+from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.policy_effects import EffectRecord
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.providers.flags import FlagProvider
@@ -30,47 +30,13 @@ from tests.workflows.faults import (
 from tests.workflows.harness import SERVICE, Harness
 from tests.workflows.helpers import occurrence_of
 from tests.workflows.signals import SPANISH, breach, launched, recovered
+from tests.workflows.stopgaps import HOLD_PROMPT, RAN_BEFORE_IT, SERVED_BEFORE
 from workers.runtime import OpsWrapper
 
 ANSWER = "support-assistant-answer-mode"
 CONTEXT = "support-assistant-context-size"
-SERVED_BEFORE = "answer-prompt-v42"
-"""The prompt serving when the incident starts (the catalog's current)."""
-RAN_BEFORE_IT = "answer-prompt-v41"
-"""What served before it: the provider's ``previous`` at the start (also the known-good)."""
 TTFT = "ttft-p95"
 TTFT_EVERYONE = {"observed": 900.0, "burn": 2.0}  # SEV2, no segment: the default changes
-
-# rollback-and-freeze's rollback, made a stopgap: pinned while the SLO is breached, undone after.
-HOLD_PROMPT = parse_playbook(
-    """
-name: hold-prompt-version
-description: Pin the prompt while the SLO is breached; the pin is undone once it has recovered.
-manual_only: true
-match:
-  dimensions: [fairness]
-  services: [support-assistant]
-resolution:
-  hold_down_seconds: 15
-on_failure:
-  compensate: true
-steps:
-  - id: rollback
-    action: deploy.pin_version
-    temporary: true
-    timeout_seconds: 60
-    args:
-      component: prompt
-      version: "{{ signal.labels.get('version', 'known-good') }}"
-  - id: wait-for-recovery
-    action: incident.wait_for_recovery
-    timeout_seconds: 7200
-    args:
-      timeout_seconds: 7200
-      on_timeout: escalate
-""",
-    "tests/workflows/test_retry_safe_writes.py",
-)
 
 
 def effect(state: IncidentState, step: str) -> EffectRecord:
