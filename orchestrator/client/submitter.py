@@ -20,6 +20,7 @@ from orchestrator.config.settings import Settings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.keys import incident_key
 from orchestrator.domain.playbook import PlaybookLibrary
+from orchestrator.domain.signal_bounds import check_bounds
 from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.workflows.key_types import KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
@@ -46,13 +47,15 @@ class TemporalSubmitter:
         self._memory = alert_memory
 
     async def validate(self, signal: BreachSignal) -> None:
+        check_bounds(signal)
         incident_key(signal, self._catalog, self._library, self._prefix)
 
     async def submit(self, signal: BreachSignal) -> SubmitResult:
         if signal.received_at is None:
             signal = signal.model_copy(update={"received_at": datetime.now(UTC)})
         signal = signal.with_dedupe_key()
-        # a playbook named that does not fit is refused here
+        check_bounds(signal)  # a signal too big for a workflow, and
+        # a playbook named that does not fit are refused here
         workflow_id = incident_key(signal, self._catalog, self._library, self._prefix)
         service, slo = self._catalog.resolve(signal)
         key = KeyInput(

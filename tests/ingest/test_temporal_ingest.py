@@ -14,10 +14,11 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from orchestrator.domain.signal_bounds import MAX_LABELS
 from orchestrator.domain.signals import workflow_id_for
 from orchestrator.ingest import IngestMetrics, create_app
 from tests.ingest.conftest import make_settings, wall_clock
-from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of
+from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of, sample
 from tests.ingest.storm import incident_keys, run_storm
 from workers.runtime import Runtime
 
@@ -99,3 +100,42 @@ async def test_small_storm_through_temporal(
         assert (
             await _eventually_runs(temporal_client, workflow_id_for(service, slo, prefix), 1) == 1
         )
+
+
+@pytest.mark.parametrize(
+    ("labels", "field"),
+    [
+        ({"runbook": "x" * 70_000}, "labels.runbook"),  # one value of 70 KB
+        ({f"l{i}": "v" for i in range(MAX_LABELS + 1)}, "labels"),  # too many
+        ({f"l{i}": "y" * 2000 for i in range(12)}, "labels"),  # each fits, together too big
+    ],
+    ids=["one-huge-value", "too-many", "too-big-in-all"],
+)
+async def test_a_signal_too_big_for_a_workflow_is_refused_naming_the_field(
+    real_client: tuple[httpx.AsyncClient, IngestMetrics],
+    runtime: Runtime,
+    temporal_client: Client,
+    labels: dict[str, str],
+    field: str,
+) -> None:
+    """Issue 10, defect 1: 70 KB of labels used to be accepted (202) and jam the key."""
+    client, _ = real_client
+    payload = sample(ALERTMANAGER_V4)
+    payload["alerts"] = payload["alerts"][:1]
+    payload["alerts"][0]["labels"].update(labels)
+    response = await client.post(
+        "/v1/signals/alertmanager", content=body_of(payload), headers=bearer(AM_TOKEN)
+    )
+    assert response.status_code == 422, response.text
+    [problem] = response.json()["problems"]
+    assert problem["message"].startswith(f"{field}: "), problem
+    firing = workflow_id_for(
+        "support-assistant", "task-success", runtime.settings.workflow_id_prefix
+    )
+    assert await _runs(temporal_client, firing) == 0, "nothing reached Temporal"
+    # The same alert within bounds goes through.
+    payload["alerts"][0]["labels"] = sample(ALERTMANAGER_V4)["alerts"][0]["labels"]
+    ok = await client.post(
+        "/v1/signals/alertmanager", content=body_of(payload), headers=bearer(AM_TOKEN)
+    )
+    assert ok.status_code == 202, ok.text
