@@ -23,6 +23,7 @@ import asyncio
 import json
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
+    from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
     from orchestrator.workflows.live import Live, Replan
     from orchestrator.workflows.playbook_run import PlaybookRun
     from orchestrator.workflows.resolution import await_recovery
@@ -72,13 +74,22 @@ class IncidentWorkflow:
         self._auditor = Auditor(self._state)
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
+        self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
         for signal in inp.initial:
-            self.breach(signal)
+            self._take(signal)
 
     # -- signals, updates and queries ------------------------------------------------------------
 
     @workflow.signal(name=SIGNAL_BREACH)
-    def breach(self, signal: BreachSignal) -> None:
+    def breach(self, raw: RawValue) -> None:
+        decoded = decode_breach(raw)
+        if isinstance(decoded, BreachSignal):
+            self._take(decoded)
+        elif self._record_bad:
+            self._state.bad_signals += 1
+            record_bad_signal(self._auditor, decoded)
+
+    def _take(self, signal: BreachSignal) -> None:
         if self._state.phase.finished and self._live.late_signals:
             # Finished: not acted on here; the key's workflow takes it up (a new occurrence).
             if signal.dedupe_key not in self._seen:

@@ -22,6 +22,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ChildWorkflowError, FailureError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook, PlaybookLibrary
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
     from orchestrator.workflows.incident import IncidentWorkflow
     from orchestrator.workflows.key_types import (
         KEEP_OCCURRENCES,
@@ -66,10 +68,16 @@ class IncidentKeyWorkflow:
             IncidentState(incident_id=inp.key, service=inp.service.name, slo=inp.slo.name)
         )
         self._auditor.open()
+        self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
 
     @workflow.signal(name=SIGNAL_BREACH)
-    def breach(self, signal: BreachSignal) -> None:
-        self._inbox.append(signal)
+    def breach(self, raw: RawValue) -> None:
+        decoded = decode_breach(raw)
+        if isinstance(decoded, BreachSignal):
+            self._inbox.append(decoded)
+        elif self._record_bad:
+            self._state.bad_signals += 1
+            record_bad_signal(self._auditor, decoded)
 
     @workflow.query(name=QUERY_KEY)
     def key_state(self) -> KeyState:

@@ -38,6 +38,8 @@ class KeyState(BaseModel):
     signals: int = 0
     ignored: int = 0
     """Signals recorded and not acted on (redeliveries of resolved alerts, stale resolutions)."""
+    bad_signals: int = 0
+    """Signals that were not breach signals (recorded in the audit and ignored)."""
     memory: AlertMemory = Field(default_factory=AlertMemory)
     last_activity: datetime | None = None
 

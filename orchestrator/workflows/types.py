@@ -103,6 +103,8 @@ class IncidentState(BaseModel):
     playbook: str | None = None
     signals_received: int = 0
     duplicates_ignored: int = 0
+    bad_signals: int = 0
+    """Signals that were not breach signals (recorded in the audit and ignored)."""
     firing: bool = True
     steps: list[StepRecord] = Field(default_factory=list)
     opened_at: datetime | None = None
