@@ -113,6 +113,15 @@ class Env:
             raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
         return value
 
+    def matching(self, name: str, pattern: str, default: str, what: str) -> str:
+        """The value when it matches ``pattern`` (``what`` says in words what that means)."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not re.fullmatch(pattern, value):
+            raise ConfigError(f"{name} must be {what}; got {value[:80]!r}")
+        return value
+
     def file_text(self, name: str) -> str | None:
         """The contents of the file the variable names (None when unset)."""
         path = self.raw(name)

@@ -23,6 +23,9 @@ DEFAULT_STATE_DIR = Path(".orchestrator")
 FLAG_BACKENDS = ("local", "launchdarkly")
 
 
+PREFIX_PATTERN = r"(?=.{1,32}$)[a-z0-9]+(-[a-z0-9]+)*"
+
+
 @dataclass(frozen=True)
 class LaunchDarklySettings:
     api_token: Secret
@@ -58,6 +61,7 @@ class Settings:
     api_port: int = 8080
     task_queue: str = DEFAULT_TASK_QUEUE
     workflow_id_prefix: str = "incident"
+    """At most 32 characters (:data:`PREFIX_PATTERN`), so every id built on it fits its models."""
     catalog_path: Path = Path("catalog/catalog.yaml")
     playbooks_path: Path = Path("playbooks")
     audit_url: str = ""
@@ -110,7 +114,12 @@ class Settings:
             api_host=env.text("ORCHESTRATOR_API_HOST", "127.0.0.1"),
             api_port=env.integer("ORCHESTRATOR_API_PORT", 8080, **port),
             task_queue=env.text("ORCHESTRATOR_TASK_QUEUE", DEFAULT_TASK_QUEUE),
-            workflow_id_prefix=env.text("ORCHESTRATOR_WORKFLOW_ID_PREFIX", "incident"),
+            workflow_id_prefix=env.matching(
+                "ORCHESTRATOR_WORKFLOW_ID_PREFIX",
+                PREFIX_PATTERN,
+                "incident",
+                "1 to 32 lower-case letters, digits and single hyphens",
+            ),
             catalog_path=env.path("ORCHESTRATOR_CATALOG", Path("catalog/catalog.yaml")),
             playbooks_path=env.path("ORCHESTRATOR_PLAYBOOKS", Path("playbooks")),
             audit_url=env.text("ORCHESTRATOR_AUDIT_URL", ""),

@@ -53,7 +53,12 @@ _CORE = (
     _v("ORCHESTRATOR_API_HOST", "text", "127.0.0.1", "listen address of the HTTP API"),
     _v("ORCHESTRATOR_API_PORT", "int", "8080", "listen port of the HTTP API"),
     _v("ORCHESTRATOR_TASK_QUEUE", "text", "incident-remediation", "Temporal task queue"),
-    _v("ORCHESTRATOR_WORKFLOW_ID_PREFIX", "text", "incident", "workflow id prefix"),
+    _v(
+        "ORCHESTRATOR_WORKFLOW_ID_PREFIX",
+        "text",
+        "incident",
+        "workflow id prefix: 1 to 32 lower-case letters, digits and single hyphens",
+    ),
     _v("ORCHESTRATOR_CATALOG", "path", "catalog/catalog.yaml", "service and SLO catalog"),
     _v("ORCHESTRATOR_PLAYBOOKS", "path", "playbooks", "playbook file or folder"),
     _v("ORCHESTRATOR_AUDIT_URL", "text", "sqlite:///<state>/audit.db", "audit store URL"),

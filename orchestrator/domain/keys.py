@@ -7,6 +7,8 @@ by different tools, always meet at the same key.
 
 from __future__ import annotations
 
+import hashlib
+
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import Playbook, PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal, workflow_id_for
@@ -39,3 +41,12 @@ def incident_key(
     books = playbooks_for(signal, catalog, library)
     segment = signal.segment if books and books[0].per_segment else None
     return workflow_id_for(service.name, slo.name, prefix, segment)
+
+
+def fit(key: str, limit: int) -> str:
+    """``key`` when it fits ``limit`` characters, else its head, ``~`` and a digest of the whole
+    (the same key always gives the same result, two keys that differ keep differing)."""
+    if len(key) <= limit:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return f"{key[: limit - len(digest) - 1]}~{digest}"

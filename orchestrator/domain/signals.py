@@ -130,7 +130,7 @@ class BreachSignal(BaseModel):
         return self.model_copy(update={"dedupe_key": digest})
 
 
-_PLAIN_TAG = re.compile(r"^[A-Za-z0-9_.:=-]{1,80}$")
+_PLAIN_TAG = re.compile(r"^[A-Za-z0-9_.:=-]{1,48}$")
 
 
 def segment_tag(segment: Segment) -> str:

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from orchestrator.activities.types import RECORD_AUDIT_EVENT
     from orchestrator.audit.model import AuditEvent, AuditKind
+    from orchestrator.domain.keys import fit
     from orchestrator.domain.playbook import Playbook
     from orchestrator.domain.policy_plan import is_fast_track
     from orchestrator.domain.severity import SeverityAssessment
@@ -31,6 +32,7 @@ AUDIT_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=60),
 )
 """Audit writes retry until they land: the history holds the event durably meanwhile."""
+MAX_EVENT_KEY = 512  # AuditEvent.event_key
 
 
 class Auditor:
@@ -67,8 +69,10 @@ class Auditor:
         run_id = workflow.info().run_id
         self._queue.append(
             AuditEvent(
-                event_key=f"{self._incident_id}/{run_id}/"
-                + (key or f"{self._count:04d}-{kind.value}"),
+                event_key=fit(
+                    f"{self._incident_id}/{run_id}/" + (key or f"{self._count:04d}-{kind.value}"),
+                    MAX_EVENT_KEY,
+                ),
                 incident_id=self._incident_id,
                 run_id=run_id,
                 kind=kind,

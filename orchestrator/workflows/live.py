@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.holdings import holder_id
+    from orchestrator.domain.keys import fit
     from orchestrator.domain.ops_models import ActionRequest, Authorization, KillSwitch, PageRequest
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy_plan import incident_context
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PATCH_RESET_SAFE_KEYS = "reset-safe-keys"
+MAX_EFFECT_KEY = 200
 PATCH_HELD_CHANGES = "held-changes"
 PATCH_LATE_SIGNALS = "late-signals"
 GATE_TIMEOUT = timedelta(seconds=10)
@@ -116,7 +118,9 @@ class Live:
         or a ``temporal workflow reset`` finds the effect it made and does not make it again.
         (Runs started before this change keep their run-scoped keys.)"""
         if self.reset_safe_keys:
-            return "/".join((self.inp.incident_id, *parts))
+            # Fitted to the smallest model that takes one (a freeze id, a review key): a key that
+            # fits is unchanged, so the idempotency keys of running incidents stay what they were.
+            return fit("/".join((self.inp.incident_id, *parts)), MAX_EFFECT_KEY)
         return "/".join((self.inp.incident_id, workflow.info().run_id, *parts))
 
     def holder(self, step: Step) -> str:
