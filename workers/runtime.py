@@ -21,6 +21,7 @@ from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.audit.factory import open_audit_store, open_holding_store
+from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.config.files import load_catalog_and_playbooks, load_safety_limits
@@ -94,6 +95,8 @@ def ops_activities(ops: OpsProviders, limits: SafetyLimits, holdings: Holdings) 
 OpsWrapper = Callable[[OpsProviders], OpsProviders]
 """Replaces providers around the local ones (tests inject faults this way)."""
 FlagsWrapper = Callable[[FlagProvider], FlagProvider]
+AuditWrapper = Callable[[AuditStore], AuditStore]
+"""Replaces the store the audit activity writes to (tests make it fail this way)."""
 
 
 @contextlib.asynccontextmanager
@@ -102,6 +105,7 @@ async def build_runtime(
     *,
     wrap_ops: OpsWrapper | None = None,
     wrap_flags: FlagsWrapper | None = None,
+    wrap_audit: AuditWrapper | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
     catalog, library = load_catalog_and_playbooks(settings)
@@ -142,7 +146,9 @@ async def build_runtime(
             flags = wrap_flags(flags)
         try:
             flag_activities = FlagActivities(flags, evaluator, holdings)
-            audit_activities = AuditActivities(audit)
+            written = audit if wrap_audit is None else wrap_audit(audit)
+            audit_activities = AuditActivities(written, AuditSpool(settings.audit_spool_dir))
+            await audit_activities.drain()  # what an earlier run on this host spooled
             changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(
                 settings=settings,

@@ -1,19 +1,76 @@
-"""The audit activity: append one event; an event key is written once, whatever the retries."""
+"""The audit activity: append one event; an event key is written once, whatever the retries.
+
+Bounded: when the store still fails on attempt :data:`SPOOL_AFTER_ATTEMPTS` (or at all, while an
+append failed within the last :data:`RECHECK_SECONDS`: the store is known to be down), the event
+goes to the worker's dead-letter spool (:mod:`orchestrator.audit.spool`) and the activity answers
+:data:`SPOOLED`, so the incident goes on. A successful write drains what the spool holds.
+"""
 
 from __future__ import annotations
 
+import time
+
+import structlog
 from temporalio import activity
 
-from orchestrator.activities.types import RECORD_AUDIT_EVENT
+from orchestrator.activities.types import RECORD_AUDIT_EVENT, SPOOLED
 from orchestrator.audit.model import AuditEvent
+from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
+
+SPOOL_AFTER_ATTEMPTS = 3
+"""Attempts (1 s and 2 s apart under the workflow's retry policy) before an event is spooled."""
+RECHECK_SECONDS = 60.0
+"""How often a worker looks for events another process on its host spooled; also how long after a
+failed append later events are spooled at their first failure (the store is known to be down)."""
+
+_log = structlog.get_logger("orchestrator.activities.audit")
 
 
 class AuditActivities:
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, spool: AuditSpool | None = None) -> None:
         self._store = store
+        self._spool = spool
+        self._checked_at: float | None = None  # None: look at the next successful write
+        self._failed_at: float | None = None
 
     @activity.defn(name=RECORD_AUDIT_EVENT)
     async def record_audit_event(self, event: AuditEvent) -> int:
-        stored = await self._store.append(event)
+        try:
+            stored = await self._store.append(event)
+        except Exception as exc:  # the store is down or refusing: retry, then spool
+            down = (
+                self._failed_at is not None and time.monotonic() - self._failed_at < RECHECK_SECONDS
+            )
+            self._failed_at = time.monotonic()
+            if self._spool is None or (activity.info().attempt < SPOOL_AFTER_ATTEMPTS and not down):
+                raise
+            await self._spool.put(event)
+            self._checked_at = None
+            _log.warning(
+                "audit event spooled",
+                event_key=event.event_key,
+                error=type(exc).__name__,
+                spool=str(self._spool.directory),
+            )
+            return SPOOLED
+        self._failed_at = None
+        await self.drain()
         return stored.seq
+
+    async def drain(self) -> int:
+        """Write what the spool holds (when it may hold something); failures wait for later."""
+        now = time.monotonic()
+        if self._spool is None or (
+            self._checked_at is not None and now - self._checked_at < RECHECK_SECONDS
+        ):
+            return 0
+        try:
+            written = await self._spool.drain(self._store)
+        except Exception as exc:
+            _log.warning("audit spool not drained yet", error=type(exc).__name__)
+            return 0
+        self._checked_at = now
+        if written:
+            _log.info("audit spool drained", events=written)
+        return written

@@ -7,6 +7,7 @@ import typer
 from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import ChainReport, StoredEvent
 from orchestrator.audit.render import format_incidents, format_timeline
+from orchestrator.audit.spool import AuditSpool
 from orchestrator.cli.common import echo_json, fail, run, settings_of
 from orchestrator.errors import NotFoundError
 
@@ -21,6 +22,9 @@ def audit(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Print an incident's timeline, list audited incidents, or verify the hash chain.
+
+    --verify also reports audit events dead-lettered on this host (the store did not take them;
+    they wait in the state folder's audit-spool/ for a worker to drain) and then exits 1.
 
     The audit store outlives Temporal's retention; it is the record for post-incident review.
     """
@@ -42,15 +46,29 @@ def audit(
 
     result = run(body)
     if isinstance(result, ChainReport):
+        spooled = AuditSpool(settings.audit_spool_dir).pending()
         if as_json:
-            echo_json(result.model_dump(mode="json"))
+            echo_json(
+                {
+                    **result.model_dump(mode="json"),
+                    "dead_lettered": [e.event_key for e in spooled],
+                }
+            )
         else:
             typer.echo(
                 f"chain ok: {result.checked} events"
                 if result.ok
                 else f"CHAIN BROKEN at seq {result.first_bad_seq}: {result.problem}"
             )
-        if not result.ok:
+            if spooled:
+                typer.echo(
+                    f"GAP: {len(spooled)} audit events are dead-lettered in"
+                    f" {settings.audit_spool_dir}, not in the store yet (a worker on this host"
+                    " drains them once the store takes writes):"
+                )
+                for event in spooled:
+                    typer.echo(f"  {event.at.isoformat()}  {event.event_key}")
+        if not result.ok or spooled:
             raise typer.Exit(1)
     elif isinstance(result, list):
         echo_json([e.model_dump(mode="json") for e in result]) if as_json else typer.echo(

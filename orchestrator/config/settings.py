@@ -89,6 +89,11 @@ class Settings:
         return self.state_dir / "flags" / "flags.sdk.json"
 
     @property
+    def audit_spool_dir(self) -> Path:
+        """Where this host's workers keep audit events the store would not take (dead letters)."""
+        return self.state_dir / "audit-spool"
+
+    @property
     def temporal_db_path(self) -> Path:
         return self.state_dir / "temporal.db"
 

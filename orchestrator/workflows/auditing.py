@@ -14,9 +14,10 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.activities.types import RECORD_AUDIT_EVENT
+    from orchestrator.activities.types import RECORD_AUDIT_EVENT, SPOOLED
     from orchestrator.audit.model import AuditEvent, AuditKind
     from orchestrator.domain.keys import fit
     from orchestrator.domain.playbook import Playbook
@@ -31,8 +32,15 @@ AUDIT_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=60),
 )
-"""Audit writes retry until they land: the history holds the event durably meanwhile."""
+"""Audit writes retry (the history holds the event durably meanwhile); after a few attempts the
+activity puts the event in the worker's dead-letter spool instead (see ``activities/audit.py``)."""
+AUDIT_BUDGET = timedelta(minutes=10)
+"""The most an event may wait on the audit, all attempts together; then it is dead-lettered in the
+workflow's state (runs started before ``bounded-audit`` retry for ever, as they did)."""
+PATCH_BOUNDED_AUDIT = "bounded-audit"
+KEEP_DEAD_LETTERS = 50
 MAX_EVENT_KEY = 512  # AuditEvent.event_key
+KEEP_UNWRITTEN = 20
 
 
 class Auditor:
@@ -45,6 +53,7 @@ class Auditor:
         self._count = 0
         self._open = False
         self._closing = False
+        self._bounded = workflow.patched(PATCH_BOUNDED_AUDIT)
 
     def open(self) -> None:
         """Let queued events be written (call right before the first effect, or any wait)."""
@@ -94,13 +103,40 @@ class Auditor:
             if not self._queue and self._closing:
                 return
             event = self._queue.pop(0)
-            await workflow.execute_activity(
-                RECORD_AUDIT_EVENT,
-                event,
-                start_to_close_timeout=AUDIT_TIMEOUT,
-                retry_policy=AUDIT_RETRY,
-                result_type=int,
-            )
+            if not self._bounded:  # runs started before the patch keep retrying for ever
+                await workflow.execute_activity(  # unbounded: pre-patch runs
+                    RECORD_AUDIT_EVENT,
+                    event,
+                    start_to_close_timeout=AUDIT_TIMEOUT,
+                    retry_policy=AUDIT_RETRY,
+                    result_type=int,
+                )
+                continue
+            try:
+                seq = await workflow.execute_activity(
+                    RECORD_AUDIT_EVENT,
+                    event,
+                    start_to_close_timeout=AUDIT_TIMEOUT,
+                    schedule_to_close_timeout=AUDIT_BUDGET,
+                    retry_policy=AUDIT_RETRY,
+                    result_type=int,
+                )
+            except ActivityError:
+                self._dead_letter(event, spooled=False)
+                continue
+            if seq == SPOOLED:
+                self._dead_letter(event, spooled=True)
+
+    def _dead_letter(self, event: AuditEvent, *, spooled: bool) -> None:
+        """Keep what the store did not take in the state (bounded): the keys of spooled events,
+        and whole events that not even the spool took (they are in the history too)."""
+        state = self._state
+        state.audit_dead_letters += 1
+        state.audit_dead_lettered = [*state.audit_dead_lettered, event.event_key][
+            -KEEP_DEAD_LETTERS:
+        ]
+        if not spooled:
+            state.audit_unwritten = [*state.audit_unwritten, event][-KEEP_UNWRITTEN:]
 
 
 def record_decisions(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
+from orchestrator.audit.model import AuditEvent
 from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
@@ -105,6 +106,12 @@ class IncidentState(BaseModel):
     duplicates_ignored: int = 0
     bad_signals: int = 0
     """Signals that were not breach signals (recorded in the audit and ignored)."""
+    audit_dead_letters: int = 0
+    """Audit events the store did not take within their budget (spooled or kept here)."""
+    audit_dead_lettered: list[str] = Field(default_factory=list)
+    """The latest of their event keys."""
+    audit_unwritten: list[AuditEvent] = Field(default_factory=list)
+    """The latest events that not even the worker's spool took."""
     firing: bool = True
     steps: list[StepRecord] = Field(default_factory=list)
     opened_at: datetime | None = None

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import SEARCH_ATTRIBUTES
 from tests.workflows.harness import Harness
-from workers.runtime import FlagsWrapper, OpsWrapper, Runtime, build_runtime
+from workers.runtime import AuditWrapper, FlagsWrapper, OpsWrapper, Runtime, build_runtime
 
 
 def _test_server() -> str:
@@ -69,10 +69,13 @@ def make_harness(ts_env: WorkflowEnvironment, settings: Settings) -> HarnessFact
     async def make(
         wrap_ops: OpsWrapper | None = None,
         wrap_flags: FlagsWrapper | None = None,
+        wrap_audit: AuditWrapper | None = None,
         **overrides: object,
     ) -> AsyncIterator[Harness]:
         changed = settings.with_overrides(**overrides) if overrides else settings
-        runtime = build_runtime(changed, wrap_ops=wrap_ops, wrap_flags=wrap_flags)
+        runtime = build_runtime(
+            changed, wrap_ops=wrap_ops, wrap_flags=wrap_flags, wrap_audit=wrap_audit
+        )
         async with runtime as rt, rt.worker(ts_env.client):
             h = Harness(ts_env, rt)
             try:
