@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.signals import BreachSignal
     from orchestrator.errors import PERMANENT_ERROR_TYPE
     from orchestrator.workflows.auditing import Auditor
-    from orchestrator.workflows.step_types import describe
+    from orchestrator.workflows.step_types import budget, describe
     from orchestrator.workflows.types import (
         SA_PLAYBOOK,
         SA_SERVICE,
@@ -183,6 +183,7 @@ class Live:
                 PageInput(request=request),
                 result_type=PageResult,
                 start_to_close_timeout=PAGE_TIMEOUT,
+                schedule_to_close_timeout=budget(PAGE_TIMEOUT, PAGE_RETRY),
                 retry_policy=PAGE_RETRY,
             )
         except ActivityError as exc:
@@ -206,6 +207,7 @@ class Live:
                 AuthorizeInput(request=request),
                 result_type=Authorization,
                 start_to_close_timeout=GATE_TIMEOUT,
+                schedule_to_close_timeout=budget(GATE_TIMEOUT, GATE_RETRY),
                 retry_policy=GATE_RETRY,
             )
         except ActivityError as exc:

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         lasting_holds,
     )
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, describe
+    from orchestrator.workflows.step_types import EFFECT_RETRY, budget, describe
     from orchestrator.workflows.types import IncidentPhase
 
 UNDO_TIMEOUT = timedelta(seconds=60)
@@ -155,6 +155,7 @@ async def let_go(live: Live, why: str) -> None:
                 ),
                 result_type=ReleaseResult,
                 start_to_close_timeout=UNDO_TIMEOUT,
+                schedule_to_close_timeout=budget(UNDO_TIMEOUT, EFFECT_RETRY),
                 retry_policy=EFFECT_RETRY,
             )
         except ActivityError as exc:
@@ -174,6 +175,7 @@ async def _undo(live: Live, undo: Undo, why: str) -> str:
             ReleaseInput(target=undo.holding, holder=undo.holder, comment=comment),
             result_type=ReleaseResult,
             start_to_close_timeout=UNDO_TIMEOUT,
+            schedule_to_close_timeout=budget(UNDO_TIMEOUT, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         return released.detail
@@ -190,6 +192,7 @@ async def _undo(live: Live, undo: Undo, why: str) -> str:
             ),
             result_type=RevertFlagResult,
             start_to_close_timeout=UNDO_TIMEOUT,
+            schedule_to_close_timeout=budget(UNDO_TIMEOUT, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         return flag.detail
@@ -199,6 +202,7 @@ async def _undo(live: Live, undo: Undo, why: str) -> str:
             LiftInput(freeze_id=undo.target, by="orchestrator", reason=why),
             result_type=LiftResult,
             start_to_close_timeout=UNDO_TIMEOUT,
+            schedule_to_close_timeout=budget(UNDO_TIMEOUT, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         return lifted.detail
@@ -214,6 +218,7 @@ async def _undo(live: Live, undo: Undo, why: str) -> str:
         ),
         result_type=RestoreResult,
         start_to_close_timeout=UNDO_TIMEOUT,
+        schedule_to_close_timeout=budget(UNDO_TIMEOUT, EFFECT_RETRY),
         retry_policy=EFFECT_RETRY,
     )
     return restored.detail

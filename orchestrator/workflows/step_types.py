@@ -25,6 +25,19 @@ EFFECT_RETRY = RetryPolicy(
 """External effects: a few quick retries, then the step fails (permanent errors at once)."""
 
 
+def budget(start_to_close: timedelta, retry: RetryPolicy) -> timedelta:
+    """An activity's schedule-to-close: every attempt the retry policy allows, each its full
+    start-to-close, plus the waits between them. A task queue with no worker polling it (attempts
+    that never start) then fails the activity instead of waiting for ever."""
+    attempts = retry.maximum_attempts or 1
+    wait, waits = retry.initial_interval or timedelta(seconds=1), timedelta(0)
+    cap = retry.maximum_interval or wait * 100
+    for _ in range(attempts - 1):
+        waits += wait
+        wait = min(wait * retry.backoff_coefficient, cap)
+    return start_to_close * attempts + waits
+
+
 class StepFailed(Exception):  # noqa: N818 - reads as what happened: "raise StepFailed(...)"
     """A step failed for good; ``detail`` says why in words an on-call engineer can act on."""
 

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Step
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome
+    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, budget
     from orchestrator.workflows.steps_ops import OpsSteps
     from orchestrator.workflows.types import IncidentPhase
 
@@ -133,6 +133,7 @@ class StepRunner:
             change,
             result_type=FlagChangeResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+            schedule_to_close_timeout=budget(timedelta(seconds=step.timeout_seconds), EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         target = (
@@ -175,6 +176,7 @@ class StepRunner:
             check,
             result_type=VerifyFlagResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+            schedule_to_close_timeout=budget(timedelta(seconds=step.timeout_seconds), EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         if not result.passed:

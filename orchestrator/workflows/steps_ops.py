@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.domain.policy_evidence import review_evidence
     from orchestrator.workflows.live import PAGE_RETRY, Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome
+    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, budget
 
 
 class OpsSteps:
@@ -81,6 +81,7 @@ class OpsSteps:
             ),
             result_type=PinResult,
             start_to_close_timeout=timeout,
+            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         data = result.model_dump(mode="json")
@@ -114,6 +115,7 @@ class OpsSteps:
             ),
             result_type=ScaleResult,
             start_to_close_timeout=timeout,
+            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         data = result.model_dump(mode="json")
@@ -151,6 +153,7 @@ class OpsSteps:
             FreezeInput(request=request, holder=self._live.holder(step)),
             result_type=FreezeResult,
             start_to_close_timeout=timeout,
+            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         data = {
@@ -202,6 +205,7 @@ class OpsSteps:
             ReviewInput(draft=draft),
             result_type=ReviewResult,
             start_to_close_timeout=timeout,
+            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
             retry_policy=EFFECT_RETRY,
         )
         ticket = result.ticket
@@ -232,6 +236,7 @@ class OpsSteps:
             PageInput(request=request),
             result_type=PageResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
+            schedule_to_close_timeout=budget(timedelta(seconds=step.timeout_seconds), PAGE_RETRY),
             retry_policy=PAGE_RETRY,
         )
         data = {"page": result.page.id, "target": result.page.target, "urgency": args.urgency}
