@@ -128,6 +128,7 @@ async def build_runtime(
                 project_key=ld.project_key,
                 environment_key=ld.environment_key,
                 base_url=ld.base_url,
+                rate_limit_cap=settings.rate_limit_cap,
             )
             evaluator = SdkFlagEvaluator.for_launchdarkly(
                 ld.sdk_key,

@@ -11,7 +11,14 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from orchestrator.errors import PERMANENT_ERROR_TYPE, FlagRuleError, ProviderError
+from orchestrator.domain.provider_failures import RULES
+from orchestrator.errors import (
+    NEEDS_PERSON_ERROR_TYPE,
+    PERMANENT_ERROR_TYPE,
+    FlagRuleError,
+    ProviderError,
+    RateLimitedError,
+)
 
 NOT_VERIFIED = "EffectNotVerified"
 
@@ -27,14 +34,28 @@ def not_verified(message: str) -> ApplicationError:
 
 
 def permanent_or_retryable(exc: ProviderError | FlagRuleError) -> ApplicationError:
-    """The Temporal error for a provider failure: permanent ones are never retried, and a rate
-    limit's own wait (Retry-After) sets the delay before the next attempt."""
+    """The Temporal error for a provider failure, as :mod:`orchestrator.domain.provider_failures`
+    says: refusals are never retried, approval-required answers and rate limits longer than the
+    cap go to a person, a rate limit's own wait (Retry-After) sets the delay before the next
+    attempt, everything else is retried."""
     if isinstance(exc, FlagRuleError):
         return permanent(str(exc))
-    wait = getattr(exc, "retry_after_seconds", None)
+    rule = RULES[exc.failure]
+    if isinstance(exc, RateLimitedError):
+        wait = exc.retry_after_seconds
+        if wait is not None and wait > exc.cap_seconds:
+            return ApplicationError(
+                f"{exc} (asked to wait {wait:g}s, longer than the {exc.cap_seconds:g}s cap)",
+                type=NEEDS_PERSON_ERROR_TYPE,
+                non_retryable=True,
+            )
+        return ApplicationError(
+            str(exc),
+            type=rule.error_type,
+            next_retry_delay=timedelta(seconds=wait) if wait is not None else None,
+        )
     return ApplicationError(
         str(exc),
-        type=PERMANENT_ERROR_TYPE if not exc.retryable else type(exc).__name__,
+        type=rule.error_type,
         non_retryable=not exc.retryable,
-        next_retry_delay=timedelta(seconds=wait) if isinstance(wait, int | float) else None,
     )

@@ -31,7 +31,13 @@ from orchestrator.activities.types import (
 from orchestrator.domain.flag_plans import plan_remove_rule, plan_route_segment, plan_set_default
 from orchestrator.domain.flags import EvalContext, FlagState, Instruction
 from orchestrator.domain.holdings import ON, Holding, HoldKind, holding_target, shared_ref
-from orchestrator.errors import FlagProviderError, FlagRuleError, ProviderError, VerificationError
+from orchestrator.errors import (
+    FlagProviderError,
+    FlagRuleError,
+    ProviderError,
+    ValidationError,
+    VerificationError,
+)
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import wait_for_variation
 
@@ -239,6 +245,10 @@ class FlagActivities:
             return VerifyFlagResult(
                 passed=False, flag=inp.flag, served=None, reason="not-served", detail=str(exc)
             )
+        except ValidationError as exc:  # a context the SDK cannot build: no retry can fix it
+            raise permanent(
+                f"flag {inp.flag!r}: cannot check what {inp.attribute}={inp.value} is served: {exc}"
+            ) from exc
         except ProviderError as exc:
             raise permanent_or_retryable(exc) from exc
         detail = f"SDK serves {served.value!r} to {inp.attribute}={inp.value}"

@@ -73,6 +73,9 @@ class Settings:
     alert_memory: float = 4 * 3600.0
     """Seconds an incident key remembers resolved alerts after it goes quiet (at least the
     hold-down plus Alertmanager's repeat_interval, so a redelivery is not taken as new)."""
+    rate_limit_cap: float = 60.0
+    """The longest Retry-After a provider's 429 is waited out for; a longer one makes the step
+    wait for a person (orchestrator/domain/provider_failures.py)."""
     actor: str = field(default="")
     ingest: IngestSettings = field(default_factory=IngestSettings)
 
@@ -133,6 +136,7 @@ class Settings:
             kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
             sdk_poll_interval=env.duration("ORCHESTRATOR_SDK_POLL_INTERVAL", 0.2),
             alert_memory=env.duration("ORCHESTRATOR_ALERT_MEMORY", 4 * 3600.0),
+            rate_limit_cap=env.duration("ORCHESTRATOR_RATE_LIMIT_CAP", 60.0),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
         )

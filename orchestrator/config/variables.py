@@ -66,6 +66,12 @@ _CORE = (
     _v("ORCHESTRATOR_KILL_SWITCH", "bool", "false", "notify-only from start-up"),
     _v("ORCHESTRATOR_SDK_POLL_INTERVAL", "duration", "200ms", "SDK poll of the local flag file"),
     _v("ORCHESTRATOR_ALERT_MEMORY", "duration", "4h", "how long resolved alerts are remembered"),
+    _v(
+        "ORCHESTRATOR_RATE_LIMIT_CAP",
+        "duration",
+        "60s",
+        "longest provider Retry-After waited out; longer: the step waits for a person",
+    ),
     _v("ORCHESTRATOR_ACTOR", "text", "$USER", "who the CLI records as acting"),
     _v("USER", "text", "unknown", "fallback for ORCHESTRATOR_ACTOR"),
 )

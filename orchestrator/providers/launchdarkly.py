@@ -5,10 +5,12 @@
 ``environmentKey``, ``instructions`` and ``comment`` changes it (all instructions or none) and
 returns the updated flag. The access token goes, raw, in ``Authorization``.
 
-Status mapping: 429 is retryable after ``retry_after_seconds`` (``Retry-After`` or
-``X-Ratelimit-Reset``, epoch ms); 409 (a concurrent change, documented as "retry your request")
-is a :class:`~orchestrator.errors.FlagConflictError`; 5xx and transport errors are retryable;
-every other 4xx is permanent (a 400 is a :class:`LaunchDarklyBadRequestError`). A timed-out PATCH
+Status mapping (the classes of :mod:`orchestrator.domain.provider_failures`): 429 is retryable
+after ``retry_after_seconds`` (``Retry-After`` or ``X-Ratelimit-Reset``, epoch ms) up to the cap;
+405 (the environment requires approval) makes the step wait for a person; 409 (a concurrent
+change, documented as "retry your request") is a :class:`~orchestrator.errors.FlagConflictError`;
+5xx and transport errors are retryable; every other 4xx is permanent (a 400 is a
+:class:`LaunchDarklyBadRequestError`). A timed-out PATCH
 may have been applied: after a retryable failure, re-plan from a fresh :meth:`get_flag` rather
 than re-sending the same instructions (the planners then return ``[]``).
 
@@ -65,19 +67,30 @@ from orchestrator.domain.flags import (
     Variation,
     instructions_json,
 )
-from orchestrator.errors import FlagConflictError, FlagProviderError
+from orchestrator.domain.provider_failures import (
+    DEFAULT_RATE_LIMIT_CAP_SECONDS,
+    failure_for_status,
+)
+from orchestrator.errors import (
+    ApprovalRequiredError,
+    FailureClass,
+    FlagConflictError,
+    FlagProviderError,
+    RateLimitedError,
+)
 from orchestrator.secrets import REDACTED, Secret, redact_text
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
 API_VERSION = "20240415"
 
 
-class LaunchDarklyRateLimitedError(FlagProviderError):
-    """HTTP 429: retry after ``retry_after_seconds`` (None when LaunchDarkly did not say)."""
+class LaunchDarklyRateLimitedError(RateLimitedError, FlagProviderError):
+    """HTTP 429: retry after ``retry_after_seconds`` (None when LaunchDarkly did not say); a
+    longer wait than ``cap_seconds`` goes to a person."""
 
-    def __init__(self, message: str, *, retry_after_seconds: float | None) -> None:
-        super().__init__(message, retryable=True)
-        self.retry_after_seconds = retry_after_seconds
+
+class LaunchDarklyApprovalRequiredError(ApprovalRequiredError, FlagProviderError):
+    """HTTP 405: the environment requires approval for this change (LaunchDarkly's message)."""
 
 
 class LaunchDarklyBadRequestError(FlagProviderError):
@@ -99,6 +112,7 @@ class LaunchDarklyFlagProvider:
         environment_key: str,
         base_url: str = "https://app.launchdarkly.com",
         clock: Callable[[], float] = time.time,
+        rate_limit_cap: float = DEFAULT_RATE_LIMIT_CAP_SECONDS,
     ) -> None:
         self._http = http
         self._token = api_token
@@ -106,6 +120,7 @@ class LaunchDarklyFlagProvider:
         self.environment_key = environment_key
         self.base_url = base_url.rstrip("/")
         self._clock = clock
+        self._rate_limit_cap = rate_limit_cap
 
     def __repr__(self) -> str:
         return (
@@ -209,15 +224,20 @@ class LaunchDarklyFlagProvider:
         if 200 <= status < 300:
             return
         message = f"LaunchDarkly {what}: HTTP {status}{self._scrub(_describe(response))}"
-        if status == 429:
+        failure = failure_for_status(status)
+        if failure is FailureClass.RATE_LIMITED:
             raise LaunchDarklyRateLimitedError(
-                message, retry_after_seconds=self._retry_after(response)
+                message,
+                retry_after_seconds=self._retry_after(response),
+                cap_seconds=self._rate_limit_cap,
             )
-        if status == 409:
+        if failure is FailureClass.NEEDS_APPROVAL:
+            raise LaunchDarklyApprovalRequiredError(message)
+        if failure is FailureClass.CONFLICT:
             raise FlagConflictError(message)
         if status == 400:
             raise LaunchDarklyBadRequestError(message)
-        raise FlagProviderError(message, retryable=status >= 500)
+        raise FlagProviderError(message, retryable=failure is FailureClass.UNAVAILABLE)
 
     def _scrub(self, text: str) -> str:
         """Text from the wire, with known secret shapes and this provider's token masked."""

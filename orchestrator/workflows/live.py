@@ -50,6 +50,7 @@ PATCH_RESET_SAFE_KEYS = "reset-safe-keys"
 MAX_EFFECT_KEY = 200
 PATCH_HELD_CHANGES = "held-changes"
 PATCH_LATE_SIGNALS = "late-signals"
+PATCH_PROVIDER_WAITS = "provider-waits"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -91,6 +92,8 @@ class Live:
         self.reset_safe_keys = workflow.patched(PATCH_RESET_SAFE_KEYS)
         self.held_changes = workflow.patched(PATCH_HELD_CHANGES)
         self.late_signals = workflow.patched(PATCH_LATE_SIGNALS)
+        self.provider_waits = workflow.patched(PATCH_PROVIDER_WAITS)
+        """A provider failure a person must answer makes the step wait for one (else: it fails)."""
         self.signals: list[BreachSignal] = []
         self.trigger: BreachSignal | None = None
         self.severity: Severity | None = None

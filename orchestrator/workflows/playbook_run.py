@@ -22,13 +22,19 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.actions import ACTIONS
     from orchestrator.domain.gate import ApprovalAnswer, GateFacts, Verdict, gate, prepare
     from orchestrator.domain.playbook import Playbook, Step
+    from orchestrator.domain.policy import ApprovalRule
     from orchestrator.domain.policy_effects import EffectRecord
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.resolution import hold_down
-    from orchestrator.workflows.step_types import StepFailed, StepOutcome, describe
+    from orchestrator.workflows.step_types import StepFailed, StepOutcome, describe, needs_person
     from orchestrator.workflows.steps import StepRunner
     from orchestrator.workflows.types import IncidentPhase, StepRecord
+
+
+PERSON_WAIT_SECONDS = 15 * 60
+"""How long a step a provider sent to a person waits before the on-call is paged again (it goes
+on waiting: nobody but a person can answer the provider)."""
 
 
 @dataclass
@@ -134,12 +140,20 @@ class PlaybookRun:
         # The step's activity is scheduled before this coroutine first yields, so the audit loop
         # (which can only run once it yields) never writes ahead of the mitigation.
         live.auditor.open()
-        try:
-            outcome = await self._runner.run(step, verdict.args, self._playbook.name)
-        except StepFailed as exc:
-            return self._fail(record, exc.detail)
-        except ActivityError as exc:
-            return self._fail(record, describe(exc))
+        while True:
+            try:
+                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
+                break
+            except StepFailed as exc:
+                return self._fail(record, exc.detail)
+            except ActivityError as exc:
+                asked = needs_person(exc) if live.provider_waits else None
+                if asked is None:
+                    return self._fail(record, describe(exc))
+                answer = await self._ask_person(step, verdict, record, asked)
+                if answer != "retry":
+                    return answer  # failed, interrupted, or skipped (None: the run goes on)
+                live.set_phase(IncidentPhase.MITIGATING)
         results[step.id] = outcome.result
         self._end(record, outcome)
         if outcome.verified:
@@ -163,6 +177,39 @@ class PlaybookRun:
                 )
             )
         return None
+
+    async def _ask_person(
+        self, step: Step, verdict: Verdict, record: StepRecord, asked: str
+    ) -> RunOutcome | Literal["retry"] | None:
+        """The provider needs a person (approval required, a long rate limit): wait for one.
+        ``retry`` when approved; None when the breach resolved meanwhile (the step is skipped and
+        the run goes on); a failed or interrupted run otherwise."""
+        assert verdict.args is not None
+        rule = ApprovalRule(
+            timeout_seconds=PERSON_WAIT_SECONDS,
+            on_timeout="escalate",
+            reason=f"the provider needs a person: {asked}"[:500],
+        )
+        approval = await self._desk.obtain(
+            step,
+            rule,
+            verdict.args.model_dump(mode="json"),
+            playbook=self._playbook.name,
+            destructive=ACTIONS[step.action].destructive,
+            hold_down_seconds=self._playbook.resolution.hold_down_seconds,
+        )
+        if approval.outcome == "interrupted":
+            return RunOutcome("interrupted")
+        if approval.outcome == "resolved":
+            return self._end(record, skipped(f"not tried again, the breach resolved: {asked}"))
+        if approval.outcome == "denied":
+            return self._fail(record, f"{asked}; {approval.by} denied trying again")
+        self._live.auditor.record(
+            AuditKind.NOTE,
+            f"{step.id}: {approval.by or 'a person'} answered the provider; trying again",
+            {"step": step.id, "provider": asked},
+        )
+        return "retry"
 
     async def _refusal_notice(self, step: Step, verdict: Verdict) -> None:
         """A safety switch said no: the kill switch notifies, the circuit breaker pages."""

@@ -13,6 +13,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.policy_effects import Undo
+    from orchestrator.domain.provider_failures import WAITS_FOR_PERSON
     from orchestrator.errors import PERMANENT_ERROR_TYPE
 
 EFFECT_RETRY = RetryPolicy(
@@ -67,3 +68,16 @@ def describe(exc: ActivityError) -> str:
     if isinstance(cause, TimeoutError):
         return f"timed out ({cause.type.name.lower() if cause.type else 'timeout'})"
     return str(cause or exc)
+
+
+def needs_person(exc: ActivityError) -> str | None:
+    """The provider's words when its failure is one a person must answer (approval required, a
+    rate limit past the cap or past every attempt or the activity's budget:
+    :data:`WAITS_FOR_PERSON`); else None. A schedule-to-close timeout carries the last attempt's
+    failure as its cause, so the chain is walked."""
+    cause: BaseException | None = exc.cause
+    while cause is not None:
+        if isinstance(cause, ApplicationError):
+            return (cause.message or cause.type) if cause.type in WAITS_FOR_PERSON else None
+        cause = cause.__cause__ if isinstance(cause, TimeoutError) else None
+    return None

@@ -73,7 +73,9 @@ class FakeLaunchDarkly:
         self.sdk_requests: list[str] = []  # paths the SDK asked for (polls, streams, events)
         self.events_received = 0
         self.before_patch: Callable[[str, str], None] | None = None  # (environment, flag key)
-        self._failures: list[tuple[int, str]] = []
+        self.approval_required: set[str] = set()
+        """Environments whose flag changes need an approval request: a direct PATCH gets 405."""
+        self._failures: list[tuple[int, str, dict[str, str]]] = []
         self._windows: dict[str, tuple[float, int]] = {}
         self._streams: dict[str, list[queue.Queue[str]]] = {env: [] for env in sdk_keys}
         self._lock = threading.RLock()
@@ -94,10 +96,17 @@ class FakeLaunchDarkly:
                 env_flags[spec.key] = new_flag_state(spec)
             self.flag_versions[spec.key] = 1
 
-    def fail_next(self, status: int, times: int = 1, message: str = "injected failure") -> None:
-        """Answer the next ``times`` REST requests with ``status`` (a 5xx, a 409, ...)."""
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        message: str = "injected failure",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``times`` REST requests with ``status`` (a 5xx, a 409, a 429 with its
+        ``Retry-After`` in ``headers``, ...)."""
         with self._lock:
-            self._failures.extend([(status, message)] * times)
+            self._failures.extend([(status, message, dict(headers or {}))] * times)
 
     def change(
         self, key: str, instructions: Sequence[Instruction], env: str | None = None
@@ -137,7 +146,9 @@ class FakeLaunchDarkly:
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
-            return _error(failure[0], "injected", failure[1], limit_headers)
+            status, message, extra = failure
+            code = "rate_limited" if status == 429 else "injected"
+            return _error(status, code, message, {**limit_headers, **extra})
         parts = [unquote(p) for p in path.split("/")[4:]]
         if len(parts) != 2 or parts[0] != self.project_key:
             return _error(404, "not_found", "Unknown project", limit_headers)
@@ -183,6 +194,13 @@ class FakeLaunchDarkly:
             return _error(400, "invalid_request", f"Invalid semantic patch: {exc}", extra)
         if env not in self.flags or not instructions:
             return _error(400, "invalid_request", "Unknown environment or no instructions", extra)
+        if env in self.approval_required:
+            return _error(
+                405,
+                "method_not_allowed",
+                f"Environment {env} requires approval for changes: create an approval request",
+                extra,
+            )
         if self.before_patch is not None:
             self.before_patch(env, key)
         with self._lock:
