@@ -90,8 +90,9 @@ class IncidentWorkflow:
             record_bad_signal(self._auditor, decoded)
 
     def _take(self, signal: BreachSignal) -> None:
-        if self._state.phase.finished and self._live.late_signals:
-            # Finished: not acted on here; the key's workflow takes it up (a new occurrence).
+        if (self._state.phase.finished or self._live.ending) and self._live.late_signals:
+            # Ending or finished: not acted on here; the key's workflow takes it up once this
+            # occurrence has ended (a firing opens the next occurrence).
             if signal.dedupe_key not in self._seen:
                 self._state.late_signals.append(signal)
             return
@@ -285,11 +286,15 @@ class IncidentWorkflow:
             self._start(playbook)
             outcome = await PlaybookRun(live, playbook, self._desk).execute()
             if live.abort is not None:
+                live.begin_ending()
                 return aborted(live)
             if outcome.kind == "failed":
+                live.begin_ending()
                 return await failed(live, playbook, outcome.reason)
             if live.replan is None:
                 recovery = await await_recovery(live, playbook.resolution)
+                if recovery != "replan":
+                    live.begin_ending()
                 if recovery == "abort":
                     return aborted(live)
                 if recovery == "resolved":

@@ -51,6 +51,7 @@ MAX_EFFECT_KEY = 200
 PATCH_HELD_CHANGES = "held-changes"
 PATCH_LATE_SIGNALS = "late-signals"
 PATCH_PROVIDER_WAITS = "provider-waits"
+PATCH_ENDING_PHASE = "ending-phase"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -94,6 +95,10 @@ class Live:
         self.late_signals = workflow.patched(PATCH_LATE_SIGNALS)
         self.provider_waits = workflow.patched(PATCH_PROVIDER_WAITS)
         """A provider failure a person must answer makes the step wait for one (else: it fails)."""
+        self.ending_phase = workflow.patched(PATCH_ENDING_PHASE)
+        self.ending = False
+        """The incident has decided to end (undo, compensation, the last page): a signal now
+        belongs to the key's next occurrence."""
         self.signals: list[BreachSignal] = []
         self.trigger: BreachSignal | None = None
         self.severity: Severity | None = None
@@ -145,6 +150,13 @@ class Live:
             slo=self.inp.slo,
             steps=steps,
         )
+
+    def begin_ending(self) -> None:
+        """From here on the incident only ends (runs started before ``ending-phase``: as they
+        did, taking signals to the end)."""
+        if self.ending_phase:
+            self.ending = True
+            self.set_phase(IncidentPhase.ENDING)
 
     def set_phase(self, phase: IncidentPhase) -> None:
         self.state.phase = phase

@@ -45,6 +45,8 @@ class IncidentPhase(StrEnum):
     MONITORING = "monitoring"
     HOLDING_DOWN = "holding-down"
     """Resolved, waiting out the hold-down before undoing temporary mitigations."""
+    ENDING = "ending"
+    """Decided to end (undoing, compensating, paging): a new signal goes to the next occurrence."""
     RESOLVED = "resolved"
     FAILED = "failed"
     CLOSED = "closed"
