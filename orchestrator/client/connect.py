@@ -8,7 +8,9 @@ through :func:`connect`, and every RPC failure becomes an error of the project's
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import TypeVar
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -42,6 +44,28 @@ def rpc_error(exc: RPCError, *, not_found: str | None = None) -> OrchestratorErr
     if exc.status in (RPCStatusCode.UNAUTHENTICATED, RPCStatusCode.PERMISSION_DENIED):
         return TemporalRefusedError(f"Temporal refused the credentials: {exc.message}")
     return TemporalRefusedError(f"Temporal refused: {exc.message}")
+
+
+T = TypeVar("T")
+QUERY_ATTEMPTS = 3
+
+
+async def query(
+    client: Client, workflow_id: str, name: str, result_type: type[T], *, not_found: str
+) -> T:
+    """A workflow query (of the id's latest run). A query that reaches a run just as it
+    continues as new can time out: a DEADLINE_EXCEEDED is asked again, a bounded number of
+    times; every other failure is :func:`rpc_error`'s."""
+    handle = client.get_workflow_handle(workflow_id)
+    for attempt in range(1, QUERY_ATTEMPTS + 1):
+        try:
+            answer: T = await handle.query(name, result_type=result_type)
+            return answer
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.DEADLINE_EXCEEDED or attempt == QUERY_ATTEMPTS:
+                raise rpc_error(exc, not_found=not_found) from exc
+            await asyncio.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _read(path: Path | None, what: str) -> bytes | None:

@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from orchestrator.client.connect import rpc_error
+from orchestrator.client.connect import query, rpc_error
 from orchestrator.client.occurrences import resolve
 from orchestrator.client.submission import SignalSubmitter, SubmitResult
 from orchestrator.domain.playbook import Playbook
@@ -160,9 +160,7 @@ async def fast_track(
 async def pending_approval(client: Client, incident_id: str) -> PendingApproval | None:
     """The step the incident waits to have approved, if any."""
     incident_id = await resolve(client, incident_id, open_only=False)
-    handle = client.get_workflow_handle(incident_id)
-    try:
-        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
-    except RPCError as exc:
-        raise rpc_error(exc, not_found=f"no incident {incident_id!r}") from exc
+    state = await query(
+        client, incident_id, QUERY_STATE, IncidentState, not_found=f"no incident {incident_id!r}"
+    )
     return state.pending_approval

@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 
 from temporalio.client import Client, WorkflowQueryFailedError
-from temporalio.service import RPCError
 
-from orchestrator.client.connect import rpc_error
+from orchestrator.client.connect import query
 from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.workflows.key_types import KeyState
 from orchestrator.workflows.types import QUERY_KEY
@@ -27,14 +26,9 @@ def is_occurrence_id(incident_id: str) -> bool:
 async def key_state(client: Client, key: str) -> KeyState | None:
     """The key workflow's state; None when ``key`` names an incident of the older shape."""
     try:
-        state: KeyState = await client.get_workflow_handle(key).query(
-            QUERY_KEY, result_type=KeyState
-        )
+        return await query(client, key, QUERY_KEY, KeyState, not_found=f"no incident {key!r}")
     except WorkflowQueryFailedError:
         return None
-    except RPCError as exc:
-        raise rpc_error(exc, not_found=f"no incident {key!r}") from exc
-    return state
 
 
 async def resolve(client: Client, incident_id: str, *, open_only: bool) -> str:

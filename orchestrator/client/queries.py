@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from orchestrator.client.connect import rpc_error
+from orchestrator.client.connect import query, rpc_error
 from orchestrator.client.occurrences import resolve
 from orchestrator.errors import NotFoundError
 from orchestrator.workflows.types import (
@@ -81,9 +81,10 @@ async def incident_state(client: Client, incident_id: str) -> IncidentState:
     """The live state of an incident (its latest run), from the workflow's ``state`` query; a
     key means its open occurrence, or its latest."""
     incident_id = await resolve(client, incident_id, open_only=False)
-    handle = client.get_workflow_handle(incident_id)
-    try:
-        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
-    except RPCError as exc:
-        raise rpc_error(exc, not_found=f"no incident {incident_id!r} in Temporal") from exc
-    return state
+    return await query(
+        client,
+        incident_id,
+        QUERY_STATE,
+        IncidentState,
+        not_found=f"no incident {incident_id!r} in Temporal",
+    )
