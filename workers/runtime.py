@@ -165,6 +165,7 @@ async def build_runtime(
                     flag_activities.revert_flag_change,
                     flag_activities.verify_flag_serving,
                     audit_activities.record_audit_event,
+                    audit_activities.record_audit_events,
                     changes.release_change,
                     *ops_activities(ops, limits, holdings),
                 ],

@@ -1,4 +1,5 @@
-"""The audit activity: append one event; an event key is written once, whatever the retries.
+"""The audit activities: append one event, or a batch in order; an event key is written once,
+whatever the retries.
 
 Bounded: when the store still fails on attempt :data:`SPOOL_AFTER_ATTEMPTS` (or at all, while an
 append failed within the last :data:`RECHECK_SECONDS`: the store is known to be down), the event
@@ -13,7 +14,7 @@ import time
 import structlog
 from temporalio import activity
 
-from orchestrator.activities.types import RECORD_AUDIT_EVENT, SPOOLED
+from orchestrator.activities.types import RECORD_AUDIT_EVENT, RECORD_AUDIT_EVENTS, SPOOLED
 from orchestrator.audit.model import AuditEvent
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -36,27 +37,46 @@ class AuditActivities:
 
     @activity.defn(name=RECORD_AUDIT_EVENT)
     async def record_audit_event(self, event: AuditEvent) -> int:
-        try:
-            stored = await self._store.append(event)
-        except Exception as exc:  # the store is down or refusing: retry, then spool
-            down = (
-                self._failed_at is not None and time.monotonic() - self._failed_at < RECHECK_SECONDS
-            )
-            self._failed_at = time.monotonic()
-            if self._spool is None or (activity.info().attempt < SPOOL_AFTER_ATTEMPTS and not down):
-                raise
-            await self._spool.put(event)
-            self._checked_at = None
-            _log.warning(
-                "audit event spooled",
-                event_key=event.event_key,
-                error=type(exc).__name__,
-                spool=str(self._spool.directory),
-            )
-            return SPOOLED
+        [seq] = await self._record([event])
+        return seq
+
+    @activity.defn(name=RECORD_AUDIT_EVENTS)
+    async def record_audit_events(self, events: list[AuditEvent]) -> list[int]:
+        """Append a batch in order (each idempotent by its key: a retry after a partial write
+        stores nothing twice); the seq of each, or :data:`SPOOLED`."""
+        return await self._record(events)
+
+    async def _record(self, events: list[AuditEvent]) -> list[int]:
+        seqs: list[int] = []
+        for at, event in enumerate(events):
+            try:
+                stored = await self._store.append(event)
+            except Exception as exc:  # the store is down or refusing: retry, then spool
+                if not self._spool_now():
+                    raise
+                assert self._spool is not None
+                for rest in events[at:]:
+                    await self._spool.put(rest)
+                self._checked_at = None
+                _log.warning(
+                    "audit events spooled",
+                    events=len(events) - at,
+                    first=event.event_key,
+                    error=type(exc).__name__,
+                    spool=str(self._spool.directory),
+                )
+                return [*seqs, *[SPOOLED] * (len(events) - at)]
+            seqs.append(stored.seq)
         self._failed_at = None
         await self.drain()
-        return stored.seq
+        return seqs
+
+    def _spool_now(self) -> bool:
+        """After a failed append: spool rather than fail the attempt? (on the last attempts, or
+        at once while the store is known to be down)."""
+        down = self._failed_at is not None and time.monotonic() - self._failed_at < RECHECK_SECONDS
+        self._failed_at = time.monotonic()
+        return self._spool is not None and (activity.info().attempt >= SPOOL_AFTER_ATTEMPTS or down)
 
     async def drain(self) -> int:
         """Write what the spool holds (when it may hold something); failures wait for later."""

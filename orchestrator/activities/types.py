@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 APPLY_FLAG_CHANGE = "apply_flag_change"
 VERIFY_FLAG_SERVING = "verify_flag_serving"
 RECORD_AUDIT_EVENT = "record_audit_event"
+RECORD_AUDIT_EVENTS = "record_audit_events"
 SPOOLED = -1
 """What the audit activity answers for an event it put in the dead-letter spool."""
 

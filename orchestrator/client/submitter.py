@@ -22,7 +22,7 @@ from orchestrator.domain.keys import incident_key
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signal_bounds import check_bounds
 from orchestrator.domain.signals import BreachSignal, SignalStatus
-from orchestrator.workflows.key_types import KeyInput
+from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS, KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
 
 
@@ -37,6 +37,7 @@ class TemporalSubmitter:
         kill_switch: bool = False,
         workflow_id_prefix: str = "incident",
         alert_memory: float = 4 * 3600.0,
+        history_limit: int = CONTINUE_AFTER_EVENTS,
     ) -> None:
         self._client = client
         self._catalog = catalog
@@ -45,6 +46,7 @@ class TemporalSubmitter:
         self._kill_switch = kill_switch
         self._prefix = workflow_id_prefix
         self._memory = alert_memory
+        self._history_limit = history_limit
 
     async def validate(self, signal: BreachSignal) -> None:
         check_bounds(signal)
@@ -65,6 +67,7 @@ class TemporalSubmitter:
             playbooks=self._library.for_service(service.name),
             kill_switch=self._kill_switch,
             memory_seconds=self._memory,
+            continue_after=self._history_limit,
         )
         status = SubmitStatus.ACCEPTED
         try:
@@ -123,6 +126,7 @@ def submitter_for(
         kill_switch=settings.kill_switch,
         workflow_id_prefix=settings.workflow_id_prefix,
         alert_memory=settings.alert_memory,
+        history_limit=settings.history_limit,
     )
 
 

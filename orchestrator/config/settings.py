@@ -73,6 +73,8 @@ class Settings:
     alert_memory: float = 4 * 3600.0
     """Seconds an incident key remembers resolved alerts after it goes quiet (at least the
     hold-down plus Alertmanager's repeat_interval, so a redelivery is not taken as new)."""
+    history_limit: int = 2000
+    """History events after which a key's workflow or an occurrence continues as new."""
     rate_limit_cap: float = 60.0
     """The longest Retry-After a provider's 429 is waited out for; a longer one makes the step
     wait for a person (orchestrator/domain/provider_failures.py)."""
@@ -137,6 +139,9 @@ class Settings:
             sdk_poll_interval=env.duration("ORCHESTRATOR_SDK_POLL_INTERVAL", 0.2),
             alert_memory=env.duration("ORCHESTRATOR_ALERT_MEMORY", 4 * 3600.0),
             rate_limit_cap=env.duration("ORCHESTRATOR_RATE_LIMIT_CAP", 60.0),
+            history_limit=env.integer(
+                "ORCHESTRATOR_HISTORY_LIMIT", 2000, minimum=200, maximum=40_000
+            ),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
         )

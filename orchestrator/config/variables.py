@@ -67,6 +67,12 @@ _CORE = (
     _v("ORCHESTRATOR_SDK_POLL_INTERVAL", "duration", "200ms", "SDK poll of the local flag file"),
     _v("ORCHESTRATOR_ALERT_MEMORY", "duration", "4h", "how long resolved alerts are remembered"),
     _v(
+        "ORCHESTRATOR_HISTORY_LIMIT",
+        "int",
+        "2000",
+        "history events after which a workflow continues as new (200 to 40000)",
+    ),
+    _v(
         "ORCHESTRATOR_RATE_LIMIT_CAP",
         "duration",
         "60s",

@@ -9,6 +9,7 @@ activity writes its event once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from orchestrator.activities.types import RECORD_AUDIT_EVENT, SPOOLED
+    from orchestrator.activities.types import RECORD_AUDIT_EVENT, RECORD_AUDIT_EVENTS, SPOOLED
     from orchestrator.audit.model import AuditEvent, AuditKind
     from orchestrator.domain.keys import fit
     from orchestrator.domain.playbook import Playbook
@@ -38,22 +39,31 @@ AUDIT_BUDGET = timedelta(minutes=10)
 """The most an event may wait on the audit, all attempts together; then it is dead-lettered in the
 workflow's state (runs started before ``bounded-audit`` retry for ever, as they did)."""
 PATCH_BOUNDED_AUDIT = "bounded-audit"
+PATCH_BATCHED_AUDIT = "batched-audit"
+MAX_BATCH = 100
+MAX_BATCH_BYTES = 256 * 1024
+"""Events written by one audit activity: at most 100, and no more than 256 KB of them (one
+event alone may be larger: a signal carries up to 16 KB of labels), well inside Temporal's 2 MB
+payload limit."""
 KEEP_DEAD_LETTERS = 50
 MAX_EVENT_KEY = 512  # AuditEvent.event_key
 KEEP_UNWRITTEN = 20
 
 
 class Auditor:
-    def __init__(self, state: IncidentState) -> None:
+    def __init__(self, state: IncidentState, carried: Sequence[AuditEvent] = ()) -> None:
         self._state = state
         self._incident_id = state.incident_id
         self._service = state.service
         self._slo = state.slo
-        self._queue: list[AuditEvent] = []
-        self._count = 0
+        self._queue: list[AuditEvent] = list(carried)
+        """Events to write; a continued run starts with what its previous run recorded last."""
+        self._count = state.audit_events
         self._open = False
         self._closing = False
         self._bounded = workflow.patched(PATCH_BOUNDED_AUDIT)
+        self._batched = workflow.patched(PATCH_BATCHED_AUDIT)
+        self._stopping = False
 
     def open(self) -> None:
         """Let queued events be written (call right before the first effect, or any wait)."""
@@ -94,14 +104,30 @@ class Auditor:
             )
         )
 
+    @property
+    def backlog(self) -> int:
+        return len(self._queue)
+
+    def stop(self) -> None:
+        """Stop after the write in flight, leaving the queue (continue-as-new carries it)."""
+        self._stopping = True
+
+    def leftover(self) -> list[AuditEvent]:
+        """What is still queued (recorded after the loop drained): the next run writes it."""
+        left, self._queue = self._queue, []
+        return left
+
     async def run(self) -> None:
         """Record events in order, one at a time, until closed and drained."""
         while True:
             await workflow.wait_condition(
-                lambda: (bool(self._queue) and self._open) or self._closing
+                lambda: (bool(self._queue) and self._open) or self._closing or self._stopping
             )
-            if not self._queue and self._closing:
+            if self._stopping or (not self._queue and self._closing):
                 return
+            if self._batched:
+                await self._write_batch()
+                continue
             event = self._queue.pop(0)
             if not self._bounded:  # runs started before the patch keep retrying for ever
                 await workflow.execute_activity(  # unbounded: pre-patch runs
@@ -124,6 +150,33 @@ class Auditor:
             except ActivityError:
                 self._dead_letter(event, spooled=False)
                 continue
+            if seq == SPOOLED:
+                self._dead_letter(event, spooled=True)
+
+    async def _write_batch(self) -> None:
+        """Up to :data:`MAX_BATCH` queued events in one activity: a burst of signals costs one
+        round trip and a few history events, not a few per event."""
+        size, take = 0, 0
+        for event in self._queue[:MAX_BATCH]:
+            size += len(event.model_dump_json())
+            if take and size > MAX_BATCH_BYTES:
+                break
+            take += 1
+        batch, self._queue = self._queue[:take], self._queue[take:]
+        try:
+            seqs = await workflow.execute_activity(
+                RECORD_AUDIT_EVENTS,
+                batch,
+                start_to_close_timeout=AUDIT_TIMEOUT,
+                schedule_to_close_timeout=AUDIT_BUDGET,
+                retry_policy=AUDIT_RETRY,
+                result_type=list[int],
+            )
+        except ActivityError:
+            for event in batch:
+                self._dead_letter(event, spooled=False)
+            return
+        for event, seq in zip(batch, seqs, strict=False):
             if seq == SPOOLED:
                 self._dead_letter(event, spooled=True)
 

@@ -20,11 +20,12 @@ runs from its start and every step whose effect is already in place is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
@@ -37,17 +38,20 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.severity import SeverityAssessment
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.errors import INCIDENT_FINISHED_ERROR_TYPE
+    from orchestrator.workflows import continuing
     from orchestrator.workflows.approvals import ApprovalDesk
-    from orchestrator.workflows.auditing import Auditor, record_decisions
+    from orchestrator.workflows.auditing import MAX_BATCH, Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
     from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
+    from orchestrator.workflows.key_types import OccurrenceEnded
     from orchestrator.workflows.live import Live, Replan
-    from orchestrator.workflows.playbook_run import PlaybookRun
+    from orchestrator.workflows.playbook_run import PlaybookRun, RunOutcome
     from orchestrator.workflows.resolution import await_recovery
     from orchestrator.workflows.types import (
         INCIDENT_WORKFLOW,
         QUERY_STATE,
         SIGNAL_BREACH,
+        SIGNAL_OCCURRENCE_ENDED,
         UPDATE_ABORT,
         UPDATE_DECIDE,
         UPDATE_LAUNCH,
@@ -60,21 +64,36 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+MAX_CARRIED_EVENTS = MAX_BATCH
+"""Audit events a run hands to the next at most (it writes a longer backlog first)."""
+
+
 @workflow.defn(name=INCIDENT_WORKFLOW)
 class IncidentWorkflow:
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
         self._inp = inp
-        self._state = IncidentState(
-            incident_id=inp.incident_id, service=inp.service.name, slo=inp.slo.name, key=inp.key
+        carried = inp.carried
+        self._state = (
+            carried.state
+            if carried
+            else IncidentState(
+                incident_id=inp.incident_id,
+                service=inp.service.name,
+                slo=inp.slo.name,
+                key=inp.key,
+            )
         )
-        self._seen: set[str] = set()
-        self._active: set[tuple[str, str]] = set()
+        self._seen: dict[str, None] = dict.fromkeys(carried.seen if carried else ())
+        """Dedupe keys of the signals taken, oldest first."""
+        self._active: set[tuple[str, str]] = set(carried.active if carried else ())
         """The alerts firing now, by (segment, labels): one resolving does not clear the others."""
-        self._auditor = Auditor(self._state)
+        self._auditor = Auditor(self._state, carried.unwritten if carried else ())
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
         self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
+        if carried:
+            continuing.restore(self._live, carried)
         for signal in inp.initial:
             self._take(signal)
 
@@ -99,7 +118,7 @@ class IncidentWorkflow:
         if signal.dedupe_key in self._seen:
             self._state.duplicates_ignored += 1
             return
-        self._seen.add(signal.dedupe_key)
+        self._seen[signal.dedupe_key] = None
         live = self._live
         live.signals.append(signal)
         self._state.signals_received += 1
@@ -240,6 +259,10 @@ class IncidentWorkflow:
     async def run(self, inp: IncidentInput) -> IncidentState:
         auditor = asyncio.create_task(self._auditor.run())
         live = self._live
+        if inp.carried is not None:  # a continued run: back to monitoring
+            finish(live, *await self._drive(inp.carried.playbook, auditor, resume=True))
+            await auditor
+            return await self._ended()
         self._state.opened_at = workflow.now()
         await workflow.wait_condition(lambda: bool(live.signals))
         trigger = live.signals[0]
@@ -262,10 +285,10 @@ class IncidentWorkflow:
             await live.page("no-playbook", "no playbook matches this breach; a human must act")
             ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
         else:
-            ending = await self._drive(playbook)
+            ending = await self._drive(playbook, auditor)
         finish(live, *ending)
         await auditor
-        return self._state
+        return await self._ended()
 
     def _worst_so_far(self, first: BreachSignal) -> tuple[BreachSignal, SeverityAssessment]:
         """The signals that arrived before the incident started: the worst one sets the severity
@@ -280,11 +303,16 @@ class IncidentWorkflow:
                 trigger = first if first.playbook else signal
         return trigger, worst
 
-    async def _drive(self, playbook: Playbook) -> Ending:
+    async def _drive(
+        self, playbook: Playbook, auditing: asyncio.Task[None], *, resume: bool = False
+    ) -> Ending:
         live = self._live
         while True:
-            self._start(playbook)
-            outcome = await PlaybookRun(live, playbook, self._desk).execute()
+            if resume:  # a continued run picks up monitoring where the last one stopped
+                resume, outcome = False, RunOutcome("completed")
+            else:
+                self._start(playbook)
+                outcome = await PlaybookRun(live, playbook, self._desk).execute()
             if live.abort is not None:
                 live.begin_ending()
                 return aborted(live)
@@ -293,6 +321,8 @@ class IncidentWorkflow:
                 return await failed(live, playbook, outcome.reason)
             if live.replan is None:
                 recovery = await await_recovery(live, playbook.resolution)
+                if recovery == "continue":
+                    await self._continue_as_new(playbook, auditing)
                 if recovery != "replan":
                     live.begin_ending()
                 if recovery == "abort":
@@ -302,6 +332,28 @@ class IncidentWorkflow:
                 if recovery == "expired":
                     return await expired(live, playbook)
             playbook = self._take_replan(playbook)
+
+    async def _ended(self) -> IncidentState:
+        """Tell the key's workflow how this occurrence ended (when it asked to be told)."""
+        inp, state = self._inp, self._state
+        if inp.report_end and inp.key:
+            report = OccurrenceEnded(
+                id=inp.incident_id, phase=state.phase.value, late_signals=state.late_signals
+            )
+            key = workflow.get_external_workflow_handle(inp.key)
+            with contextlib.suppress(FailureError):  # the key's workflow is gone: nobody to tell
+                await key.signal(SIGNAL_OCCURRENCE_ENDED, report)
+        return state
+
+    async def _continue_as_new(self, playbook: Playbook, auditing: asyncio.Task[None]) -> None:
+        """Drain the audit loop and the handlers, then continue as new (never returns)."""
+        auditor = self._auditor
+        await workflow.wait_condition(lambda: auditor.backlog <= MAX_CARRIED_EVENTS)
+        auditor.stop()
+        await auditing
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carried = continuing.carry(self._live, self._auditor, playbook, self._seen, self._active)
+        workflow.continue_as_new(continuing.next_input(self._inp, carried))
 
     def _start(self, playbook: Playbook) -> None:
         self._live.playbook = playbook

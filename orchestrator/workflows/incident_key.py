@@ -19,12 +19,14 @@ history grows long and no occurrence is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue
 from temporalio.exceptions import ChildWorkflowError, FailureError
-from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
+from temporalio.workflow import ChildWorkflowHandle, ExternalWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
@@ -38,14 +40,20 @@ with workflow.unsafe.imports_passed_through():
         KeyInput,
         KeyState,
         Occurrence,
+        OccurrenceEnded,
     )
     from orchestrator.workflows.types import (
         INCIDENT_KEY_WORKFLOW,
         QUERY_KEY,
         SIGNAL_BREACH,
+        SIGNAL_OCCURRENCE_ENDED,
         IncidentInput,
         IncidentState,
     )
+
+PATCH_KEY_CONTINUES = "key-continues"
+GONE_AFTER = timedelta(minutes=1)
+"""How long a continued run waits for the report of an occurrence that took no more signals."""
 
 
 def occurrence_id(key: str, stamp: str, opened: int, last: str | None) -> str:
@@ -62,13 +70,19 @@ class IncidentKeyWorkflow:
         self._state = inp.carried or KeyState(
             key=inp.key, service=inp.service.name, slo=inp.slo.name
         )
-        self._inbox: list[BreachSignal] = []
+        self._inbox: list[BreachSignal] = list(inp.pending)
+        """Signals to decide on, in arrival order (a continued run starts with those its
+        previous run had not decided on yet)."""
         self._child: ChildWorkflowHandle[IncidentWorkflow, IncidentState] | None = None
+        """The open occurrence when this run started it (a continued run signals it by id)."""
+        self._reports: dict[str, OccurrenceEnded] = {r.id: r for r in inp.reports}
         self._auditor = Auditor(
-            IncidentState(incident_id=inp.key, service=inp.service.name, slo=inp.slo.name)
+            IncidentState(incident_id=inp.key, service=inp.service.name, slo=inp.slo.name),
+            inp.unwritten,
         )
         self._auditor.open()
         self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
+        self._continues = workflow.patched(PATCH_KEY_CONTINUES)
 
     @workflow.signal(name=SIGNAL_BREACH)
     def breach(self, raw: RawValue) -> None:
@@ -78,6 +92,11 @@ class IncidentKeyWorkflow:
         elif self._record_bad:
             self._state.bad_signals += 1
             record_bad_signal(self._auditor, decoded)
+
+    @workflow.signal(name=SIGNAL_OCCURRENCE_ENDED)
+    def occurrence_ended(self, report: OccurrenceEnded) -> None:
+        if report.id == self._state.open:
+            self._reports[report.id] = report
 
     @workflow.query(name=QUERY_KEY)
     def key_state(self) -> KeyState:
@@ -90,33 +109,78 @@ class IncidentKeyWorkflow:
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._child_done(), timeout=self._quiet(memory)
+                    lambda: bool(self._inbox) or self._child_done() or self._continue_due(),
+                    timeout=self._quiet(memory),
                 )
             except TimeoutError:
-                if self._child is None and not self._inbox:
+                if not self._is_open() and not self._inbox:
                     break
             if self._child_done():
                 await self._closed()
             await self._take_inbox()
-            if self._child is None and not self._inbox:
+            if not self._is_open() and not self._inbox:
                 self._state.memory.expire(workflow.now(), memory)
                 if workflow.info().is_continue_as_new_suggested():
-                    self._auditor.close()
-                    await auditing
-                    workflow.continue_as_new(inp.model_copy(update={"carried": self._state}))
+                    await self._continue_as_new(auditing)
+            if self._continue_due() and not self._inbox:
+                await self._continue_as_new(auditing)
         self._auditor.close()
         await auditing
         return self._state
 
+    def _is_open(self) -> bool:
+        return self._state.open is not None
+
+    def _continue_due(self) -> bool:
+        """Continue as new now? (a long history, and no occurrence open that would not tell
+        the next run it has ended)."""
+        if not self._continues:
+            return False
+        info = workflow.info()
+        if info.get_current_history_length() < self._inp.continue_after:
+            return info.is_continue_as_new_suggested() and not self._is_open()
+        record = next((o for o in self._state.occurrences if o.id == self._state.open), None)
+        return record is None or record.reports_end
+
+    async def _continue_as_new(self, auditing: asyncio.Task[None]) -> None:
+        """Drain the audit loop and the handlers, then continue as new with what this run has
+        not decided on yet (never returns)."""
+        self._auditor.close()
+        await auditing
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            self._inp.model_copy(
+                update={
+                    "carried": self._state,
+                    "pending": tuple(self._inbox),
+                    "reports": tuple(self._reports.values()),
+                    "unwritten": tuple(self._auditor.leftover()),
+                }
+            )
+        )
+
     def _quiet(self, memory: timedelta) -> timedelta | None:
         """While nothing is open: how long until the memory window has passed in quiet."""
-        if self._child is not None or self._state.last_activity is None:
-            return None if self._child is not None else memory
+        if self._is_open() or self._state.last_activity is None:
+            return None if self._is_open() else memory
         left = self._state.last_activity + memory - workflow.now()
         return max(left, timedelta(0))
 
     def _child_done(self) -> bool:
-        return self._child is not None and self._child.done()
+        """The open occurrence has ended: this run's child completed or, for an occurrence an
+        earlier run opened, its end report came."""
+        open_id = self._state.open
+        if open_id is None:
+            return False
+        if self._child is not None:
+            return self._child.done()  # its result is the authority (the report is a copy)
+        return open_id in self._reports
+
+    def _open_handle(self) -> ChildWorkflowHandle[Any, Any] | ExternalWorkflowHandle[Any]:
+        if self._child is not None:
+            return self._child
+        assert self._state.open is not None
+        return workflow.get_external_workflow_handle(self._state.open)
 
     async def _take_inbox(self) -> None:
         """Decide on every waiting signal in arrival order; signals for the open occurrence are
@@ -129,7 +193,7 @@ class IncidentKeyWorkflow:
             """The signals the new occurrence starts with: they arrived together, and are
             weighed together (the worst sets the severity)."""
             for at, signal in enumerate(batch):
-                if self._child is not None and self._child.done():
+                if self._child_done():
                     self._inbox = [*await self._send(sending), *batch[at:], *self._inbox]
                     sending = []
                     await self._closed()
@@ -137,8 +201,8 @@ class IncidentKeyWorkflow:
                 admission = self._admit(signal, bool(opening))
                 if admission == "join" and opening:
                     opening.append(signal)
-                elif admission == "join" and self._child is not None:
-                    task = asyncio.create_task(self._child.signal(SIGNAL_BREACH, signal))
+                elif admission == "join" and self._is_open():
+                    task = asyncio.create_task(self._open_handle().signal(SIGNAL_BREACH, signal))
                     sending.append((signal, task))
                 elif admission == "open":
                     opening = [signal]
@@ -147,8 +211,7 @@ class IncidentKeyWorkflow:
             undelivered = await self._send(sending)
             if undelivered:
                 self._inbox = [*undelivered, *self._inbox]
-                assert self._child is not None
-                await workflow.wait_condition(self._child.done)
+                await self._until_closed()
                 await self._closed()
 
     async def _send(
@@ -167,7 +230,7 @@ class IncidentKeyWorkflow:
         state = self._state
         state.signals += 1
         state.last_activity = workflow.now()
-        admission = state.memory.admit(signal, open_occurrence=self._child is not None or opening)
+        admission = state.memory.admit(signal, open_occurrence=self._is_open() or opening)
         state.memory.note(signal, workflow.now())
         if admission.kind == "ignore":
             state.ignored += 1
@@ -207,6 +270,8 @@ class IncidentKeyWorkflow:
                 kill_switch=inp.kill_switch,
                 key=inp.key,
                 initial=tuple(signals),
+                report_end=self._continues,
+                continue_after=inp.continue_after,
             ),
             id=occurrence,
             parent_close_policy=ParentClosePolicy.ABANDON,
@@ -215,7 +280,7 @@ class IncidentKeyWorkflow:
         state.open = occurrence
         state.occurrences = [
             *state.occurrences[-(KEEP_OCCURRENCES - 1) :],
-            Occurrence(id=occurrence, opened_at=workflow.now()),
+            Occurrence(id=occurrence, opened_at=workflow.now(), reports_end=self._continues),
         ]
         self._auditor.record(
             AuditKind.NOTE,
@@ -224,19 +289,33 @@ class IncidentKeyWorkflow:
             key=f"opened/{occurrence}",
         )
 
+    async def _until_closed(self) -> None:
+        """The open occurrence took no more signals: wait for it to end (a continued run, which
+        cannot watch it as a child, waits for its report a while, then takes it as gone)."""
+        if self._child is not None:
+            await workflow.wait_condition(self._child_done)
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(self._child_done, timeout=GONE_AFTER)
+
     async def _closed(self) -> None:
         """The open occurrence ended: record how, and take up what it received too late."""
         child, self._child = self._child, None
-        assert child is not None
         state = self._state
+        report = self._reports.pop(state.open, None) if state.open else None
         late: list[BreachSignal] = []
         phase = "failed"
-        try:
-            result = await child
-            phase = result.phase.value
-            late = list(result.late_signals)
-        except ChildWorkflowError as exc:
-            phase = f"ended ({exc.retry_state or 'terminated'})"
+        if report is not None and child is None:
+            phase, late = report.phase, list(report.late_signals)
+        elif child is not None:
+            try:
+                result = await child
+                phase = result.phase.value
+                late = list(result.late_signals)
+            except ChildWorkflowError as exc:
+                phase = f"ended ({exc.retry_state or 'terminated'})"
+        else:
+            phase = "gone (ended without a report: terminated?)"
         for record in state.occurrences:
             if record.id == state.open:
                 record.closed_at = workflow.now()

@@ -6,9 +6,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from orchestrator.audit.model import AuditEvent
 from orchestrator.domain.alert_memory import AlertMemory
 from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.playbook import Playbook
+from orchestrator.domain.signals import BreachSignal
+
+CONTINUE_AFTER_EVENTS = 2_000
+"""A workflow (a key's, an occurrence) continues as new once its history passes this many events,
+at a quiet point, carrying its state. Temporal warns at 10,240 events and stops a workflow at
+51,200."""
 
 
 class Occurrence(BaseModel):
@@ -19,6 +26,19 @@ class Occurrence(BaseModel):
     closed_at: datetime | None = None
     phase: str = "open"
     """The occurrence's last phase (``resolved``, ``failed``...) once it has closed."""
+    reports_end: bool = False
+    """It signals its key when it ends (:class:`OccurrenceEnded`), so the key's workflow may
+    continue as new while it is open (occurrences opened before this: only once it has closed)."""
+
+
+class OccurrenceEnded(BaseModel):
+    """What an occurrence tells its key when it ends: how, and the signals it got too late."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    phase: str
+    late_signals: list[BreachSignal] = Field(default_factory=list)
 
 
 class KeyState(BaseModel):
@@ -60,5 +80,14 @@ class KeyInput(BaseModel):
     memory_seconds: float = Field(default=4 * 3600, gt=0)
     """How long resolved alerts are remembered after the key goes quiet (at least the hold-down
     plus Alertmanager's repeat interval); the key's workflow ends once that has passed."""
+    continue_after: int = Field(default=CONTINUE_AFTER_EVENTS, ge=200)
+    """History events after which the key's workflow, and each occurrence it opens, continue as
+    new at their next quiet point (``ORCHESTRATOR_HISTORY_LIMIT``)."""
     carried: KeyState | None = None
     """The state carried over by continue-as-new."""
+    pending: tuple[BreachSignal, ...] = ()
+    """Signals the previous run received and had not decided on yet."""
+    reports: tuple[OccurrenceEnded, ...] = ()
+    """End reports the previous run received and had not taken up yet."""
+    unwritten: tuple[AuditEvent, ...] = ()
+    """Audit events the previous run recorded after its audit loop had drained."""

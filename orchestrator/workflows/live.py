@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SA_SEVERITY,
         SA_SLO,
         SA_STATE,
+        SEARCH_ATTRIBUTES,
         AbortRequest,
         IncidentInput,
         IncidentPhase,
@@ -52,6 +53,8 @@ PATCH_HELD_CHANGES = "held-changes"
 PATCH_LATE_SIGNALS = "late-signals"
 PATCH_PROVIDER_WAITS = "provider-waits"
 PATCH_ENDING_PHASE = "ending-phase"
+PATCH_CONTINUE_AS_NEW = "continue-as-new"
+PATCH_LEAN_UPSERTS = "lean-upserts"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -99,6 +102,13 @@ class Live:
         self.ending = False
         """The incident has decided to end (undo, compensation, the last page): a signal now
         belongs to the key's next occurrence."""
+        self.may_continue = workflow.patched(PATCH_CONTINUE_AS_NEW)
+        """The run continues as new when its history grows long (:mod:`.continuing`)."""
+        self._lean_upserts = workflow.patched(PATCH_LEAN_UPSERTS)
+        self._upserted: dict[str, str] = {}
+        """Search attributes as last upserted (with lean upserts, only a change is upserted)."""
+        self.deadline: datetime | None = None
+        """When a still-firing incident is handed to humans (set when monitoring first starts)."""
         self.signals: list[BreachSignal] = []
         self.trigger: BreachSignal | None = None
         self.severity: Severity | None = None
@@ -158,18 +168,36 @@ class Live:
             self.ending = True
             self.set_phase(IncidentPhase.ENDING)
 
+    def upserted_as_carried(self) -> None:
+        """A continued run starts with its predecessor's search attributes (continue-as-new
+        keeps them): only a change is upserted from here."""
+        state = self.state
+        self._upserted = {
+            SA_SERVICE.name: self.inp.service.name,
+            SA_SLO.name: self.inp.slo.name,
+            SA_STATE.name: state.phase.value,
+            **({SA_SEVERITY.name: state.severity} if state.severity else {}),
+            **({SA_PLAYBOOK.name: state.playbook} if state.playbook else {}),
+        }
+
     def set_phase(self, phase: IncidentPhase) -> None:
         self.state.phase = phase
-        attrs = [
-            SA_SERVICE.value_set(self.inp.service.name),
-            SA_SLO.value_set(self.inp.slo.name),
-            SA_STATE.value_set(phase.value),
-        ]
+        values = {
+            SA_SERVICE.name: self.inp.service.name,
+            SA_SLO.name: self.inp.slo.name,
+            SA_STATE.name: phase.value,
+        }
         if self.state.severity:
-            attrs.append(SA_SEVERITY.value_set(self.state.severity))
+            values[SA_SEVERITY.name] = self.state.severity
         if self.state.playbook:
-            attrs.append(SA_PLAYBOOK.value_set(self.state.playbook))
-        workflow.upsert_search_attributes(attrs)
+            values[SA_PLAYBOOK.name] = self.state.playbook
+        if self._lean_upserts:
+            values = {k: v for k, v in values.items() if self._upserted.get(k) != v}
+            if not values:
+                return  # nothing changed: no command, no history event
+            self._upserted.update(values)
+        keys = {key.name: key for key in SEARCH_ATTRIBUTES}
+        workflow.upsert_search_attributes([keys[k].value_set(v) for k, v in values.items()])
 
     async def page(
         self,

@@ -41,17 +41,19 @@ with workflow.unsafe.imports_passed_through():
         hold_down_remaining,
         lasting_holds,
     )
+    from orchestrator.workflows import continuing
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.step_types import EFFECT_RETRY, budget, describe
     from orchestrator.workflows.types import IncidentPhase
 
 UNDO_TIMEOUT = timedelta(seconds=60)
-Recovery = Literal["resolved", "replan", "abort", "expired"]
+Recovery = Literal["resolved", "replan", "abort", "expired", "continue"]
 
 
-async def hold_down(live: Live, seconds: float) -> bool:
+async def hold_down(live: Live, seconds: float, *, may_continue: bool = False) -> bool:
     """True when the breach has stayed resolved for ``seconds`` (waiting out the rest); False
-    when it fires again first or the incident is interrupted."""
+    when it fires again first or the incident is interrupted (or, with ``may_continue``, when
+    the run should continue as new: the next run holds down for what is left)."""
     if live.firing or live.quiet_since is None:
         return False
     quiet_for = (workflow.now() - live.quiet_since).total_seconds()
@@ -69,23 +71,41 @@ async def hold_down(live: Live, seconds: float) -> bool:
         )
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
-                lambda: live.firing or live.interrupted(), timeout=timedelta(seconds=remaining)
+                lambda: (
+                    live.firing or live.interrupted() or (may_continue and continuing.due(live))
+                ),
+                timeout=timedelta(seconds=remaining),
             )
         live.set_phase(previous)
+    if may_continue and continuing.due(live) and not live.firing and not live.interrupted():
+        return False  # the loop continues as new; the next run holds down the rest
     return not live.firing and not live.interrupted()
 
 
 async def await_recovery(live: Live, policy: ResolutionPolicy) -> Recovery:
     """After the playbook: wait for a resolution that holds, a re-plan, an abort, or the end of
-    ``max_open_seconds``."""
-    deadline = workflow.now() + timedelta(seconds=policy.max_open_seconds)
+    ``max_open_seconds`` (a run that continued as new keeps its predecessor's deadline);
+    ``continue`` when the run should continue as new first (:mod:`.continuing`)."""
+    recovery = await _await_recovery(live, policy)
+    if recovery != "continue":
+        live.deadline = None  # a re-plan monitors afresh, as it always did
+    return recovery
+
+
+async def _await_recovery(live: Live, policy: ResolutionPolicy) -> Recovery:
+    if live.deadline is None:  # else: restored by a continued run
+        live.deadline = workflow.now() + timedelta(seconds=policy.max_open_seconds)
+    deadline = live.deadline
     while True:
         live.set_phase(IncidentPhase.MONITORING)
         live.auditor.open()
+        if continuing.due(live) and not live.interrupted():
+            return "continue"
         left = deadline - workflow.now()
         try:
             await workflow.wait_condition(
-                lambda: not live.firing or live.interrupted(), timeout=max(left, timedelta(0))
+                lambda: not live.firing or live.interrupted() or continuing.due(live),
+                timeout=max(left, timedelta(0)),
             )
         except TimeoutError:
             return "expired"
@@ -93,7 +113,9 @@ async def await_recovery(live: Live, policy: ResolutionPolicy) -> Recovery:
             return "abort"
         if live.replan is not None:
             return "replan"
-        if await hold_down(live, policy.hold_down_seconds):
+        if live.firing:
+            continue  # woke to continue as new: the loop's top does it
+        if await hold_down(live, policy.hold_down_seconds, may_continue=True):
             return "resolved"
 
 

@@ -15,6 +15,7 @@ from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
 from orchestrator.domain.policy_effects import EffectRecord
 from orchestrator.domain.signals import BreachSignal
+from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS
 
 INCIDENT_WORKFLOW = "IncidentWorkflow"
 """One occurrence of an incident (``IncidentWorkflow``), started by its key's workflow."""
@@ -23,6 +24,8 @@ INCIDENT_KEY_WORKFLOW = "IncidentKeyWorkflow"
 and remembers the key's occurrences."""
 QUERY_KEY = "key"
 SIGNAL_BREACH = "breach"
+SIGNAL_OCCURRENCE_ENDED = "occurrence-ended"
+"""An occurrence tells its key's workflow it has ended (an ``OccurrenceEnded``)."""
 QUERY_STATE = "state"
 UPDATE_DECIDE = "decide"
 """Approve or deny the pending step (an ``ApprovalDecision``)."""
@@ -77,6 +80,15 @@ class IncidentInput(BaseModel):
     """The incident key's workflow id ("" for incidents started before occurrences)."""
     initial: tuple[BreachSignal, ...] = ()
     """The signal(s) that opened this occurrence, handled before any other."""
+    carried: Carried | None = None
+    """Set when this run continues an earlier run of the same occurrence (continue-as-new)."""
+    continue_after: int = CONTINUE_AFTER_EVENTS
+    """History events after which this occurrence continues as new at its next quiet point
+    (monitoring: no step, approval or undo in flight), carrying what it knows
+    (:class:`Carried`)."""
+    report_end: bool = False
+    """Signal the key's workflow when the occurrence ends (it may have continued as new, and
+    then hears of the end only that way)."""
 
 
 class StepRecord(BaseModel):
@@ -132,6 +144,8 @@ class IncidentState(BaseModel):
     """Audit events this run has recorded so far (they reach the audit store shortly after)."""
     key: str = ""
     """The incident key this occurrence belongs to."""
+    runs: int = 1
+    """Runs of this occurrence so far (it continues as new when its history grows long)."""
     late_signals: list[BreachSignal] = Field(default_factory=list)
     """Signals that arrived after the incident had finished: the key's workflow takes them up
     again (a firing one opens the next occurrence), so none is acknowledged and lost."""
@@ -166,3 +180,33 @@ class ControlAck(BaseModel):
     """``granted``, ``denied``, ``waiting`` (for a second person), ``aborting``, ``launching``."""
     step_id: str | None = None
     detail: str = ""
+
+
+KEEP_SEEN = 1_000
+"""Dedupe keys carried to the next run (the newest): a redelivery older than these is rare, and
+would only be counted again, never acted on twice (effects are keyed, not signals)."""
+KEEP_SIGNALS = 20
+"""Signals carried to the next run, for the evidence of a review a later re-plan opens."""
+
+
+class Carried(BaseModel):
+    """What an occurrence hands to its next run when it continues as new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: IncidentState
+    trigger: BreachSignal
+    playbook: Playbook
+    signals: list[BreachSignal] = Field(default_factory=list)
+    launcher: str | None = None
+    quiet_since: datetime | None = None
+    deadline: datetime
+    """When the incident is handed to humans if still firing (``max_open_seconds`` from the
+    first time it was monitored): continuing as new does not move it."""
+    seen: list[str] = Field(default_factory=list)
+    active: list[tuple[str, str]] = Field(default_factory=list)
+    unwritten: list[AuditEvent] = Field(default_factory=list)
+    """Audit events recorded too late for the run that made them (written first by the next)."""
+
+
+IncidentInput.model_rebuild()

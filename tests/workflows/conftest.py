@@ -84,3 +84,32 @@ def make_harness(ts_env: WorkflowEnvironment, settings: Settings) -> HarnessFact
                 await h.close()
 
     return make
+
+
+@pytest.fixture
+def make_dev_harness(temporal_env: WorkflowEnvironment, settings: Settings) -> HarnessFactory:
+    """A harness on the real dev server (time runs in real time), for what the time-skipping
+    server does not model faithfully: runs that continue as new while their children (or
+    parents) signal them. Ends by terminating what is still running (a key's workflow would
+    otherwise wait out its memory window)."""
+
+    @contextlib.asynccontextmanager
+    async def make(
+        wrap_flags: FlagsWrapper | None = None, **overrides: object
+    ) -> AsyncIterator[Harness]:
+        changed = settings.with_overrides(**overrides) if overrides else settings
+        async with (
+            build_runtime(changed, wrap_flags=wrap_flags) as rt,
+            rt.worker(temporal_env.client),
+        ):
+            h = Harness(temporal_env, rt)
+            try:
+                yield h
+            finally:
+                for workflow_id in sorted(h.started | {i.rsplit("--", 1)[0] for i in h.started}):
+                    with contextlib.suppress(Exception):
+                        await temporal_env.client.get_workflow_handle(workflow_id).terminate(
+                            "the test is over"
+                        )
+
+    return make

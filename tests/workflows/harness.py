@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from orchestrator.audit.model import AuditKind, StoredEvent
 from orchestrator.client import control as incident_control
 from orchestrator.client import occurrences
+from orchestrator.client.queries import incident_state
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.domain.flags import EvalContext
@@ -26,7 +27,6 @@ from orchestrator.errors import NotFoundError, TemporalUnavailableError
 from orchestrator.providers.local_ops import LocalOps, local_ops
 from orchestrator.workflows.key_types import KeyState
 from orchestrator.workflows.types import (
-    QUERY_STATE,
     ControlAck,
     IncidentPhase,
     IncidentState,
@@ -59,7 +59,7 @@ class Harness:
         for key in keys:  # each key's workflow ends once its memory window has passed
             handle = self.client.get_workflow_handle(key)
             with contextlib.suppress(Exception):
-                async with self.env.time_skipping_unlocked():  # type: ignore[attr-defined]
+                async with self.unlocked():
                     await asyncio.wait_for(handle.result(), timeout=60)
         for workflow_id in sorted(self.started | keys):
             await self._record(workflow_id, "final")
@@ -132,10 +132,7 @@ class Harness:
         return state
 
     async def state(self, incident_id: str) -> IncidentState:
-        incident_id = await occurrences.resolve(self.client, incident_id, open_only=False)
-        handle = self.client.get_workflow_handle(incident_id)
-        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
-        return state
+        return await incident_state(self.client, incident_id)
 
     async def until(
         self, incident_id: str, *phases: IncidentPhase, step: str | None = None, runs: int = 1
@@ -166,8 +163,13 @@ class Harness:
         handle = self.client.get_workflow_handle(incident_id, result_type=IncidentState)
         # A handle from get_workflow_handle does not unlock time skipping by itself (only those
         # from the environment's start_workflow do): unlock it the same way they do.
-        async with self.env.time_skipping_unlocked():  # type: ignore[attr-defined]
+        async with self.unlocked():
             return await asyncio.wait_for(handle.result(), timeout=120)
+
+    def unlocked(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Let time skip on the time-skipping server; on a real server, time runs anyway."""
+        unlock = getattr(self.env, "time_skipping_unlocked", None)
+        return unlock() if unlock is not None else contextlib.nullcontext()
 
     async def skip(self, seconds: float) -> None:
         await self.env.sleep(timedelta(seconds=seconds))
