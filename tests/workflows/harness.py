@@ -66,7 +66,7 @@ class Harness:
 
     async def _record(self, workflow_id: str, stage: str) -> None:
         """With ORCHESTRATOR_RECORD_HISTORIES=<folder>, keep the workflow's history there (how
-        tests/workflows/histories/ is made: see its README)."""
+        tests/replay/histories/ is made: see its README)."""
         folder = os.environ.get("ORCHESTRATOR_RECORD_HISTORIES")
         if not folder or (workflow_id, stage) in self._recorded:
             return
