@@ -9,7 +9,7 @@ delivered (started), so the key remembers it against a late, out-of-order firing
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -24,6 +24,13 @@ from orchestrator.domain.signal_bounds import check_bounds
 from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS, KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
+
+
+SUBMIT_TIMEOUT = timedelta(seconds=5)
+"""How long one signal may wait for Temporal (its client retries within it): past that the
+submission fails as unavailable, and the ingest answers 503 with Retry-After at once instead of
+holding the sender. A signal Temporal did take meanwhile is a duplicate when the sender retries,
+and is counted as one."""
 
 
 class TemporalSubmitter:
@@ -82,6 +89,7 @@ class TemporalSubmitter:
                 task_queue=self._task_queue,
                 start_signal=SIGNAL_BREACH,
                 start_signal_args=[signal],
+                rpc_timeout=SUBMIT_TIMEOUT,
             )
         except RPCError as exc:
             raise rpc_error(exc) from exc
@@ -90,7 +98,9 @@ class TemporalSubmitter:
     async def _signal_running(self, workflow_id: str, signal: BreachSignal) -> bool:
         """Signal the key's workflow if it runs; False when none does."""
         try:
-            await self._client.get_workflow_handle(workflow_id).signal(SIGNAL_BREACH, signal)
+            await self._client.get_workflow_handle(workflow_id).signal(
+                SIGNAL_BREACH, signal, rpc_timeout=SUBMIT_TIMEOUT
+            )
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise
