@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check up clean
+.PHONY: demo test faults lint typecheck check up clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ up: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest -q
 
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults --out .faults.md
+
 lint: $(STAMP)
 	$(BIN)/ruff check orchestrator workers tests bench
 	$(BIN)/ruff format --check orchestrator workers
@@ -33,4 +36,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) .orchestrator .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .orchestrator .pytest_cache .mypy_cache .ruff_cache .faults.md

@@ -76,6 +76,9 @@ class FakeLaunchDarkly:
         self.approval_required: set[str] = set()
         """Environments whose flag changes need an approval request: a direct PATCH gets 405."""
         self._failures: list[tuple[int, str, dict[str, str]]] = []
+        self._hangs: list[float] = []
+        self.changes: list[tuple[str, FlagState, FlagState]] = []
+        """Every change a flag took, in order: (flag key, before, after) — the write log."""
         self._windows: dict[str, tuple[float, int]] = {}
         self._streams: dict[str, list[queue.Queue[str]]] = {env: [] for env in sdk_keys}
         self._lock = threading.RLock()
@@ -107,6 +110,12 @@ class FakeLaunchDarkly:
         ``Retry-After`` in ``headers``, ...)."""
         with self._lock:
             self._failures.extend([(status, message, dict(headers or {}))] * times)
+
+    def hang_next(self, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` REST requests ``seconds`` before answering them (a provider
+        that hangs: the client's timeout fires first when it is shorter)."""
+        with self._lock:
+            self._hangs.extend([seconds] * times)
 
     def change(
         self, key: str, instructions: Sequence[Instruction], env: str | None = None
@@ -143,6 +152,10 @@ class FakeLaunchDarkly:
         limited, limit_headers = self._rate_limit(f"{method} flag")
         if limited is not None:
             return limited
+        with self._lock:
+            hang = self._hangs.pop(0) if self._hangs else None
+        if hang is not None:
+            time.sleep(hang)  # this request's own handler thread
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
@@ -217,6 +230,7 @@ class FakeLaunchDarkly:
         if after != before:
             self.flags[env][key] = after
             self.flag_versions[key] += 1
+            self.changes.append((key, before, after))
             event = {"path": f"/flags/{key}", "data": to_sdk_flag(after)}
             self._publish(env, f"event: patch\ndata: {json.dumps(event)}\n\n")
         return after
@@ -353,8 +367,11 @@ class _Handler(BaseHTTPRequestHandler):
         if data:
             self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a hang the test made): nobody to answer
 
     def _send_poll(self, env: str) -> None:
         data = json.dumps(self.owner.sdk_payload(env)).encode()
