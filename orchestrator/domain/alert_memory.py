@@ -126,3 +126,37 @@ def _not_after(first: datetime | None, second: datetime | None) -> bool:
     if first is None or second is None:
         return True
     return first <= second
+
+
+class InstanceOrder(BaseModel):
+    """Inside one occurrence: the latest start time seen firing and resolving, per alert.
+
+    Signals reach an occurrence through its key's workflow, and Temporal does not keep the order
+    of signals sent together, so a resolution may overtake the firing of the next instance of
+    the same alert (it flapped). Ordered by the instances' start times (``startsAt``), a
+    resolution of an older instance than the one firing, or a firing of an instance already
+    resolved, is stale: recorded, not acted on. Hand-sent signals carry no start time and are
+    taken in arrival order, as before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    firing: dict[str, datetime] = Field(default_factory=dict)
+    resolved: dict[str, datetime] = Field(default_factory=dict)
+
+    def stale(self, alert: str, signal: BreachSignal) -> bool:
+        started = signal.started_at
+        if started is None:
+            return False
+        if signal.status is SignalStatus.FIRING:
+            resolved = self.resolved.get(alert)
+            return resolved is not None and started <= resolved
+        firing = self.firing.get(alert)
+        return firing is not None and started < firing
+
+    def note(self, alert: str, signal: BreachSignal) -> None:
+        started = signal.started_at
+        if started is None:
+            return
+        seen = self.firing if signal.status is SignalStatus.FIRING else self.resolved
+        if alert not in seen or seen[alert] < started:
+            seen[alert] = started

@@ -13,20 +13,32 @@ idempotency keys of its effects see one incident; search attributes carry over.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook
     from orchestrator.domain.severity import Severity
-    from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.auditing import MAX_BATCH, Auditor
+    from orchestrator.workflows.firing import FiringAlerts
+    from orchestrator.workflows.key_types import OccurrenceEnded
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.types import (
         KEEP_SEEN,
         KEEP_SIGNALS,
+        SIGNAL_OCCURRENCE_ENDED,
         Carried,
         IncidentInput,
         IncidentPhase,
+        IncidentState,
     )
+
+
+MAX_CARRIED_EVENTS = MAX_BATCH
+"""Audit events a run hands to the next at most (it writes a longer backlog first)."""
 
 
 def due(live: Live) -> bool:
@@ -45,7 +57,7 @@ def carry(
     auditor: Auditor,
     playbook: Playbook,
     seen: dict[str, None],
-    active: set[tuple[str, str]],
+    alerts: FiringAlerts,
 ) -> Carried:
     """What the next run needs, taken when the audit loop has drained (any event recorded after
     that travels with it)."""
@@ -61,7 +73,8 @@ def carry(
         quiet_since=live.quiet_since,
         deadline=live.deadline,
         seen=list(seen)[-KEEP_SEEN:],
-        active=sorted(active),
+        active=sorted(alerts.active),
+        order=alerts.order,
         unwritten=auditor.leftover(),
     )
 
@@ -81,3 +94,34 @@ def restore(live: Live, carried: Carried) -> None:
 def next_input(inp: IncidentInput, carried: Carried) -> IncidentInput:
     carried.state.runs += 1
     return inp.model_copy(update={"initial": (), "carried": carried})
+
+
+async def continue_as_new(
+    live: Live,
+    auditor: Auditor,
+    auditing: asyncio.Task[None],
+    playbook: Playbook,
+    seen: dict[str, None],
+    alerts: FiringAlerts,
+) -> None:
+    """Drain the audit loop (to a short backlog) and the handlers, then continue as new (never
+    returns)."""
+    await workflow.wait_condition(lambda: auditor.backlog <= MAX_CARRIED_EVENTS)
+    auditor.stop()
+    await auditing
+    await workflow.wait_condition(workflow.all_handlers_finished)
+    carried = carry(live, auditor, playbook, seen, alerts)
+    workflow.continue_as_new(next_input(live.inp, carried))
+
+
+async def report_end(inp: IncidentInput, state: IncidentState) -> None:
+    """Tell the key's workflow how this occurrence ended (when it asked to be told: a key's run
+    that continued as new hears of the end only this way)."""
+    if not (inp.report_end and inp.key):
+        return
+    report = OccurrenceEnded(
+        id=inp.incident_id, phase=state.phase.value, late_signals=state.late_signals
+    )
+    key = workflow.get_external_workflow_handle(inp.key)
+    with contextlib.suppress(FailureError):  # the key's workflow is gone: nobody to tell
+        await key.signal(SIGNAL_OCCURRENCE_ENDED, report)

@@ -20,12 +20,10 @@ runs from its start and every step whose effect is already in place is skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 
 from temporalio import workflow
 from temporalio.common import RawValue
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
@@ -40,10 +38,10 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.errors import INCIDENT_FINISHED_ERROR_TYPE
     from orchestrator.workflows import continuing
     from orchestrator.workflows.approvals import ApprovalDesk
-    from orchestrator.workflows.auditing import MAX_BATCH, Auditor, record_decisions
+    from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
+    from orchestrator.workflows.firing import FiringAlerts
     from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
-    from orchestrator.workflows.key_types import OccurrenceEnded
     from orchestrator.workflows.live import Live, Replan
     from orchestrator.workflows.playbook_run import PlaybookRun, RunOutcome
     from orchestrator.workflows.resolution import await_recovery
@@ -51,7 +49,6 @@ with workflow.unsafe.imports_passed_through():
         INCIDENT_WORKFLOW,
         QUERY_STATE,
         SIGNAL_BREACH,
-        SIGNAL_OCCURRENCE_ENDED,
         UPDATE_ABORT,
         UPDATE_DECIDE,
         UPDATE_LAUNCH,
@@ -64,8 +61,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-MAX_CARRIED_EVENTS = MAX_BATCH
-"""Audit events a run hands to the next at most (it writes a longer backlog first)."""
+PATCH_ORDERED_ALERTS = "ordered-alerts"
 
 
 @workflow.defn(name=INCIDENT_WORKFLOW)
@@ -86,12 +82,16 @@ class IncidentWorkflow:
         )
         self._seen: dict[str, None] = dict.fromkeys(carried.seen if carried else ())
         """Dedupe keys of the signals taken, oldest first."""
-        self._active: set[tuple[str, str]] = set(carried.active if carried else ())
-        """The alerts firing now, by (segment, labels): one resolving does not clear the others."""
         self._auditor = Auditor(self._state, carried.unwritten if carried else ())
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
         self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
+        self._alerts = FiringAlerts(
+            workflow.patched(PATCH_ORDERED_ALERTS),
+            carried.active if carried else (),
+            carried.order if carried else None,
+        )
+        """The alerts firing now: one resolving does not clear the others."""
         if carried:
             continuing.restore(self._live, carried)
         for signal in inp.initial:
@@ -123,9 +123,10 @@ class IncidentWorkflow:
         live.signals.append(signal)
         self._state.signals_received += 1
         firing = signal.status is SignalStatus.FIRING
-        self._track(signal)
-        self._state.firing = bool(self._active)
-        live.quiet_since = None if firing else workflow.now()
+        stale = not self._alerts.take(signal)
+        if not stale:
+            self._state.firing = self._alerts.firing
+            live.quiet_since = None if firing else workflow.now()
         segment = f" segment {signal.segment}" if signal.segment else ""
         observed = f" observed {signal.observed:g}" if signal.observed is not None else ""
         self._auditor.record(
@@ -135,29 +136,20 @@ class IncidentWorkflow:
             key=f"signal/{signal.dedupe_key}",
             actor=signal.actor or signal.source,
         )
+        if stale:
+            self._auditor.record(
+                AuditKind.NOTE,
+                f"{signal.status.value} signal of an alert instance started"
+                f" {signal.started_at} came after a later one: recorded, not acted on",
+                {"dedupe_key": signal.dedupe_key},
+            )
+            return
         if firing and self._state.phase is IncidentPhase.HOLDING_DOWN:
             self._auditor.record(
                 AuditKind.NOTE, "fired again during the hold-down: the incident stays open", {}
             )
         if firing and live.severity is not None and not self._state.phase.finished:
             self._consider_escalation(signal)
-
-    def _track(self, signal: BreachSignal) -> None:
-        """Which alerts fire. A resolution clears its own alert, every hand-sent (unlabelled) one
-        of its segment, and, when it is itself hand-sent, every alert of its segment (or of the
-        service when it names none)."""
-        segment = str(signal.segment or "")
-        key = (segment, json.dumps(signal.labels, sort_keys=True))
-        if signal.status is SignalStatus.FIRING:
-            self._active.add(key)
-            return
-        self._active.discard(key)
-        by_hand = not signal.labels
-        self._active = {
-            (seg, labels)
-            for seg, labels in self._active
-            if not ((seg == segment or (by_hand and not segment)) and (by_hand or labels == "{}"))
-        }
 
     def _consider_escalation(self, signal: BreachSignal) -> None:
         live = self._live
@@ -334,26 +326,13 @@ class IncidentWorkflow:
             playbook = self._take_replan(playbook)
 
     async def _ended(self) -> IncidentState:
-        """Tell the key's workflow how this occurrence ended (when it asked to be told)."""
-        inp, state = self._inp, self._state
-        if inp.report_end and inp.key:
-            report = OccurrenceEnded(
-                id=inp.incident_id, phase=state.phase.value, late_signals=state.late_signals
-            )
-            key = workflow.get_external_workflow_handle(inp.key)
-            with contextlib.suppress(FailureError):  # the key's workflow is gone: nobody to tell
-                await key.signal(SIGNAL_OCCURRENCE_ENDED, report)
-        return state
+        await continuing.report_end(self._inp, self._state)
+        return self._state
 
     async def _continue_as_new(self, playbook: Playbook, auditing: asyncio.Task[None]) -> None:
-        """Drain the audit loop and the handlers, then continue as new (never returns)."""
-        auditor = self._auditor
-        await workflow.wait_condition(lambda: auditor.backlog <= MAX_CARRIED_EVENTS)
-        auditor.stop()
-        await auditing
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        carried = continuing.carry(self._live, self._auditor, playbook, self._seen, self._active)
-        workflow.continue_as_new(continuing.next_input(self._inp, carried))
+        await continuing.continue_as_new(
+            self._live, self._auditor, auditing, playbook, self._seen, self._alerts
+        )
 
     def _start(self, playbook: Playbook) -> None:
         self._live.playbook = playbook

@@ -184,7 +184,8 @@ class IncidentKeyWorkflow:
 
     async def _take_inbox(self) -> None:
         """Decide on every waiting signal in arrival order; signals for the open occurrence are
-        sent together (Temporal keeps their order). If it ended meanwhile, its result is taken
+        sent together (Temporal may deliver those in any order: the occurrence orders alert
+        instances by their start times). If it ended meanwhile, its result is taken
         and what it did not get (and what came after) is decided on again, in order."""
         while self._inbox:
             batch, self._inbox = self._inbox, []

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
 from orchestrator.audit.model import AuditEvent
+from orchestrator.domain.alert_memory import InstanceOrder
 from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
@@ -207,6 +208,8 @@ class Carried(BaseModel):
     active: list[tuple[str, str]] = Field(default_factory=list)
     unwritten: list[AuditEvent] = Field(default_factory=list)
     """Audit events recorded too late for the run that made them (written first by the next)."""
+    order: InstanceOrder | None = None
+    """The alert instances' start times seen so far (stale signals are not acted on)."""
 
 
 IncidentInput.model_rebuild()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from orchestrator.domain.alert_memory import AlertMemory
+from orchestrator.domain.alert_memory import AlertMemory, InstanceOrder
 from orchestrator.domain.signals import BreachSignal, SignalStatus
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -72,3 +72,35 @@ def test_memory_expires_after_its_window() -> None:
     memory.note(alert("resolved", T0), T0)
     memory.expire(T0 + timedelta(hours=4, minutes=1), timedelta(hours=4))
     assert memory.admit(alert("firing", T0), open_occurrence=False).kind == "open"
+
+
+def _take(order: InstanceOrder, signal: BreachSignal) -> bool:
+    """True when the occurrence acts on ``signal`` (it is not stale)."""
+    if order.stale("es", signal):
+        return False
+    order.note("es", signal)
+    return True
+
+
+def test_a_resolution_overtaken_by_the_next_firing_is_stale() -> None:
+    """A flap delivered out of order: firing of the next instance, then the older resolution."""
+    order = InstanceOrder()
+    later = T0 + timedelta(minutes=1)
+    assert _take(order, alert("firing", T0))
+    assert _take(order, alert("firing", later))
+    assert not _take(order, alert("resolved", T0)), "the older instance's resolution"
+    assert _take(order, alert("resolved", later))
+
+
+def test_a_firing_overtaken_by_its_own_resolution_is_stale() -> None:
+    order = InstanceOrder()
+    assert _take(order, alert("resolved", T0))
+    assert not _take(order, alert("firing", T0)), "that instance is over"
+    assert _take(order, alert("firing", T0 + timedelta(minutes=1))), "a new instance fires"
+
+
+def test_hand_sent_signals_have_no_order_and_are_taken() -> None:
+    order = InstanceOrder()
+    by_hand = alert("resolved", T0).model_copy(update={"started_at": None})
+    assert _take(order, alert("firing", T0))
+    assert _take(order, by_hand)

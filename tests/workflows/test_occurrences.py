@@ -7,6 +7,7 @@ generic re-fire after a resolve taken for a duplicate.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.audit.model import AuditKind
@@ -14,7 +15,7 @@ from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.ingest.delivery import ParseContext
 from orchestrator.ingest.generic import parse as parse_generic
-from orchestrator.workflows.types import IncidentPhase
+from orchestrator.workflows.types import SIGNAL_BREACH, IncidentPhase
 from tests.workflows.harness import Harness
 from tests.workflows.helpers import FLAG
 from tests.workflows.signals import SPANISH, breach
@@ -187,3 +188,30 @@ async def test_a_per_segment_playbook_opens_one_incident_per_segment(harness: Ha
     assert await h.served(FLAG, "language", "en") == "assistant"
     assert (await h.state(fr)).phase is IncidentPhase.MONITORING
     assert (await h.local.deploy.state("support-assistant", "prompt")).history == pins
+
+
+async def test_a_resolution_overtaken_by_the_next_firing_keeps_the_incident_open(
+    harness: Harness,
+) -> None:
+    """Temporal may deliver signals sent together in any order: a flap's resolution can reach
+    the occurrence after the next instance's firing. Before, it closed the breach (the incident
+    held down and resolved while the alert fired); now it is stale and recorded only."""
+    h = harness
+    inc = await h.submit(alert("firing"))
+    await h.until(inc, IncidentPhase.MONITORING)
+    later = STARTED + timedelta(minutes=5)
+    occurrence = h.client.get_workflow_handle(inc)
+    await occurrence.signal(SIGNAL_BREACH, alert("firing", later).with_dedupe_key())
+    await occurrence.signal(SIGNAL_BREACH, alert("resolved").with_dedupe_key())
+    state = await h.until(inc, IncidentPhase.MONITORING)
+    notes: list[str] = []
+    for _ in range(200):  # the audit is written by activities: poll for it, a bounded while
+        state = await h.state(inc)
+        notes = [e.summary for e in await h.runtime.audit.timeline(inc)]
+        if state.signals_received == 3 and any("came after a later one" in n for n in notes):
+            break
+        await asyncio.sleep(0.05)
+    assert state.signals_received == 3 and state.firing, state.phase
+    assert any("came after a later one" in n for n in notes), notes
+    await h.submit(alert("resolved", later))
+    assert (await h.result(inc)).phase is IncidentPhase.RESOLVED
