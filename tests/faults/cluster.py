@@ -45,6 +45,14 @@ class Cluster:
             start_new_session=True,
         )
 
+    def _listening(self, port: int, process: subprocess.Popen[bytes], log: str) -> None:
+        """Wait (30 s at most) until ``process`` listens on ``port``."""
+        deadline = time.monotonic() + 30
+        while not port_in_use(port):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{process.args[0]} did not start: see {self.state}/{log}")
+            time.sleep(0.1)
+
     # -- Temporal -----------------------------------------------------------------------------
     def start_server(self) -> None:
         ui = free_port()
@@ -71,11 +79,7 @@ class Cluster:
             ],
             "temporal.log",
         )
-        deadline = time.monotonic() + 30
-        while not port_in_use(self.temporal_port):
-            if time.monotonic() > deadline or self.server.poll() is not None:
-                raise RuntimeError(f"the dev server did not start: see {self.state}/temporal.log")
-            time.sleep(0.1)
+        self._listening(self.temporal_port, self.server, "temporal.log")
 
     def kill_server(self) -> None:
         """SIGKILL: Temporal goes away as a crash would take it."""
@@ -118,11 +122,7 @@ class Cluster:
             ],
             "api.log",
         )
-        deadline = time.monotonic() + 30
-        while not port_in_use(self.api_port):
-            if time.monotonic() > deadline or self.api.poll() is not None:
-                raise RuntimeError(f"the API did not start: see {self.state}/api.log")
-            time.sleep(0.1)
+        self._listening(self.api_port, self.api, "api.log")
 
     def stop(self) -> None:
         for worker in self.workers:

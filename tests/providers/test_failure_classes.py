@@ -28,29 +28,17 @@ from orchestrator.errors import (
     FailureClass,
     FlagProviderError,
 )
-from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
-from orchestrator.secrets import Secret
 from tests.providers.conftest import ANSWER_MODE, API_TOKEN, ENV, PROJECT
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.test_launchdarkly import provider_for
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "provider-errors.md"
 KEY = ANSWER_MODE.key
 
 
-def provider(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
-    return LaunchDarklyFlagProvider(
-        http,
-        api_token=Secret(API_TOKEN),
-        project_key=PROJECT,
-        environment_key=ENV,
-        base_url=fake.url,
-        rate_limit_cap=60,
-    )
-
-
 async def failure_of(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> ApplicationError:
     """The activity error of one change to the flag (it must fail)."""
-    ld = provider(fake, http)
+    ld = provider_for(fake, http)
     with pytest.raises(FlagProviderError) as caught:
         await ld.apply(KEY, [], "")  # no instructions: a read, which the fake answers first
     return permanent_or_retryable(caught.value)
@@ -107,7 +95,7 @@ async def test_an_environment_requiring_approval_answers_405_with_its_reason(
 
     fake_ld.approval_required.add(ENV)
     with pytest.raises(FlagProviderError) as caught:
-        await provider(fake_ld, http).apply(KEY, [TurnFlagOff()], "route es")
+        await provider_for(fake_ld, http).apply(KEY, [TurnFlagOff()], "route es")
     assert caught.value.failure is FailureClass.NEEDS_APPROVAL
     error = permanent_or_retryable(caught.value)
     assert error.type == NEEDS_PERSON_ERROR_TYPE
