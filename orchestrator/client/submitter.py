@@ -25,7 +25,6 @@ from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS, KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
 
-
 SUBMIT_TIMEOUT = timedelta(seconds=5)
 """How long one signal may wait for Temporal (its client retries within it): past that the
 submission fails as unavailable, and the ingest answers 503 with Retry-After at once instead of
