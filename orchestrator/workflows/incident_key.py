@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PATCH_KEY_CONTINUES = "key-continues"
+PATCH_MID_BURST = "key-continues-mid-burst"
+"""A run may continue as new between two batches of a burst, not only once the burst is over."""
 GONE_AFTER = timedelta(minutes=1)
 """How long a continued run waits for the report of an occurrence that took no more signals."""
 
@@ -83,6 +85,7 @@ class IncidentKeyWorkflow:
         self._auditor.open()
         self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
         self._continues = workflow.patched(PATCH_KEY_CONTINUES)
+        self._auditing: asyncio.Task[None] | None = None
 
     @workflow.signal(name=SIGNAL_BREACH)
     def breach(self, raw: RawValue) -> None:
@@ -104,7 +107,7 @@ class IncidentKeyWorkflow:
 
     @workflow.run
     async def run(self, inp: KeyInput) -> KeyState:
-        auditing = asyncio.create_task(self._auditor.run())
+        auditing = self._auditing = asyncio.create_task(self._auditor.run())
         memory = timedelta(seconds=inp.memory_seconds)
         while True:
             try:
@@ -121,9 +124,9 @@ class IncidentKeyWorkflow:
             if not self._is_open() and not self._inbox:
                 self._state.memory.expire(workflow.now(), memory)
                 if workflow.info().is_continue_as_new_suggested():
-                    await self._continue_as_new(auditing)
+                    await self._continue_as_new()
             if self._continue_due() and not self._inbox:
-                await self._continue_as_new(auditing)
+                await self._continue_as_new()
         self._auditor.close()
         await auditing
         return self._state
@@ -142,11 +145,12 @@ class IncidentKeyWorkflow:
         record = next((o for o in self._state.occurrences if o.id == self._state.open), None)
         return record is None or record.reports_end
 
-    async def _continue_as_new(self, auditing: asyncio.Task[None]) -> None:
+    async def _continue_as_new(self) -> None:
         """Drain the audit loop and the handlers, then continue as new with what this run has
         not decided on yet (never returns)."""
+        assert self._auditing is not None
         self._auditor.close()
-        await auditing
+        await self._auditing
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
             self._inp.model_copy(
@@ -188,6 +192,9 @@ class IncidentKeyWorkflow:
         instances by their start times). If it ended meanwhile, its result is taken
         and what it did not get (and what came after) is decided on again, in order."""
         while self._inbox:
+            if self._continue_due() and workflow.patched(PATCH_MID_BURST):
+                # a sustained burst: the signals still to decide on go to the next run
+                await self._continue_as_new()
             batch, self._inbox = self._inbox, []
             sending: list[tuple[BreachSignal, asyncio.Task[None]]] = []
             opening: list[BreachSignal] = []

@@ -38,10 +38,11 @@ PACE = 0.1
 end a run while signals wait for it), so a burst with no gap at all lands whole in one run;
 Alertmanager sends a group at most every group_interval (minutes)."""
 BOUND = 2 * LIMIT
-"""A run continues as new at its first quiet point past the limit. Temporal hands a run every
-signal that waits for it before it may end, so under a burst (a key's workflow that has just
-continued as new forwards what arrived meanwhile) a run can pass the limit by that burst: with
-the default limit of 2,000 events, a few hundred events, far below Temporal's 10,240 warning."""
+"""A run continues as new at its first quiet point past the limit (an occurrence), or between
+two batches of signals (a key's workflow, which under a sustained stream is never quiet).
+Temporal hands a run every signal that waits for it before it may end, so a run can pass the
+limit by what arrives while it drains: with the default limit of 2,000 events, a few hundred
+events, far below Temporal's 10,240 warning."""
 
 
 class WriteLog(PassThroughFlags):
