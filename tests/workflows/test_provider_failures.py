@@ -98,4 +98,3 @@ async def test_a_reserved_attribute_fails_verification_once_not_eight_times(
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert attempts and max(attempts) == 1, attempts
-
