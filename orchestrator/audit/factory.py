@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from orchestrator.audit.holdings import HoldingStore
+from orchestrator.audit.holdings import HOLDINGS_TABLE, HoldingStore
 from orchestrator.audit.store import AuditStore
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import REDACTED, redact, redact_text
@@ -49,16 +49,17 @@ def open_audit_store(url: str) -> AuditStore:
     return PostgresAuditStore(dsn, schema=schema)
 
 
-def open_holding_store(url: str) -> HoldingStore:
-    """The holdings store in the audit database a URL names (the same database)."""
+def open_holding_store(url: str, table: str = HOLDINGS_TABLE) -> HoldingStore:
+    """The compare-and-swap store ``table`` (the holdings by default) in the audit database a
+    URL names (the same database)."""
     if _backend(url) == "sqlite":
         from orchestrator.audit.holdings_sqlite import SqliteHoldingStore
 
-        return SqliteHoldingStore(sqlite_path(url))
+        return SqliteHoldingStore(sqlite_path(url), table=table)
     from orchestrator.audit.holdings_postgres import PostgresHoldingStore
 
     dsn, schema = split_schema(url)
-    return PostgresHoldingStore(dsn, schema=schema)
+    return PostgresHoldingStore(dsn, schema=schema, table=table)
 
 
 def sqlite_path(url: str) -> Path | str:

@@ -14,6 +14,7 @@ is state to restore exactly, not a record to show), so callers must not put secr
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,11 +23,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from orchestrator.audit.model import as_utc, canonical_json
 from orchestrator.audit.rows import _dt as _as_datetime
-from orchestrator.errors import AuditError
+from orchestrator.errors import AuditError, ConfigError
 
 MAX_TARGET_CHARS = 512
 MAX_BODY_BYTES = 1024 * 1024
 """Upper bound on a holding's body as canonical JSON; a holding is a small record."""
+HOLDINGS_TABLE = "holdings"
+"""The table of holdings; other shared records (the safety ledger, seen webhook signatures) use
+the same compare-and-swap store under their own table names."""
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 HOLDING_COLUMNS = "target, version, body, updated_at"
 """Column order of every holding row the backends read (``body`` as JSON text)."""
 
@@ -71,10 +76,20 @@ class HoldingStore(Protocol):
         """Every stored holding, ordered by target (code point order on both backends)."""
         ...
 
+    async def expire(self, updated_before: datetime) -> int:
+        """Delete every record last written before ``updated_before``; how many went."""
+        ...
+
     async def close(self) -> None: ...
 
 
 # -- what both backends share ---------------------------------------------------------------------
+
+
+def check_table(table: str) -> None:
+    """ConfigError unless ``table`` is a plain lower-case SQL name (it is put into statements)."""
+    if not _TABLE_NAME.fullmatch(table):
+        raise ConfigError(f"invalid table name {table[:50]!r}")
 
 
 def check_target(target: str) -> None:

@@ -1,4 +1,5 @@
-"""PostgreSQL holdings store: a ``holdings`` table (jsonb bodies) in the audit schema.
+"""PostgreSQL holdings store: a ``holdings`` table (or another named one; jsonb bodies) in the
+audit schema.
 
 It runs on the audit store's own connection machinery (one lazily opened autocommit connection per
 store, one task at a time, a connection of unknown state never reused, errors as
@@ -13,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from psycopg import sql
 
 from orchestrator.audit.holdings import (
+    HOLDINGS_TABLE,
     StoredHolding,
     body_json,
+    check_table,
     check_target,
     check_version,
     holding_from_row,
@@ -44,6 +48,7 @@ _REPLACE = (
     " WHERE target = %s AND version = %s RETURNING target, version, body::text, updated_at"
 )
 _DELETE = "DELETE FROM {t} WHERE target = %s AND version = %s"
+_EXPIRE = "DELETE FROM {t} WHERE updated_at < %s"
 
 
 class PostgresHoldingStore:
@@ -55,23 +60,26 @@ class PostgresHoldingStore:
         dsn: str,
         schema: str = "orchestrator",
         *,
+        table: str = HOLDINGS_TABLE,
         connect_timeout_s: int = 10,
         clock: Clock = utc_now,
     ) -> None:
+        check_table(table)
         # Validates the schema name (ConfigError) and keeps the DSN as a Secret.
         self._db = PostgresAuditStore(
             dsn, schema=schema, connect_timeout_s=connect_timeout_s, clock=clock
         )
         self._schema = schema
         self._clock = clock
-        self._table = sql.Identifier(schema, "holdings")
+        self._name = table
+        self._table = sql.Identifier(schema, table)
         self._lock_key = int.from_bytes(
-            hashlib.sha256(f"orchestrator.holdings:{schema}".encode()).digest()[:8], signed=True
+            hashlib.sha256(f"orchestrator.{table}:{schema}".encode()).digest()[:8], signed=True
         )
         self._ready = False  # only read and written under the audit store's lock
 
     def __repr__(self) -> str:
-        return f"PostgresHoldingStore(schema={self._schema!r})"
+        return f"PostgresHoldingStore(schema={self._schema!r}, table={self._name!r})"
 
     async def get(self, target: str) -> StoredHolding | None:
         check_target(target)
@@ -105,6 +113,13 @@ class PostgresHoldingStore:
             return cur.rowcount == 1
 
         return await self._run("holding delete", remove)
+
+    async def expire(self, updated_before: datetime) -> int:
+        async def remove(conn: Conn) -> int:
+            cur = await conn.execute(self._sql(_EXPIRE), (updated_before,))
+            return cur.rowcount
+
+        return await self._run("holding expire", remove)
 
     async def all(self) -> list[StoredHolding]:
         # COLLATE "C": code point order, the same as SQLite's, whatever the database's locale.

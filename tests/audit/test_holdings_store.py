@@ -159,6 +159,27 @@ async def test_all_is_ordered_by_target(holdings: Holdings) -> None:
     assert {h.target: h.version for h in listed}["x"] == 2
 
 
+async def test_named_tables_are_apart_and_old_records_expire(holdings: Holdings) -> None:
+    """The safety ledger and the seen-signature cache use the same store under their own
+    tables: a record in one is not in another, and ``expire`` sweeps only old ones."""
+    other = open_holding_store(holdings.url, table="seen_things")
+    holdings.others.append(other)
+    await holdings.store.put(TARGET, {"n": 1}, expect_version=0)
+    await other.put("old", {"n": 2}, expect_version=0)
+    assert await other.get(TARGET) is None
+    assert [h.target for h in await holdings.store.all()] == [TARGET]
+    assert {"holdings", "seen_things"} <= await holdings.tables()
+
+    cutoff = datetime.now(UTC) + timedelta(seconds=1)
+    await asyncio.sleep(1.2)
+    await other.put("new", {"n": 3}, expect_version=0)
+    assert await other.expire(cutoff) == 1
+    assert [h.target for h in await other.all()] == ["new"]
+    assert await holdings.store.get(TARGET) is not None, "another table is never swept"
+    with pytest.raises(ConfigError):
+        open_holding_store(holdings.url, table="x; DROP TABLE holdings")
+
+
 async def test_two_workers_racing_increments_lose_no_update(holdings: Holdings) -> None:
     stores = [holdings.store, holdings.open_another()]  # two connections, as two worker hosts
     losses = 0
@@ -265,11 +286,11 @@ async def test_a_wrong_postgres_dsn_is_an_audit_error_without_the_password(url: 
 def test_urls_open_the_backend_of_the_audit_store(tmp_path: Path) -> None:
     sqlite_store = open_holding_store(f"sqlite:///{tmp_path}/audit.db")
     assert isinstance(sqlite_store, SqliteHoldingStore)
-    assert repr(sqlite_store) == f"SqliteHoldingStore('{tmp_path}/audit.db')"
+    assert repr(sqlite_store) == f"SqliteHoldingStore('{tmp_path}/audit.db', table='holdings')"
     for scheme in ("postgresql", "postgres"):
         pg = open_holding_store(f"{scheme}://auditor:{PASSWORD}@db/audit?schema=audit_x")
         assert isinstance(pg, PostgresHoldingStore)
-        assert repr(pg) == "PostgresHoldingStore(schema='audit_x')"
+        assert repr(pg) == "PostgresHoldingStore(schema='audit_x', table='holdings')"
         assert PASSWORD not in repr(vars(pg)) + repr(vars(vars(pg)["_db"]))
     for bad in (
         "",
