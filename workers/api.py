@@ -10,6 +10,7 @@ import uvicorn
 from starlette.applications import Starlette
 from temporalio.client import Client
 
+from orchestrator.audit.seen import open_seen_signatures
 from orchestrator.client.submitter import submitter_for
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.errors import ConfigError
@@ -44,6 +45,9 @@ def build_app(
         ingest,
         metrics,
         catalog=runtime.catalog,
+        seen_signatures=open_seen_signatures(
+            runtime.settings.effective_audit_url, window_seconds=ingest.timestamp_window_seconds
+        ),
         extra_routes=api.routes(dict(decisions or {})),
     )
     app.state.audit_metrics = AuditMetrics(runtime.audit, metrics.registry)

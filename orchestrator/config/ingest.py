@@ -11,15 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from orchestrator.config.env import Env
-from orchestrator.config.variables import INGEST_PREFIX, INGEST_SOURCES
+from orchestrator.config.variables import INGEST_PREFIX, INGEST_SIGNAL_SOURCES, INGEST_SOURCES
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
 
 SOURCES = INGEST_SOURCES
+SIGNAL_SOURCES = INGEST_SIGNAL_SOURCES
 PREFIX = INGEST_PREFIX
 GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+GRAFANA_TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
+"""Grafana has no default timestamp header (its contact point sends none until one is named);
+this is the name Grafana's own provisioning examples use, and ours for Grafana."""
 SIGNATURE_HEADER = "X-Orchestrator-Signature"
+TIMESTAMP_HEADER = "X-Orchestrator-Timestamp"
 MIB = 1024 * 1024
 
 
@@ -27,19 +32,33 @@ MIB = 1024 * 1024
 class SourceAuth:
     """How one source proves who it is: bearer tokens, an HMAC over the raw body, or both.
 
-    Every mechanism that is configured must pass. ``timestamp_header`` is only consulted when an
-    HMAC secret is set: then the sender signs ``"<unix seconds>:<body>"`` (Grafana's scheme) and a
-    timestamp outside the window is refused.
+    Every mechanism that is configured must pass. With an HMAC secret the sender signs
+    ``"<unix seconds>:" + body`` (Grafana's scheme) and sends the time in ``timestamp_header``; a
+    timestamp outside the window is refused. ``hmac_untimestamped`` (an explicit, warned opt-in)
+    also accepts a signature over the body alone when no timestamp header is sent: such a
+    signature can only be told from a replay while it is remembered (docs/ingest.md).
     """
 
     tokens: tuple[Secret, ...] = ()
     hmac_secrets: tuple[Secret, ...] = ()
     signature_header: str = SIGNATURE_HEADER
-    timestamp_header: str = ""
+    timestamp_header: str = TIMESTAMP_HEADER
+    hmac_untimestamped: bool = False
+
+    def __post_init__(self) -> None:
+        if self.hmac_secrets and not self.timestamp_header and not self.hmac_untimestamped:
+            raise ConfigError(
+                "an HMAC secret needs a timestamp header, or the explicit untimestamped opt-in"
+            )
 
     @property
     def configured(self) -> bool:
         return bool(self.tokens or self.hmac_secrets)
+
+    @property
+    def accepts_untimestamped(self) -> bool:
+        """Signed, and a signature over the body alone (no timestamp) is accepted."""
+        return bool(self.hmac_secrets) and self.hmac_untimestamped
 
 
 @dataclass(frozen=True)
@@ -69,12 +88,16 @@ class IngestSettings:
 
 def _source_auth(env: Env, source: str) -> SourceAuth:
     key = PREFIX + source.upper()
-    default_header = GRAFANA_SIGNATURE_HEADER if source == "grafana" else SIGNATURE_HEADER
+    grafana = source == "grafana"
+    default_header = GRAFANA_SIGNATURE_HEADER if grafana else SIGNATURE_HEADER
+    default_stamp = GRAFANA_TIMESTAMP_HEADER if grafana else TIMESTAMP_HEADER
+    untimestamped = source in SIGNAL_SOURCES and env.flag(f"{key}_HMAC_UNTIMESTAMPED")
     return SourceAuth(
         tokens=env.secrets(f"{key}_TOKEN"),
         hmac_secrets=env.secrets(f"{key}_HMAC_SECRET"),
         signature_header=env.text(f"{key}_SIGNATURE_HEADER", default_header),
-        timestamp_header=env.text(f"{key}_TIMESTAMP_HEADER", ""),
+        timestamp_header=env.text(f"{key}_TIMESTAMP_HEADER", default_stamp),
+        hmac_untimestamped=untimestamped,
     )
 
 

@@ -16,6 +16,8 @@ INGEST_PREFIX = "ORCHESTRATOR_INGEST_"
 INGEST_SOURCES = ("alertmanager", "grafana", "generic", "operator")
 """Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
 signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
+INGEST_SIGNAL_SOURCES = ("alertmanager", "grafana", "generic")
+"""The sources that post breach signals, and so may sign them with an HMAC."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,23 @@ def _ingest_source(source: str) -> tuple[Variable, ...]:
     return (
         *_secret(f"{key}_TOKEN", f"bearer token(s) of {source}"),
         *_secret(f"{key}_HMAC_SECRET", f"HMAC-SHA256 signing secret(s) of {source}"),
-        _v(f"{key}_SIGNATURE_HEADER", "text", "X-Orchestrator-Signature", "signature header"),
-        _v(f"{key}_TIMESTAMP_HEADER", "text", "-", "timestamp header of the signature"),
+        _v(f"{key}_SIGNATURE_HEADER", "text", _header(source, "Signature"), "signature header"),
+        _v(f"{key}_TIMESTAMP_HEADER", "text", _header(source, "Timestamp"), "signed time header"),
     )
+
+
+def _header(source: str, what: str) -> str:
+    return f"X-Grafana-Alerting-{what}" if source == "grafana" else f"X-Orchestrator-{what}"
+
+
+def _untimestamped(source: str) -> Variable:
+    name = f"{INGEST_PREFIX}{source.upper()}_HMAC_UNTIMESTAMPED"
+    return _v(name, "bool", "false", "also accept HMACs without a timestamp (weaker, warned)")
 
 
 _INGEST = (
     *(v for source in INGEST_SOURCES for v in _ingest_source(source)),
+    *(_untimestamped(source) for source in INGEST_SIGNAL_SOURCES),
     _v(INGEST_PREFIX + "ALLOW_UNAUTHENTICATED", "bool", "false", "accept unauthenticated posts"),
     _v(INGEST_PREFIX + "MAX_BODY_BYTES", "int", "1048576", "largest request body"),
     _v(INGEST_PREFIX + "MAX_ALERTS", "int", "500", "most alerts in one payload"),

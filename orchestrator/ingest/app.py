@@ -4,7 +4,11 @@ Routes: ``POST /v1/signals/alertmanager``, ``POST /v1/signals/grafana``, ``POST 
 ``GET /healthz``, ``GET /readyz``, ``GET /metrics``, ``GET /openapi.json``, ``GET /openapi.yaml``.
 Other parts of the service (the ``/v1/incidents`` API) plug in through ``extra_routes`` and
 describe themselves through ``extra_openapi_paths``; they find the shared objects on
-``app.state`` (``submitter``, ``settings``, ``metrics``).
+``app.state`` (``submitter``, ``settings``, ``metrics``, ``seen_signatures``).
+
+A source with an HMAC secret needs ``seen_signatures`` (the replay cache shared by every replica,
+:class:`orchestrator.audit.seen.SeenSignatures` in the composition root): without it ``create_app``
+raises ConfigError rather than serve signed posts that could be replayed.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from orchestrator.client.submission import SignalSubmitter
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.errors import CatalogError
-from orchestrator.ingest import alertmanager, generic, grafana
+from orchestrator.ingest import alertmanager, auth, generic, grafana
 from orchestrator.ingest.delivery import Parser
 from orchestrator.ingest.mapping import DimensionLookup
 from orchestrator.ingest.metrics import CONTENT_TYPE, IngestMetrics
@@ -53,10 +57,12 @@ def create_app(
     catalog: Catalog | None = None,
     extra_routes: Sequence[BaseRoute] = (),
     extra_openapi_paths: Mapping[str, Any] | None = None,
+    seen_signatures: auth.SeenSignatureCache | None = None,
     clock: Clock = utc_now,
 ) -> Starlette:
     """Build the ingest app around a submitter (Temporal-backed in production)."""
     metrics = metrics or IngestMetrics()
+    auth.warn_weak_sources(settings, _log)
     dimension_for = catalog_dimensions(catalog) if catalog is not None else None
     openapi = build_openapi(extra_openapi_paths)
     openapi_yaml = to_yaml(openapi)
@@ -69,6 +75,7 @@ def create_app(
             settings=settings,
             metrics=metrics,
             dimension_for=dimension_for,
+            seen=seen_signatures,
             clock=clock,
         ).handle
 
@@ -114,4 +121,5 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.catalog = catalog
+    app.state.seen_signatures = seen_signatures
     return app

@@ -1,22 +1,39 @@
 """Who may post: a bearer token per source, and an HMAC-SHA256 over the raw body where senders sign.
 
-Grafana's scheme: the hex HMAC-SHA256 of the raw body, keyed with the shared secret, in
-``X-Grafana-Alerting-Signature``; when a timestamp header is configured the signed bytes are
-``"<unix seconds>:" + body`` and the timestamp travels in that header. Every comparison is constant
-time (:func:`hmac.compare_digest`) and every configured token is compared, so timing tells nothing.
-Messages say which check failed, never what was sent or expected.
+Grafana's scheme: the hex HMAC-SHA256, keyed with the shared secret, of ``"<unix seconds>:" +
+body``, in the signature header (``X-Grafana-Alerting-Signature``), the time in the timestamp
+header. A timestamp more than the window away from the clock (either way) is refused, and a
+verified signature is accepted once: the :class:`SeenSignatureCache` remembers it. A signature over
+the body alone is refused unless the source opted in (``hmac_untimestamped``). Every comparison is
+constant time (:func:`hmac.compare_digest`) and every configured token is compared, so timing tells
+nothing. Messages say which check failed, never what was sent or expected.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
+from typing import Any, Protocol
 
 from starlette.datastructures import Headers
 
-from orchestrator.config.ingest import SourceAuth
+from orchestrator.config.ingest import PREFIX, SIGNAL_SOURCES, IngestSettings, SourceAuth
 from orchestrator.ingest.limits import RejectionError
 from orchestrator.secrets import Secret
+
+
+class SeenSignatureCache(Protocol):
+    """Verified signatures, remembered for the replay window by every API replica
+    (:class:`orchestrator.audit.seen.SeenSignatures`). Failures raise AuditError."""
+
+    async def first_use(self, source: str, signature_hex: str, now: datetime) -> bool:
+        """Record the signature; False if it was already recorded (a replay)."""
+        ...
+
+    async def release(self, source: str, signature_hex: str) -> None:
+        """Forget it again (the delivery failed on our side, so the sender's retry is welcome)."""
+        ...
 
 
 def unauthorized(message: str) -> RejectionError:
@@ -52,28 +69,38 @@ def signature(secret: str, body: bytes, timestamp: str | None = None) -> str:
 
 
 def _timestamp(headers: Headers, auth: SourceAuth, window: int, now: float) -> str | None:
-    if not auth.timestamp_header:
-        return None
-    value = headers.get(auth.timestamp_header)
+    name = auth.timestamp_header
+    value = headers.get(name) if name else None
     if value is None or not value.strip():
-        raise unauthorized(f"missing {auth.timestamp_header} header")
+        if auth.hmac_untimestamped:
+            return None  # the source opted in to signatures over the body alone
+        raise unauthorized(f"missing {name or 'timestamp'} header (signatures must be timestamped)")
     value = value.strip()
     if not value.isascii() or not value.isdigit() or len(value) > 12:
-        raise unauthorized(f"{auth.timestamp_header} is not a Unix time in seconds")
-    if abs(now - int(value)) > window:
+        raise unauthorized(f"{name} is not a Unix time in seconds")
+    if now - int(value) > window:
         raise unauthorized(
-            f"{auth.timestamp_header} is outside the accepted window of {window} seconds"
-            " (stale or replayed request, or clocks out of sync)"
+            f"{name} is outside the accepted window of {window} seconds: too old"
+            " (a stale or replayed request, or clocks out of sync)"
+        )
+    if int(value) - now > window:
+        raise unauthorized(
+            f"{name} is outside the accepted window of {window} seconds: in the future"
+            " (clocks out of sync)"
         )
     return value
 
 
 def check_signature(
     headers: Headers, body: bytes, auth: SourceAuth, *, window: int, now: float
-) -> None:
-    """Refuse unless the signature header holds the HMAC of exactly these bytes (and timestamp)."""
+) -> str | None:
+    """Refuse unless the signature header holds the HMAC of exactly these bytes (and timestamp).
+
+    Returns the verified signature (lower-case hex) for the replay check, or None if the source
+    does not sign. The timestamp window is checked before the HMAC.
+    """
     if not auth.hmac_secrets:
-        return
+        return None
     given = headers.get(auth.signature_header)
     if given is None or not given.strip():
         raise unauthorized(f"missing {auth.signature_header} header")
@@ -85,6 +112,29 @@ def check_signature(
         matched |= hmac.compare_digest(given_hex, expected)
     if not matched:
         raise unauthorized(f"{auth.signature_header} does not match the request body")
+    return given_hex.decode("ascii")
+
+
+async def check_replay(
+    cache: SeenSignatureCache, source: str, signature_hex: str, now: datetime
+) -> None:
+    """Refuse a verified signature seen before (AuditError if the cache cannot be asked)."""
+    if not await cache.first_use(source, signature_hex, now):
+        raise unauthorized(f"signature already used (replay); sign each {source} delivery anew")
+
+
+def warn_weak_sources(settings: IngestSettings, log: Any) -> list[str]:
+    """Warn, once at start, of each source that accepts signatures without a timestamp."""
+    weak = [s for s in SIGNAL_SOURCES if settings.auth_for(s).accepts_untimestamped]
+    for source in weak:
+        log.warning(
+            "untimestamped webhook signatures accepted",
+            source=source,
+            setting=f"{PREFIX}{source.upper()}_HMAC_UNTIMESTAMPED",
+            risk="once a signature is forgotten (twice the timestamp window),"
+            " its replay cannot be told from a new delivery",
+        )
+    return weak
 
 
 def check_configured(source: str, auth: SourceAuth, allow_unauthenticated: bool) -> None:

@@ -5,6 +5,12 @@ problem with any alert refuses the payload with a 422 naming each alert and its 
 are valid they are submitted in payload order; the 202 lists the incidents. If Temporal is
 unreachable the answer is 503 with ``Retry-After``: signals submitted before the outage are durable
 and their redelivery is deduplicated by their dedupe keys, so the sender's retry is always safe.
+
+A signed delivery is checked in this order: bearer token, body read, timestamp window, HMAC, then
+the replay check (a verified signature is accepted once, by every replica). If the replay check's
+database cannot answer, the delivery is refused with 503 and ``Retry-After``, never accepted
+unchecked. A delivery that fails on our side (5xx) forgets its signature again, so the sender's
+retry of the same bytes is accepted.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from orchestrator.client.submission import SignalSubmitter, SubmitResult
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.signals import BreachSignal
-from orchestrator.errors import TemporalUnavailableError, ValidationError
+from orchestrator.errors import AuditError, ConfigError, TemporalUnavailableError, ValidationError
 from orchestrator.ingest import auth
 from orchestrator.ingest.delivery import ParseContext, Parser, problem
 from orchestrator.ingest.limits import RejectionError, decode_json, read_body
@@ -61,29 +67,40 @@ class SignalEndpoint:
         settings: IngestSettings,
         metrics: IngestMetrics,
         dimension_for: DimensionLookup | None,
+        seen: auth.SeenSignatureCache | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        if settings.auth_for(source).hmac_secrets and seen is None:
+            raise ConfigError(
+                f"{source} posts are signed but no seen-signature cache was given:"
+                " without one a captured delivery could be replayed"
+            )
         self.source = source
         self.parser = parser
         self.submitter = submitter
         self.settings = settings
         self.metrics = metrics
         self.dimension_for = dimension_for
+        self.seen = seen
         self.clock = clock
         self.log = structlog.get_logger("orchestrator.ingest").bind(source=source)
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         log = self.log.bind(delivery=uuid.uuid4().hex[:12])
+        recorded: list[str] = []  # the signature this delivery recorded as seen, if any
         try:
-            response = await self._handle(request, log)
+            response = await self._handle(request, log, recorded)
             outcome = "accepted"
         except RejectionError as rejection:
             response = rejection_response(rejection)
             outcome = rejection.code
             log.info("delivery refused", status=rejection.status, reason=rejection.code)
+            if rejection.status >= 500:
+                await self._release(recorded, log)
         except Exception:
             log.exception("delivery failed")
+            await self._release(recorded, log)
             response = rejection_response(
                 RejectionError(500, "internal_error", "the signal could not be processed")
             )
@@ -96,20 +113,23 @@ class SignalEndpoint:
         if count:
             self.metrics.signals.inc(count, source=self.source, outcome=outcome)
 
-    async def _handle(self, request: Request, log: Any) -> Response:
+    async def _handle(self, request: Request, log: Any, recorded: list[str]) -> Response:
         settings = self.settings
         source_auth = settings.auth_for(self.source)
         auth.check_configured(self.source, source_auth, settings.allow_unauthenticated)
         auth.check_bearer(request.headers, source_auth)
         body = await read_body(request, settings.max_body_bytes)
         now = self.clock()
-        auth.check_signature(
+        signed = auth.check_signature(
             request.headers,
             body,
             source_auth,
             window=settings.timestamp_window_seconds,
             now=now.timestamp(),
         )
+        if signed is not None:
+            await self._check_replay(signed, now, log)
+            recorded.append(signed)
         document = decode_json(body, settings.max_depth)
         ctx = ParseContext(settings.mapping, settings.max_alerts, now, self.dimension_for)
         try:
@@ -189,6 +209,31 @@ class SignalEndpoint:
             results.append(result)
         self._count_signals("accepted", len(results))
         return results
+
+    async def _check_replay(self, signed: str, now: datetime, log: Any) -> None:
+        assert self.seen is not None  # __init__ refuses a signed source without a cache
+        try:
+            await auth.check_replay(self.seen, self.source, signed, now)
+        except AuditError as exc:
+            log.warning("replay check unavailable", error=str(exc))
+            raise RejectionError(
+                503,
+                "replay_check_unavailable",
+                "the database that remembers seen signatures (the audit store) did not answer,"
+                " so this signed delivery could not be checked for replay and was not accepted."
+                " Retry later.",
+                headers={"Retry-After": str(self.settings.retry_after_seconds)},
+            ) from None
+
+    async def _release(self, recorded: list[str], log: Any) -> None:
+        if not recorded or self.seen is None:
+            return
+        try:
+            await self.seen.release(self.source, recorded[0])
+        except AuditError as exc:
+            log.warning(
+                "signature not released; a retry of the same bytes is a replay", error=str(exc)
+            )
 
     def _unavailable(self, accepted: int, total: int) -> RejectionError:
         self._count_signals("accepted", accepted)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.config.ingest import SourceAuth
 from orchestrator.config.settings import Settings
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.errors import ConfigError
+from orchestrator.secrets import Secret
 
 
 def ingest(environ: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -22,8 +24,14 @@ def test_defaults() -> None:
     assert not settings.allow_unauthenticated
     grafana = settings.auth_for("grafana")
     assert grafana.signature_header == "X-Grafana-Alerting-Signature"
-    assert grafana.timestamp_header == ""
+    assert grafana.timestamp_header == "X-Grafana-Alerting-Timestamp"
     assert not grafana.configured
+    generic = settings.auth_for("generic")
+    assert (generic.signature_header, generic.timestamp_header) == (
+        "X-Orchestrator-Signature",
+        "X-Orchestrator-Timestamp",
+    )
+    assert not any(settings.auth_for(s).hmac_untimestamped for s in ("grafana", "generic"))
     assert settings.mapping == LabelMapping()
 
 
@@ -53,6 +61,27 @@ def test_tokens_from_env_and_files(tmp_path: Path) -> None:
     assert settings.timestamp_window_seconds == 60
     assert "inline" not in repr(settings)
     assert "s3cret" not in repr(settings)
+
+
+def test_untimestamped_hmac_is_an_explicit_opt_in_per_source() -> None:
+    settings = ingest(
+        {
+            "ORCHESTRATOR_INGEST_GENERIC_HMAC_SECRET": "g-secret",
+            "ORCHESTRATOR_INGEST_GENERIC_HMAC_UNTIMESTAMPED": "true",
+            "ORCHESTRATOR_INGEST_GRAFANA_HMAC_SECRET": "gr-secret",
+        }
+    )
+    assert settings.auth_for("generic").accepts_untimestamped
+    assert not settings.auth_for("grafana").accepts_untimestamped
+    with pytest.raises(ConfigError, match="true/false"):
+        ingest({"ORCHESTRATOR_INGEST_GRAFANA_HMAC_UNTIMESTAMPED": "sometimes"})
+
+
+def test_a_signing_secret_needs_a_timestamp_header_or_the_opt_in() -> None:
+    secret = (Secret("s"),)
+    with pytest.raises(ConfigError, match="timestamp header"):
+        SourceAuth(hmac_secrets=secret, timestamp_header="")
+    assert SourceAuth(hmac_secrets=secret, timestamp_header="", hmac_untimestamped=True)
 
 
 def test_label_mapping_file(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from orchestrator.audit.seen import SeenSignatures, open_seen_signatures
 from orchestrator.domain.catalog import Catalog, parse_catalog
 from orchestrator.ingest import IngestMetrics, IngestSettings, SourceAuth, create_app
 from orchestrator.secrets import Secret
@@ -49,6 +50,19 @@ def wall_clock() -> datetime:
     return datetime.fromtimestamp(time.time(), UTC)
 
 
+def seen_signatures_in(folder: Path | str, window_seconds: int = 300) -> SeenSignatures:
+    """The replay cache in a SQLite audit database in ``folder`` (":memory:" for one process)."""
+    where = folder if folder == ":memory:" else Path(folder) / "audit.db"
+    return open_seen_signatures(f"sqlite:///{where}", window_seconds=window_seconds)
+
+
+@pytest.fixture
+async def seen_signatures(tmp_path: Path) -> AsyncIterator[SeenSignatures]:
+    seen = seen_signatures_in(tmp_path)
+    yield seen
+    await seen.close()
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
@@ -75,8 +89,16 @@ def app(
     ingest_settings: IngestSettings,
     metrics: IngestMetrics,
     catalog: Catalog,
+    seen_signatures: SeenSignatures,
 ) -> Starlette:
-    return create_app(submitter, ingest_settings, metrics, catalog=catalog, clock=wall_clock)
+    return create_app(
+        submitter,
+        ingest_settings,
+        metrics,
+        catalog=catalog,
+        seen_signatures=seen_signatures,
+        clock=wall_clock,
+    )
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ async def test_signature_with_wrong_secret(
     await _refused(response, submitter, "does not match")
 
 
-@pytest.mark.parametrize("age", [301, 3600, -301])
+@pytest.mark.parametrize("age", [301, 3600, -305])  # whole seconds: a future one needs a margin
 async def test_stale_or_future_timestamp(
     client: httpx.AsyncClient, submitter: MemorySubmitter, age: int
 ) -> None:
@@ -186,24 +186,3 @@ async def test_unconfigured_source_refuses_everything(catalog: object) -> None:
         async with open_client:
             accepted = await open_client.post("/v1/signals", content=body_of(GENERIC_SIGNAL))
         assert accepted.status_code == 202
-
-
-async def test_hmac_without_timestamp_header(catalog: object) -> None:
-    """Grafana without a timestamp header signs the body alone."""
-    from orchestrator.ingest.auth import signature
-
-    submitter = MemorySubmitter(catalog)  # type: ignore[arg-type]
-    settings = make_settings(
-        auth={"grafana": SourceAuth(hmac_secrets=(Secret(GRAFANA_HMAC),), signature_header=SIG)}
-    )
-    app = create_app(submitter, settings, catalog=catalog, clock=wall_clock)  # type: ignore[arg-type]
-    body = body_of(GRAFANA_WEBHOOK)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        good = await c.post(
-            "/v1/signals/grafana", content=body, headers={SIG: signature(GRAFANA_HMAC, body)}
-        )
-        bad = await c.post(
-            "/v1/signals/grafana", content=body + b" ", headers={SIG: signature(GRAFANA_HMAC, body)}
-        )
-    assert good.status_code == 202, good.text
-    assert bad.status_code == 401

@@ -21,7 +21,7 @@ from orchestrator.domain.catalog import Catalog
 from orchestrator.ingest import create_app
 from orchestrator.ingest.auth import signature
 from orchestrator.ingest.openapi import build_openapi
-from tests.ingest.conftest import load_catalog, make_settings, wall_clock
+from tests.ingest.conftest import load_catalog, make_settings, seen_signatures_in, wall_clock
 from tests.ingest.memory_submitter import MemorySubmitter
 from tests.ingest.samples import (
     AM_TOKEN,
@@ -139,6 +139,7 @@ APP = create_app(
     SUBMITTER,
     make_settings(max_body_bytes=64 * 1024, max_alerts=20),
     catalog=CATALOG,
+    seen_signatures=seen_signatures_in(":memory:"),
     clock=wall_clock,
 )
 

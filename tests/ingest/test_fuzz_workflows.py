@@ -12,6 +12,7 @@ import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ from temporalio.worker import Worker
 
 from orchestrator.domain.signal_bounds import MAX_LABEL_VALUE, MAX_LABELS
 from orchestrator.ingest import create_app
-from tests.ingest.conftest import make_settings, wall_clock
+from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, GENERIC_TOKEN, GRAFANA_TOKEN, sample
 from tests.ingest.test_fuzz import TOKENS, bodies, headers
 from workers.runtime import Runtime
@@ -34,12 +35,13 @@ EXAMPLES = 1_000
 
 @pytest.fixture
 async def ingest(
-    runtime: Runtime, temporal_client: Client, worker: Worker
+    runtime: Runtime, temporal_client: Client, worker: Worker, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         runtime.submitter(temporal_client),
         make_settings(max_body_bytes=256 * 1024, max_alerts=20),
         catalog=runtime.catalog,
+        seen_signatures=seen_signatures_in(tmp_path),
         clock=wall_clock,
     )
     transport = httpx.ASGITransport(app=app)  # re-raises anything the app raises

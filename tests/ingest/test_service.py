@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from orchestrator.ingest import IngestMetrics, LabelMapping, create_app
 from orchestrator.ingest.openapi import build_openapi
-from tests.ingest.conftest import make_settings
+from tests.ingest.conftest import make_settings, seen_signatures_in
 from tests.ingest.memory_submitter import MemorySubmitter
 from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of
 
@@ -35,12 +35,13 @@ async def test_readyz_follows_the_submitter(
     assert response.json() == {"status": "unavailable"}
 
 
-async def test_readyz_survives_a_broken_probe(catalog: object) -> None:
+async def test_readyz_survives_a_broken_probe(catalog: object, tmp_path: Path) -> None:
     class Broken(MemorySubmitter):
         async def ready(self) -> bool:
             raise ConnectionError("boom")
 
-    app = create_app(Broken(catalog), make_settings())  # type: ignore[arg-type]
+    seen = seen_signatures_in(tmp_path)
+    app = create_app(Broken(catalog), make_settings(), seen_signatures=seen)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/readyz")).status_code == 503
 
@@ -97,7 +98,7 @@ async def test_served_openapi_equals_the_file(client: httpx.AsyncClient) -> None
     }
 
 
-async def test_extra_routes_plug_in(catalog: object) -> None:
+async def test_extra_routes_plug_in(catalog: object, tmp_path: Path) -> None:
     async def incidents(request: Request) -> JSONResponse:
         submitter = request.app.state.submitter
         return JSONResponse({"open": sorted(submitter.incidents)})
@@ -108,6 +109,7 @@ async def test_extra_routes_plug_in(catalog: object) -> None:
         make_settings(),
         extra_routes=[Route("/v1/open-keys", incidents)],
         extra_openapi_paths=extra_doc,
+        seen_signatures=seen_signatures_in(tmp_path),
     )
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         assert (await c.get("/v1/open-keys")).json() == {"open": []}

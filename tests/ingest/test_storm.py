@@ -3,25 +3,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import structlog
 
 from orchestrator.domain.catalog import Catalog
 from orchestrator.ingest import IngestMetrics, create_app
-from tests.ingest.conftest import make_settings, wall_clock
+from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.memory_submitter import MemorySubmitter
 from tests.ingest.storm import incident_keys, run_storm, storm_catalog
 
 DELIVERIES = 10_000
 
 
-async def test_alert_storm(catalog: Catalog) -> None:
+async def test_alert_storm(catalog: Catalog, tmp_path: Path) -> None:
     big = storm_catalog(catalog, 20)
     keys = incident_keys(big)
     assert len(keys) == 100
     submitter = MemorySubmitter(big)
     metrics = IngestMetrics()
-    app = create_app(submitter, make_settings(), metrics, catalog=big, clock=wall_clock)
+    seen = seen_signatures_in(tmp_path)
+    app = create_app(
+        submitter, make_settings(), metrics, catalog=big, seen_signatures=seen, clock=wall_clock
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://storm") as client:
         with structlog.testing.capture_logs() as logs:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from temporalio.service import RPCError
 from orchestrator.domain.signal_bounds import MAX_LABELS
 from orchestrator.domain.signals import workflow_id_for
 from orchestrator.ingest import IngestMetrics, create_app
-from tests.ingest.conftest import make_settings, wall_clock
+from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of, sample
 from tests.ingest.storm import incident_keys, run_storm
 from workers.runtime import Runtime
@@ -39,7 +40,7 @@ async def _eventually_runs(client: Client, workflow_id: str, expected: int) -> i
 
 @pytest.fixture
 async def real_client(
-    runtime: Runtime, temporal_client: Client
+    runtime: Runtime, temporal_client: Client, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, IngestMetrics]]:
     metrics = IngestMetrics()
     app = create_app(
@@ -47,6 +48,7 @@ async def real_client(
         make_settings(),
         metrics,
         catalog=runtime.catalog,
+        seen_signatures=seen_signatures_in(tmp_path),
         clock=wall_clock,
     )
     transport = httpx.ASGITransport(app=app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from starlette.applications import Starlette
 
 from orchestrator.domain.catalog import Catalog
 from orchestrator.ingest import create_app
-from tests.ingest.conftest import make_settings, wall_clock
+from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.memory_submitter import MemorySubmitter
 from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of
 
@@ -21,10 +22,16 @@ LIMIT = 64 * 1024
 
 
 @pytest.fixture
-async def server(catalog: Catalog) -> AsyncIterator[tuple[str, int, MemorySubmitter]]:
+async def server(
+    catalog: Catalog, tmp_path: Path
+) -> AsyncIterator[tuple[str, int, MemorySubmitter]]:
     submitter = MemorySubmitter(catalog)
     app: Starlette = create_app(
-        submitter, make_settings(max_body_bytes=LIMIT), catalog=catalog, clock=wall_clock
+        submitter,
+        make_settings(max_body_bytes=LIMIT),
+        catalog=catalog,
+        seen_signatures=seen_signatures_in(tmp_path),
+        clock=wall_clock,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
