@@ -1,4 +1,20 @@
-"""Secrets and redaction: a secret never reaches a log line, an audit record or an error message."""
+"""Secrets and redaction: a secret never reaches a log line, an audit record or an error message.
+
+Two tools: :class:`Secret` holds a credential the code itself uses (it prints as ``[redacted]``),
+and :func:`redact_text` / :func:`redact` mask credentials that arrive inside text and data from
+elsewhere (a provider's error body, a URL, a header echoed back). :func:`redact_text` is the one
+place that knows the shapes of secrets in free text:
+
+* bearer tokens (``Bearer ...``), and the value of an ``Authorization``, ``Cookie`` or other
+  credential header (``X-Api-Key: ...``, ``X-Auth-Token: ...``), also when quoted as in JSON;
+* URL user info (``https://user:password@host``, any scheme: PostgreSQL DSNs, proxies);
+* query parameters and assignments that name a credential (``?token=``, ``access_token=``,
+  ``X-Amz-Signature=``, ``X-Goog-Credential=``, ``sig=``, ``api_key=``, ``&key=``, ...), as in
+  signed URLs;
+* JSON or Python-literal string values under credential-named keys (``"token": "..."``);
+* well-known token shapes: LaunchDarkly API, SDK and mobile keys, the orchestrator's own
+  operator tokens (``orch_...``), JWTs, GitHub and Slack tokens, AWS access key ids.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +27,44 @@ _SECRET_KEY = re.compile(
     r"(token|secret|password|passwd|api[_-]?key|sdk[_-]?key|authorization|signature|cookie|dsn)",
     re.IGNORECASE,
 )
-_INLINE = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?i)\b(api|sdk|mob)-[0-9a-f]{8}-[0-9a-f-]{27,}"),
-    # Greedy up to the last '@' before the host: a password may itself contain '@'.
-    re.compile(r"(?i)(postgres(?:ql)?://[^:/@\s]+:)\S+(@)(?=[^@\s]*$|[^@\s]*[\s/])"),
-]
+
+# A parameter or assignment name that ends in one of these holds a credential (``name=value``).
+_PARAM_NAME = (
+    r"(?:token|secret|passw(?:or)?d|pwd|signature|sig|credential|auth|api[_-]?key|apikey"
+    r"|sdk[_-]?key|access[_-]?key(?:[_-]?id)?|private[_-]?key)"
+)
+# A header whose value is a credential.
+_HEADER_NAME = (
+    r"(?:proxy-)?authorization|x-[\w-]*?(?:token|key|secret|signature|auth|password)[\w-]*"
+    r"|api-?key|private-token|[\w-]+-token"
+)
+_VALUE_END = r"\s\"'&#<>,;()\[\]{}"
+_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # Authorization: Bearer x / X-Api-Key: x / "authorization": "x" (an optional scheme word)
+        rf"(?P<keep>(?<![\w-])(?:{_HEADER_NAME})[\"']?\s*[:=]\s*[\"']?)"
+        rf"(?:(?:bearer|basic|digest|token|negotiate|ntlm|sso-key)\s+)?[^{_VALUE_END}]+",
+        r"(?P<keep>(?<![\w-])(?:set-)?cookie[\"']?\s*:\s*[\"']?)[^\"'\r\n]+",
+        rf"(?P<keep>\bbearer\s+)[^{_VALUE_END}]+",
+        # URL user info: greedy up to the last '@' before the host (a password may hold '@').
+        r"(?P<keep>\b[a-z][a-z0-9+.-]*://[^\s:/?#@\[\]]*:)\S*(?=@[^@\s/?#]*(?:[/?#\s\"'>)\]]|$))",
+        # Signed URLs and assignments: ?token=, &X-Amz-Signature=, access_token=, &key=
+        rf"(?P<keep>(?<![\w.-])[\w.-]*?{_PARAM_NAME}=)[^{_VALUE_END}]+",
+        rf"(?P<keep>[?&;]key=)[^{_VALUE_END}]+",
+        # "token": "x" and 'api_key': 'x' (JSON, Python reprs of dicts)
+        rf"(?P<keep>\"[\w.-]*{_SECRET_KEY.pattern}[\w.-]*\"\s*:\s*\")[^\"]*",
+        rf"(?P<keep>'[\w.-]*{_SECRET_KEY.pattern}[\w.-]*'\s*:\s*')[^']*",
+        # Known shapes: LaunchDarkly keys, operator tokens, JWTs, GitHub, Slack, AWS key ids.
+        r"(?P<keep>)\b(?:api|sdk|mob)-[0-9a-f]{8}-[0-9a-f-]{27,}",
+        r"(?P<keep>)\borch_[A-Za-z0-9_-]{16,}",
+        r"(?P<keep>)\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        r"(?P<keep>)\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+        r"(?P<keep>)\bxox[abposr]-[A-Za-z0-9-]{10,}",
+        r"(?P<keep>)\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    )
+)
+_REPLACEMENT = r"\g<keep>" + REDACTED
 
 
 class Secret:
@@ -50,17 +98,15 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
-def redact_text(text: str) -> str:
-    """Mask bearer tokens, LaunchDarkly keys and DSN passwords that appear inside free text."""
-    for pattern in _INLINE:
-        text = pattern.sub(
-            lambda m: (
-                (m.group(1) if m.lastindex else "")
-                + REDACTED
-                + (m.group(2) if m.lastindex and m.lastindex >= 2 else "")
-            ),
-            text,
-        )
+def redact_text(text: str, *known: Secret | str) -> str:
+    """``text`` with every credential masked: the shapes of the module docstring, and each of
+    ``known`` (the caller's own secrets, whatever their shape) wherever it appears."""
+    for secret in known:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if value:
+            text = text.replace(value, REDACTED)
+    for pattern in _PATTERNS:
+        text = pattern.sub(_REPLACEMENT, text)
     return text
 
 

@@ -78,7 +78,7 @@ from orchestrator.errors import (
     FlagProviderError,
     RateLimitedError,
 )
-from orchestrator.secrets import REDACTED, Secret, redact_text
+from orchestrator.secrets import Secret, redact_text
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
 API_VERSION = "20240415"
@@ -124,7 +124,7 @@ class LaunchDarklyFlagProvider:
 
     def __repr__(self) -> str:
         return (
-            f"LaunchDarklyFlagProvider(base_url={self.base_url!r}, project_key="
+            f"LaunchDarklyFlagProvider(base_url={redact_text(self.base_url)!r}, project_key="
             f"{self.project_key!r}, environment_key={self.environment_key!r})"
         )
 
@@ -241,9 +241,7 @@ class LaunchDarklyFlagProvider:
 
     def _scrub(self, text: str) -> str:
         """Text from the wire, with known secret shapes and this provider's token masked."""
-        token = self._token.reveal()
-        text = redact_text(text)
-        return text.replace(token, REDACTED) if token else text
+        return redact_text(text, self._token)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         waits: list[float] = []
@@ -266,7 +264,7 @@ class LaunchDarklyFlagProvider:
         except (KeyError, TypeError, ValueError, IndexError, pydantic.ValidationError) as exc:
             raise FlagProviderError(
                 f"LaunchDarkly flag {key!r}: unexpected representation"
-                f" ({type(exc).__name__}: {exc})",
+                f" ({type(exc).__name__}: {self._scrub(str(exc))})",
                 retryable=False,
             ) from exc
 

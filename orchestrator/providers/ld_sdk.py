@@ -22,7 +22,7 @@ from ldclient.integrations import Files
 from orchestrator.domain.flags import EvalContext, Evaluation
 from orchestrator.errors import FlagProviderError, ValidationError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator
-from orchestrator.secrets import Secret
+from orchestrator.secrets import Secret, redact_text
 
 _FILE_SDK_KEY = "sdk-key-unused-by-the-file-data-source"
 _RESERVED = frozenset({"key", "kind", "_meta"})
@@ -100,7 +100,10 @@ class SdkFlagEvaluator:
         where = stream_uri if stream else base_uri
         return cls(
             LDClient(config=config, start_wait=start_wait),
-            source=f"LaunchDarkly ({'streaming' if stream else 'polling'} {where or 'default'})",
+            source=redact_text(
+                f"LaunchDarkly ({'streaming' if stream else 'polling'} {where or 'default'})",
+                sdk_key,
+            ),
         )
 
     async def evaluate(self, key: str, context: EvalContext) -> Evaluation:
