@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import typer
 from temporalio.client import Client
 
+from orchestrator.audit.factory import describe_url
 from orchestrator.audit.render import format_timeline
 from orchestrator.audit.store import AuditStore
 from orchestrator.client import occurrences
@@ -17,6 +18,7 @@ from orchestrator.config.settings import Settings
 from orchestrator.domain.flags import EvalContext
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import OrchestratorError
+from orchestrator.secrets import redact_text
 from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentState
 from workers.stack import Stack, embedded_stack
 
@@ -31,7 +33,7 @@ BREACHES = (
 
 
 def say(text: str) -> None:
-    typer.echo(f"{datetime.now(UTC):%H:%M:%S}  {text}")
+    typer.echo(f"{datetime.now(UTC):%H:%M:%S}  {redact_text(text)}")
 
 
 async def follow_audit(store: AuditStore, stop: asyncio.Event) -> int:
@@ -40,7 +42,7 @@ async def follow_audit(store: AuditStore, stop: asyncio.Event) -> int:
     while True:
         events = await store.events(since_seq=seen)
         for event in events:
-            typer.echo("          " + format_timeline([event]).strip())
+            typer.echo("          " + redact_text(format_timeline([event]).strip()))
             seen = event.seq
         if stop.is_set() and not events:
             return seen
@@ -144,11 +146,11 @@ async def run_demo(base: Settings) -> None:
             raise OrchestratorError(f"audit chain broken at seq {report.first_bad_seq}")
         say(
             f"audit chain verified: {report.checked} events, hash-chained, in"
-            f" {stack.settings.effective_audit_url}"
+            f" {describe_url(stack.settings.effective_audit_url)}"
         )
         timeline = await stack.runtime.audit.timeline(opened[0])
         say(f"timeline of {opened[0]}:")
-        typer.echo(format_timeline(timeline))
+        typer.echo(redact_text(format_timeline(timeline)))
     say("stack stopped. Inspect again with:")
     typer.echo(
         f"  .venv/bin/orchestrator --state-dir {settings.state_dir} audit --incident {opened[0]}"

@@ -10,7 +10,8 @@ import sys
 
 import typer
 
-from orchestrator.cli.common import run, settings_of
+from orchestrator.audit.factory import describe_url
+from orchestrator.cli.common import echo, run, settings_of
 from orchestrator.cli.main import app
 from orchestrator.client.connect import connect
 from orchestrator.config.ingest import SOURCES
@@ -40,9 +41,9 @@ def up(ctx: typer.Context) -> None:
             )
             await server.start()
             try:
-                typer.echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
+                echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
                 typer.echo(f"Web UI     {stack.server.ui_url}")
-                typer.echo(f"API        {server.url} (OpenAPI at {server.url}/openapi.json)")
+                echo(f"API        {server.url} (OpenAPI at {server.url}/openapi.json)")
                 if not any(ingest.auth_for(src).configured for src in SOURCES):
                     typer.echo(
                         "           no ingest tokens configured: every post is refused"
@@ -50,7 +51,7 @@ def up(ctx: typer.Context) -> None:
                     )
                 typer.echo(f"task queue {s.task_queue}")
                 typer.echo(f"flags      {s.flag_state_path} (SDK file {s.flag_sdk_path})")
-                typer.echo(f"audit      {s.effective_audit_url}")
+                echo(f"audit      {describe_url(s.effective_audit_url)}")
                 typer.echo("ready; Ctrl-C to stop")
                 await wait_for_stop()
             finally:
@@ -84,7 +85,7 @@ def api(
                 port or settings.api_port,
             )
             await server.start()
-            typer.echo(f"API on {server.url}; Ctrl-C to stop")
+            echo(f"API on {server.url}; Ctrl-C to stop")
             try:
                 await wait_for_stop()
             finally:
@@ -103,7 +104,7 @@ def worker(ctx: typer.Context) -> None:
         async with build_runtime(settings) as runtime:
             client = await connect(settings)
             async with runtime.worker(client):
-                typer.echo(
+                echo(
                     f"worker on {settings.temporal_address}, queue {settings.task_queue};"
                     " Ctrl-C to stop"
                 )
@@ -144,6 +145,6 @@ def main() -> None:
             sys.exit(0)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        typer.echo(f"error: {message}{hint}", err=True)
+        echo(f"error: {message}{hint}", err=True)
         sys.exit(getattr(exc, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)

@@ -8,7 +8,7 @@ from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import ChainReport, StoredEvent
 from orchestrator.audit.render import format_incidents, format_timeline
 from orchestrator.audit.spool import AuditSpool
-from orchestrator.cli.common import echo_json, fail, run, settings_of
+from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
 from orchestrator.errors import NotFoundError
 
 
@@ -55,7 +55,7 @@ def audit(
                 }
             )
         else:
-            typer.echo(
+            echo(
                 f"chain ok: {result.checked} events"
                 if result.ok
                 else f"CHAIN BROKEN at seq {result.first_bad_seq}: {result.problem}"
@@ -71,13 +71,13 @@ def audit(
         if not result.ok or spooled:
             raise typer.Exit(1)
     elif isinstance(result, list):
-        echo_json([e.model_dump(mode="json") for e in result]) if as_json else typer.echo(
+        echo_json([e.model_dump(mode="json") for e in result]) if as_json else echo(
             format_timeline(result)
         )
     elif as_json:
         raise fail("--json is only for --incident and --verify")
     else:
-        typer.echo(result)
+        echo(result)
 
 
 def register(app: typer.Typer) -> None:

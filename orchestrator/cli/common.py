@@ -1,4 +1,9 @@
-"""What every CLI command shares: settings, one-line errors, async running, JSON output."""
+"""What every CLI command shares: settings, one-line errors, async running, output.
+
+Everything a command prints that carries data from elsewhere (an incident's state, an audit
+timeline, a provider's error) goes through :func:`echo`, :func:`echo_json` or :func:`fail`, which
+mask credentials (:mod:`orchestrator.secrets`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import typer
 
 from orchestrator.config.settings import Settings
 from orchestrator.errors import ConfigError, OrchestratorError
-from orchestrator.secrets import redact_text
+from orchestrator.secrets import redact, redact_text
 
 T = TypeVar("T")
 
@@ -53,7 +58,24 @@ async def _as_coro(fn: Callable[[], Awaitable[T]]) -> T:
         await asyncio.sleep(SETTLE_SECONDS)
 
 
+def echo(text: str, *, err: bool = False) -> None:
+    """Print a line (or lines) with credentials masked."""
+    typer.echo(redact_text(text), err=err)
+
+
 def echo_json(data: Any) -> None:
+    """The one JSON printer of the CLI: secret-named keys and secrets inside values masked."""
     import json
 
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    typer.echo(json.dumps(redact(_plain(data)), indent=2, sort_keys=True))
+
+
+def _plain(data: Any) -> Any:
+    """``data`` with every value JSON cannot hold as text (dates, paths), so redaction sees it."""
+    if isinstance(data, dict):
+        return {str(k): _plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain(v) for v in data]
+    if data is None or isinstance(data, str | int | float | bool):
+        return data
+    return str(data)

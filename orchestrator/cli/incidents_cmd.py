@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from orchestrator.cli.common import echo_json, run, settings_of
+from orchestrator.cli.common import echo, echo_json, run, settings_of
 from orchestrator.client.connect import connect
 from orchestrator.client.queries import IncidentRow, incident_state, list_incidents
 from orchestrator.workflows.types import IncidentState
@@ -55,7 +55,7 @@ def status(
         return await incident_state(await connect(settings), incident_id)
 
     state = run(body)
-    echo_json(state.model_dump(mode="json")) if as_json else typer.echo(_render_state(state))
+    echo_json(state.model_dump(mode="json")) if as_json else echo(_render_state(state))
 
 
 def incidents(
@@ -80,9 +80,9 @@ def incidents(
         return
     cols = ["incident_id", "severity", "state", "playbook", "started"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    typer.echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
+    echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
     for row in rows:
-        typer.echo("  ".join(str(row[c]).ljust(widths[c]) for c in cols))
+        echo("  ".join(str(row[c]).ljust(widths[c]) for c in cols))
 
 
 def register(app: typer.Typer) -> None:

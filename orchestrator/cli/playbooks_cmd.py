@@ -8,7 +8,7 @@ from pathlib import Path
 import pydantic
 import typer
 
-from orchestrator.cli.common import echo_json, fail, settings_of
+from orchestrator.cli.common import echo, echo_json, fail, settings_of
 from orchestrator.config.files import load_catalog
 from orchestrator.config.playbook_files import check_against_catalog, load_library, validate_path
 from orchestrator.domain.policy_plan import IncidentPlan, plan_incident
@@ -43,7 +43,7 @@ def validate(
         except OrchestratorError as exc:
             errors = [str(exc)]
     for line in errors:
-        typer.echo(line, err=True)
+        echo(line, err=True)
     if errors:
         typer.echo(f"{len(errors)} problem(s) in {target}", err=True)
         raise typer.Exit(1)
@@ -61,7 +61,7 @@ def list_(ctx: typer.Context) -> None:
     for book in library.playbooks:
         sev = ",".join(s.value for s in book.match.severities)
         services = ",".join(book.match.services) or "any service"
-        typer.echo(
+        echo(
             f"{book.name}: {','.join(book.match.dimensions)} at {sev} for {services}"
             f" ({len(book.steps)} steps) - {book.description}"
         )
@@ -142,7 +142,7 @@ def plan(
     if as_json:
         echo_json(result.model_dump(mode="json"))
     else:
-        typer.echo(_render_plan(result))
+        echo(_render_plan(result))
 
 
 def _first_line(exc: Exception) -> str:
@@ -155,4 +155,4 @@ def _first_line(exc: Exception) -> str:
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of a playbook file (for editors: validation and completion)."""
-    typer.echo(json.dumps(playbook_json_schema(), indent=2, sort_keys=True))
+    echo_json(playbook_json_schema())
