@@ -75,7 +75,7 @@ class FakeLaunchDarkly:
         self.before_patch: Callable[[str, str], None] | None = None  # (environment, flag key)
         self.approval_required: set[str] = set()
         """Environments whose flag changes need an approval request: a direct PATCH gets 405."""
-        self._failures: list[tuple[int, str, dict[str, str]]] = []
+        self._failures: list[tuple[int, str, dict[str, str], bool]] = []
         self._hangs: list[float] = []
         self.changes: list[tuple[str, FlagState, FlagState]] = []
         """Every change a flag took, in order: (flag key, before, after) — the write log."""
@@ -105,11 +105,15 @@ class FakeLaunchDarkly:
         times: int = 1,
         message: str = "injected failure",
         headers: dict[str, str] | None = None,
+        *,
+        echo_request: bool = False,
     ) -> None:
         """Answer the next ``times`` REST requests with ``status`` (a 5xx, a 409, a 429 with its
-        ``Retry-After`` in ``headers``, ...)."""
+        ``Retry-After`` in ``headers``, ...). With ``echo_request`` the answer echoes the
+        request's credentials back, as careless servers and proxies do: its ``Authorization``
+        header in the message and in an ``X-Echo-Authorization`` header, and its URL."""
         with self._lock:
-            self._failures.extend([(status, message, dict(headers or {}))] * times)
+            self._failures.extend([(status, message, dict(headers or {}), echo_request)] * times)
 
     def hang_next(self, seconds: float, times: int = 1) -> None:
         """Hold the next ``times`` REST requests ``seconds`` before answering them (a provider
@@ -159,8 +163,12 @@ class FakeLaunchDarkly:
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure is not None:
-            status, message, extra = failure
+            status, message, extra, echo = failure
             code = "rate_limited" if status == 429 else "injected"
+            if echo:
+                auth = headers.get("Authorization", "")
+                message += f" (request {method} {path}?{query} with Authorization: {auth})"
+                extra = {**extra, "X-Echo-Authorization": auth}
             return _error(status, code, message, {**limit_headers, **extra})
         parts = [unquote(p) for p in path.split("/")[4:]]
         if len(parts) != 2 or parts[0] != self.project_key:
