@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from orchestrator.config.env import Env
-from orchestrator.config.variables import INGEST_PREFIX, INGEST_SIGNAL_SOURCES, INGEST_SOURCES
+from orchestrator.config.variables import (
+    INGEST_PREFIX,
+    INGEST_SIGNAL_SOURCES,
+    INGEST_SOURCES,
+    signing_header,
+)
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
@@ -19,12 +24,8 @@ from orchestrator.secrets import Secret
 SOURCES = INGEST_SOURCES
 SIGNAL_SOURCES = INGEST_SIGNAL_SOURCES
 PREFIX = INGEST_PREFIX
-GRAFANA_SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
-GRAFANA_TIMESTAMP_HEADER = "X-Grafana-Alerting-Timestamp"
-"""Grafana has no default timestamp header (its contact point sends none until one is named);
-this is the name Grafana's own provisioning examples use, and ours for Grafana."""
-SIGNATURE_HEADER = "X-Orchestrator-Signature"
-TIMESTAMP_HEADER = "X-Orchestrator-Timestamp"
+SIGNATURE_HEADER = signing_header("generic", "Signature")
+TIMESTAMP_HEADER = signing_header("generic", "Timestamp")
 MIB = 1024 * 1024
 
 
@@ -88,15 +89,12 @@ class IngestSettings:
 
 def _source_auth(env: Env, source: str) -> SourceAuth:
     key = PREFIX + source.upper()
-    grafana = source == "grafana"
-    default_header = GRAFANA_SIGNATURE_HEADER if grafana else SIGNATURE_HEADER
-    default_stamp = GRAFANA_TIMESTAMP_HEADER if grafana else TIMESTAMP_HEADER
     untimestamped = source in SIGNAL_SOURCES and env.flag(f"{key}_HMAC_UNTIMESTAMPED")
     return SourceAuth(
         tokens=env.secrets(f"{key}_TOKEN"),
         hmac_secrets=env.secrets(f"{key}_HMAC_SECRET"),
-        signature_header=env.text(f"{key}_SIGNATURE_HEADER", default_header),
-        timestamp_header=env.text(f"{key}_TIMESTAMP_HEADER", default_stamp),
+        signature_header=env.text(f"{key}_SIGNATURE_HEADER", signing_header(source, "Signature")),
+        timestamp_header=env.text(f"{key}_TIMESTAMP_HEADER", signing_header(source, "Timestamp")),
         hmac_untimestamped=untimestamped,
     )
 

@@ -13,11 +13,11 @@ from typing import Literal
 Kind = Literal["text", "path", "bool", "int", "duration", "choice", "secret", "file"]
 
 INGEST_PREFIX = "ORCHESTRATOR_INGEST_"
-INGEST_SOURCES = ("alertmanager", "grafana", "generic", "operator")
-"""Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
-signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
 INGEST_SIGNAL_SOURCES = ("alertmanager", "grafana", "generic")
 """The sources that post breach signals, and so may sign them with an HMAC."""
+INGEST_SOURCES = (*INGEST_SIGNAL_SOURCES, "operator")
+"""Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
+signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,26 @@ def _ingest_source(source: str) -> tuple[Variable, ...]:
     return (
         *_secret(f"{key}_TOKEN", f"bearer token(s) of {source}"),
         *_secret(f"{key}_HMAC_SECRET", f"HMAC-SHA256 signing secret(s) of {source}"),
-        _v(f"{key}_SIGNATURE_HEADER", "text", _header(source, "Signature"), "signature header"),
-        _v(f"{key}_TIMESTAMP_HEADER", "text", _header(source, "Timestamp"), "signed time header"),
+        _v(
+            f"{key}_SIGNATURE_HEADER",
+            "text",
+            signing_header(source, "Signature"),
+            "signature header",
+        ),
+        _v(
+            f"{key}_TIMESTAMP_HEADER",
+            "text",
+            signing_header(source, "Timestamp"),
+            "signed time header",
+        ),
     )
 
 
-def _header(source: str, what: str) -> str:
+def signing_header(source: str, what: Literal["Signature", "Timestamp"]) -> str:
+    """The default header of a source's signature or signed time. Grafana's signature header is
+    ``X-Grafana-Alerting-Signature``; its timestamp header has no default (the contact point sends
+    none until one is named), ``X-Grafana-Alerting-Timestamp`` is the name Grafana's own
+    provisioning examples use, and ours for Grafana."""
     return f"X-Grafana-Alerting-{what}" if source == "grafana" else f"X-Orchestrator-{what}"
 
 
