@@ -110,14 +110,11 @@ def test_orchestrator_services_set_only_variables_the_code_reads(
     assert not unknown, "\n".join(unknown)
 
 
-def test_api_reads_the_alertmanager_and_operator_tokens_from_files(
+def test_api_reads_the_alertmanager_token_and_the_operator_tokens_from_files(
     services: dict[str, Service],
 ) -> None:
     env = environment(services["api"])
-    for var in (
-        "ORCHESTRATOR_INGEST_ALERTMANAGER_TOKEN_FILE",
-        "ORCHESTRATOR_INGEST_OPERATOR_TOKEN_FILE",
-    ):
+    for var in ("ORCHESTRATOR_INGEST_ALERTMANAGER_TOKEN_FILE", "ORCHESTRATOR_TOKENS_FILE"):
         assert env.get(var), f"service 'api' does not set {var}"
         assert str(env[var]).startswith(SECRETS_DIR), f"api {var} is not a Docker secret file"
 

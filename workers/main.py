@@ -14,11 +14,37 @@ from orchestrator.audit.factory import describe_url
 from orchestrator.cli.common import echo, run, settings_of
 from orchestrator.cli.main import app
 from orchestrator.client.connect import connect
-from orchestrator.config.ingest import SOURCES
+from orchestrator.config.ingest import SOURCES, IngestSettings
+from orchestrator.config.principals import Principals
+from orchestrator.config.settings import Settings
 from orchestrator.logging import configure_logging
-from workers.api import ApiServer, build_app
+from workers.api import ApiServer, build_app, local_principals
 from workers.runtime import build_runtime
 from workers.stack import embedded_stack, wait_for_stop
+
+
+def _print_access(
+    settings: Settings, ingest: IngestSettings, principals: Principals, warning: str | None
+) -> None:
+    """Who may post signals and who may use the operator API, as configured."""
+    if warning is not None:
+        typer.echo(warning, err=True)
+    elif not any(ingest.auth_for(src).configured for src in SOURCES):
+        typer.echo(
+            "           no ingest tokens configured: every post is refused (see docs/ingest.md)"
+        )
+    if not principals:
+        typer.echo(
+            "           no ORCHESTRATOR_TOKENS_FILE: the operator API refuses every call"
+            " (docs/security.md)"
+        )
+    elif settings.tokens_file is None:
+        typer.echo(
+            f"operator   {', '.join(principals.names)} (admin), token in"
+            f" {settings.local_token_path} (the CLI uses it)"
+        )
+    else:
+        typer.echo(f"operator   {len(principals.names)} principals from {settings.tokens_file}")
 
 
 @app.command()
@@ -36,19 +62,15 @@ def up(ctx: typer.Context) -> None:
         ingest = settings.ingest
         async with embedded_stack(settings) as stack:
             s = stack.settings
-            server = ApiServer(
-                build_app(stack.runtime, stack.client, ingest), s.api_host, s.api_port
-            )
+            principals = local_principals(s)
+            app_ = build_app(stack.runtime, stack.client, ingest, principals)
+            server = ApiServer(app_, s.api_host, s.api_port)
             await server.start()
             try:
                 echo(f"Temporal   {s.temporal_address} (namespace {s.temporal_namespace})")
                 typer.echo(f"Web UI     {stack.server.ui_url}")
                 echo(f"API        {server.url} (OpenAPI at {server.url}/openapi.json)")
-                if not any(ingest.auth_for(src).configured for src in SOURCES):
-                    typer.echo(
-                        "           no ingest tokens configured: every post is refused"
-                        " (see docs/ingest.md)"
-                    )
+                _print_access(s, ingest, principals, server.warning)
                 typer.echo(f"task queue {s.task_queue}")
                 typer.echo(f"flags      {s.flag_state_path} (SDK file {s.flag_sdk_path})")
                 echo(f"audit      {describe_url(s.effective_audit_url)}")
@@ -86,6 +108,7 @@ def api(
             )
             await server.start()
             echo(f"API on {server.url}; Ctrl-C to stop")
+            _print_access(settings, ingest, settings.principals, server.warning)
             try:
                 await wait_for_stop()
             finally:

@@ -39,6 +39,8 @@ class AuditKind(StrEnum):
     INCIDENT_CLOSED = "incident_closed"
     INCIDENT_ABORTED = "incident_aborted"
     NOTE = "note"
+    SAFETY_CHANGED = "safety_changed"
+    """The kill switch turned on or off (incident ``safety``), with who and why."""
 
 
 class IncidentState(StrEnum):

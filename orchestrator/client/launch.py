@@ -31,6 +31,7 @@ def launch_signal(
     slo: str | None = None,
     segment: Segment | None = None,
     source: str = "cli",
+    labels: dict[str, str] | None = None,
 ) -> BreachSignal:
     """The firing signal that launches ``playbook`` by hand, recorded with who and why.
 
@@ -68,4 +69,5 @@ def launch_signal(
         actor=actor,
         playbook=playbook,
         reason=reason,
+        labels=labels or None,
     )

@@ -15,6 +15,8 @@ from typing import Literal
 
 from orchestrator.config.env import Env, ReadFile
 from orchestrator.config.ingest import IngestSettings, ingest_from_env
+from orchestrator.config.principals import Principals
+from orchestrator.config.variables import RETIRED
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
 
@@ -80,6 +82,31 @@ class Settings:
     wait for a person (orchestrator/domain/provider_failures.py)."""
     actor: str = field(default="")
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    principals: Principals = field(default_factory=Principals)
+    """Who may use the operator API (``ORCHESTRATOR_TOKENS_FILE``); none: every call is refused."""
+    tokens_file: Path | None = None
+    api_url: str = ""
+    """Where the CLI reaches the operator API; default from api_host and api_port."""
+    token: Secret | None = None
+    """The CLI's own operator token (``ORCHESTRATOR_TOKEN[_FILE]``, else the state folder's)."""
+
+    @property
+    def effective_api_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        wildcard = self.api_host in ("0.0.0.0", "::", "")  # noqa: S104 - recognised, not bound
+        host = "127.0.0.1" if wildcard else self.api_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def local_token_path(self) -> Path:
+        """The token ``orchestrator up`` makes for the local admin when no tokens file is set."""
+        return self.state_dir / "operator.token"
+
+    @property
+    def local_tokens_file(self) -> Path:
+        return self.state_dir / "tokens.yaml"
 
     @property
     def effective_audit_url(self) -> str:
@@ -111,7 +138,12 @@ class Settings:
     ) -> Settings:
         """Build settings from the environment (see docs/operations.md); ConfigError, one line
         naming the variable, for any value the strict rules refuse."""
-        env = Env(os.environ if environ is None else environ, read_file)
+        environ = os.environ if environ is None else environ
+        for name, instead in RETIRED.items():
+            if environ.get(name, "").strip():
+                raise ConfigError(f"{name} is no longer read; use {instead}: docs/security.md")
+        env = Env(environ, read_file)
+        tokens_file = env.raw("ORCHESTRATOR_TOKENS_FILE")
         backend = env.choice("ORCHESTRATOR_FLAG_BACKEND", FLAG_BACKENDS, "local")
         port = {"minimum": 1, "maximum": 65535}
         return cls(
@@ -144,7 +176,19 @@ class Settings:
             ),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
+            principals=_principals(env),
+            tokens_file=Path(tokens_file) if tokens_file else None,
+            api_url=env.text("ORCHESTRATOR_API_URL", ""),
+            token=env.secret("ORCHESTRATOR_TOKEN"),
         )
+
+
+def _principals(env: Env) -> Principals:
+    name = "ORCHESTRATOR_TOKENS_FILE"
+    text = env.file_text(name)
+    if text is None:
+        return Principals()
+    return Principals.from_yaml(text, name)
 
 
 def _temporal_tls(env: Env) -> TemporalTls | None:

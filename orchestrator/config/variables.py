@@ -15,9 +15,16 @@ Kind = Literal["text", "path", "bool", "int", "duration", "choice", "secret", "f
 INGEST_PREFIX = "ORCHESTRATOR_INGEST_"
 INGEST_SIGNAL_SOURCES = ("alertmanager", "grafana", "generic")
 """The sources that post breach signals, and so may sign them with an HMAC."""
-INGEST_SOURCES = (*INGEST_SIGNAL_SOURCES, "operator")
-"""Who posts: the three ways a breach signal arrives over HTTP (also the ``source`` of those
-signals), and ``operator``, the on-call API under ``/v1/incidents`` (manual launch, approvals)."""
+INGEST_SOURCES = INGEST_SIGNAL_SOURCES
+"""Who posts breach signals: the three ways one arrives over HTTP (also the ``source`` of those
+signals). People use the operator API under ``/v1`` with their own tokens (ORCHESTRATOR_TOKENS_FILE,
+docs/security.md)."""
+RETIRED = {
+    INGEST_PREFIX + "OPERATOR_TOKEN": "ORCHESTRATOR_TOKENS_FILE (named principals with roles)",
+    INGEST_PREFIX + "OPERATOR_TOKEN_FILE": "ORCHESTRATOR_TOKENS_FILE (named principals with roles)",
+}
+"""Variables an older release read, refused at start with what replaces them (a shared operator
+token cannot tell two people apart)."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,11 @@ _CORE = (
         "60s",
         "longest provider Retry-After waited out; longer: the step waits for a person",
     ),
-    _v("ORCHESTRATOR_ACTOR", "text", "$USER", "who the CLI records as acting"),
+    _v("ORCHESTRATOR_ACTOR", "text", "$USER", "who the CLI records as acting (signals)"),
     _v("USER", "text", "unknown", "fallback for ORCHESTRATOR_ACTOR"),
+    _v("ORCHESTRATOR_TOKENS_FILE", "path", "-", "operator principals: token hash -> name, roles"),
+    _v("ORCHESTRATOR_API_URL", "text", "http://<api host>:<api port>", "API the CLI talks to"),
+    *_secret("ORCHESTRATOR_TOKEN", "the CLI's operator token (default: <state>/operator.token)"),
 )
 
 _LAUNCHDARKLY = (
@@ -132,7 +142,12 @@ def _untimestamped(source: str) -> Variable:
 _INGEST = (
     *(v for source in INGEST_SOURCES for v in _ingest_source(source)),
     *(_untimestamped(source) for source in INGEST_SIGNAL_SOURCES),
-    _v(INGEST_PREFIX + "ALLOW_UNAUTHENTICATED", "bool", "false", "accept unauthenticated posts"),
+    _v(
+        INGEST_PREFIX + "ALLOW_UNAUTHENTICATED",
+        "bool",
+        "false",
+        "accept unauthenticated breach signals (loopback only, warned; never the operator API)",
+    ),
     _v(INGEST_PREFIX + "MAX_BODY_BYTES", "int", "1048576", "largest request body"),
     _v(INGEST_PREFIX + "MAX_ALERTS", "int", "500", "most alerts in one payload"),
     _v(INGEST_PREFIX + "MAX_DEPTH", "int", "32", "deepest JSON nesting"),

@@ -15,9 +15,36 @@ class LaunchRequest(BaseModel):
     playbook: str = Field(min_length=1, max_length=63)
     service: str = Field(min_length=1, max_length=63)
     reason: str = Field(min_length=1, max_length=2000)
-    actor: str = Field(min_length=1, max_length=128, description="Who launches it")
+    actor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who launches it: the token's principal; if given, must be that name",
+    )
     slo: str | None = Field(default=None, max_length=63)
     segment: str | None = Field(default=None, max_length=200, description="key=value")
+    fast_track: bool = Field(
+        default=False,
+        description="On-call's fast path (approver role): approvals given, waits skipped",
+    )
+    component: str | None = Field(
+        default=None, min_length=1, max_length=63, description="Label component (what to roll back)"
+    )
+    version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=63,
+        description="Label version: known-good, previous, or a version",
+    )
+
+
+class KillSwitchRequest(BaseModel):
+    """``POST /v1/safety/kill-switch``: turn notify-only on or off for every worker (admin)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on: bool
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class DecisionRequest(BaseModel):
@@ -25,7 +52,12 @@ class DecisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    by: str = Field(min_length=1, max_length=128, description="Who decides")
+    by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Who decides: the token's principal; if given, must be that name",
+    )
     reason: str | None = Field(default=None, max_length=2000)
     step: str | None = Field(
         default=None, max_length=63, description="The step meant (refused if another one waits)"
@@ -44,7 +76,8 @@ def _error(description: str) -> dict[str, Any]:
 
 
 _COMMON = {
-    "401": _error("Missing or wrong operator token."),
+    "401": _error("Missing or unknown operator token."),
+    "403": _error("The token's principal lacks the role this needs."),
     "503": _error("Temporal is unreachable; retry later."),
 }
 _ID = [{"name": "incident_id", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -113,4 +146,29 @@ INCIDENT_PATHS: dict[str, Any] = {
     "/v1/incidents/{incident_id}/abort": _decision("Abort the incident's playbook"),
 }
 
-INCIDENT_MODELS: tuple[type[BaseModel], ...] = (LaunchRequest, DecisionRequest)
+SAFETY_PATHS: dict[str, Any] = {
+    "/v1/safety": {
+        "get": {
+            "summary": "The kill switch: on or off, since when, by whom (viewer)",
+            "security": _SECURITY,
+            "responses": {"200": {"description": "The kill switch."}, **_COMMON},
+        }
+    },
+    "/v1/safety/kill-switch": {
+        "post": {
+            "summary": "Turn notify-only on or off for every worker (admin; audited)",
+            "security": _SECURITY,
+            "requestBody": {
+                "required": True,
+                "content": _json({"$ref": "#/components/schemas/KillSwitchRequest"}),
+            },
+            "responses": {
+                "200": {"description": "The kill switch as now stored."},
+                "422": _error("Invalid body, or the environment keeps the switch on."),
+                **_COMMON,
+            },
+        }
+    },
+}
+
+INCIDENT_MODELS: tuple[type[BaseModel], ...] = (LaunchRequest, DecisionRequest, KillSwitchRequest)

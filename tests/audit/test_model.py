@@ -13,7 +13,7 @@ from tests.audit.factories import T0, event
 
 
 def test_the_event_kinds_are_the_documented_twenty() -> None:
-    assert len(AuditKind) == 20
+    assert len(AuditKind) == 21
     assert AuditKind("effect_applied") is AuditKind.EFFECT_APPLIED
     assert str(AuditKind.NOTE) == "note"
 

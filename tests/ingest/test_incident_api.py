@@ -11,16 +11,16 @@ from starlette.applications import Starlette
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from orchestrator.config.ingest import SourceAuth
-from orchestrator.secrets import Secret
 from orchestrator.workflows.types import IncidentPhase
 from tests.ingest.conftest import make_settings
+from tests.ingest.operators import as_, operator_client, principals
 from tests.ingest.samples import bearer
 from tests.workflows.helpers import fairness_breach, occurrence_handle, resolved, wait_for
 from workers.api import build_app
 from workers.runtime import Runtime
 
-OPERATOR = "operator-token-19ad"
+ONCALL = as_("maria.oncall")
+LEAD = as_("lead.sre")
 APPS: dict[int, Starlette] = {}
 
 
@@ -28,11 +28,8 @@ APPS: dict[int, Starlette] = {}
 async def api(
     runtime: Runtime, temporal_client: Client, worker: Worker
 ) -> AsyncIterator[httpx.AsyncClient]:
-    auth = dict(make_settings().auth)
-    auth["operator"] = SourceAuth(tokens=(Secret(OPERATOR),))
-    app = build_app(runtime, temporal_client, make_settings(auth=auth))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    app = build_app(runtime, temporal_client, make_settings(), principals())
+    async with operator_client(app) as client:
         client.headers["X-Test"] = "incident-api"
         APPS[id(client)] = app
         yield client
@@ -44,7 +41,7 @@ async def test_manual_launch_state_and_timeline(
 ) -> None:
     launched = await api.post(
         "/v1/incidents",
-        headers=bearer(OPERATOR),
+        headers=ONCALL,
         json={
             "playbook": "graceful-fallback",
             "service": "support-assistant",
@@ -59,12 +56,12 @@ async def test_manual_launch_state_and_timeline(
     assert incident_id.startswith(runtime.settings.workflow_id_prefix)
     await wait_for(temporal_client, incident_id, IncidentPhase.MONITORING)
 
-    listed = await api.get("/v1/incidents", headers=bearer(OPERATOR))
+    listed = await api.get("/v1/incidents", headers=ONCALL)
     assert incident_id in [row["key"] for row in listed.json()["incidents"]]
 
     kinds: list[str] = []
     for _ in range(100):  # audit events land just after the effects they record
-        got = await api.get(f"/v1/incidents/{incident_id}", headers=bearer(OPERATOR))
+        got = await api.get(f"/v1/incidents/{incident_id}", headers=ONCALL)
         assert got.status_code == 200
         body = got.json()
         kinds = [e["kind"] for e in body["timeline"]]
@@ -99,24 +96,24 @@ async def test_manual_launch_state_and_timeline(
     ("headers", "status"),
     [({}, 401), (bearer("wrong"), 401), (bearer("am-token-7f3a9c"), 401)],
 )
-async def test_incident_api_needs_the_operator_token(
+async def test_incident_api_needs_an_operator_token(
     api: httpx.AsyncClient, headers: dict[str, str], status: int
 ) -> None:
     assert (await api.get("/v1/incidents", headers=headers)).status_code == status
     refused = await api.post("/v1/incidents", headers=headers, json={})
     assert refused.status_code == status
-    assert "operator-token" not in refused.text
+    assert "test-token" not in refused.text
 
 
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
         (
-            {"playbook": "nope", "service": "support-assistant", "reason": "r", "actor": "a"},
+            {"playbook": "nope", "service": "support-assistant", "reason": "r"},
             "unknown playbook 'nope'",
         ),
         (
-            {"playbook": "graceful-fallback", "service": "billing", "reason": "r", "actor": "a"},
+            {"playbook": "graceful-fallback", "service": "billing", "reason": "r"},
             "unknown service 'billing'",
         ),
         (
@@ -124,7 +121,6 @@ async def test_incident_api_needs_the_operator_token(
                 "playbook": "graceful-fallback",
                 "service": "support-assistant",
                 "reason": "r",
-                "actor": "a",
                 "segment": "es",
             },
             "key=value",
@@ -139,7 +135,7 @@ async def test_bad_launches_are_refused_and_start_nothing(
     body: dict[str, str],
     fragment: str,
 ) -> None:
-    refused = await api.post("/v1/incidents", headers=bearer(OPERATOR), json=body)
+    refused = await api.post("/v1/incidents", headers=ONCALL, json=body)
     assert refused.status_code == 422
     assert fragment in refused.text
     prefix = runtime.settings.workflow_id_prefix
@@ -149,7 +145,7 @@ async def test_bad_launches_are_refused_and_start_nothing(
 
 
 async def test_unknown_incident_is_404(api: httpx.AsyncClient) -> None:
-    missing = await api.get("/v1/incidents/incident-nope--nope", headers=bearer(OPERATOR))
+    missing = await api.get("/v1/incidents/incident-nope--nope", headers=ONCALL)
     assert missing.status_code == 404
 
 
@@ -157,7 +153,7 @@ async def _launch_everyone(api: httpx.AsyncClient, slo: str) -> str:
     """graceful-fallback with no segment: routing everyone needs a person's approval."""
     launched = await api.post(
         "/v1/incidents",
-        headers=bearer(OPERATOR),
+        headers=ONCALL,
         json={
             "playbook": "graceful-fallback",
             "service": "support-assistant",
@@ -181,13 +177,11 @@ async def test_approve_deny_and_abort_through_the_api(
 
     wrong_step = await api.post(
         f"/v1/incidents/{approved}/approve",
-        headers=bearer(OPERATOR),
+        headers=LEAD,
         json={"by": "lead.sre", "step": "some-other-step"},
     )
     assert wrong_step.status_code == 422
-    ok = await api.post(
-        f"/v1/incidents/{approved}/approve", headers=bearer(OPERATOR), json={"by": "lead.sre"}
-    )
+    ok = await api.post(f"/v1/incidents/{approved}/approve", headers=LEAD, json={"by": "lead.sre"})
     assert ok.status_code == 200, ok.text
     await wait_for(temporal_client, approved, IncidentPhase.MONITORING)
     flag = await runtime.flags.get_flag("support-assistant-answer-mode")
@@ -197,31 +191,31 @@ async def test_approve_deny_and_abort_through_the_api(
     await wait_for(temporal_client, denied, IncidentPhase.AWAITING_APPROVAL)
     no = await api.post(
         f"/v1/incidents/{denied}/deny",
-        headers=bearer(OPERATOR),
+        headers=LEAD,
         json={"by": "lead.sre", "reason": "retrieval-only answers are worse today"},
     )
     assert no.status_code == 200, no.text
 
     no_reason = await api.post(
-        f"/v1/incidents/{approved}/abort", headers=bearer(OPERATOR), json={"by": "lead.sre"}
+        f"/v1/incidents/{approved}/abort", headers=LEAD, json={"by": "lead.sre"}
     )
     assert no_reason.status_code == 422
     for incident in (approved, denied):
         stopped = await api.post(
             f"/v1/incidents/{incident}/abort",
-            headers=bearer(OPERATOR),
+            headers=LEAD,
             json={"by": "lead.sre", "reason": "test over"},
         )
         assert stopped.status_code == 200, stopped.text
         await wait_for(temporal_client, incident, IncidentPhase.ABORTED)
         await (await occurrence_handle(temporal_client, incident)).result()  # audit drained
-    timeline = (await api.get(f"/v1/incidents/{denied}", headers=bearer(OPERATOR))).json()
+    timeline = (await api.get(f"/v1/incidents/{denied}", headers=ONCALL)).json()
     kinds = [e["kind"] for e in timeline["timeline"]]
     assert "approval_denied" in kinds
 
     missing = await api.post(
         "/v1/incidents/incident-nope--nope/approve",
-        headers=bearer(OPERATOR),
+        headers=LEAD,
         json={"by": "lead.sre"},
     )
     assert missing.status_code == 404
