@@ -1,103 +1,113 @@
-"""``orchestrator approve|deny|abort|fast-track``: a person's decisions on running incidents.
+"""``orchestrator launch|approve|deny|abort|fast-track``: a person's decisions on incidents.
 
-Each goes through :mod:`orchestrator.client.control` (the same functions the HTTP API calls);
-who decides is recorded in the audit history (``--by``, default ``$ORCHESTRATOR_ACTOR``/$USER).
+Each is a call to the operator API (orchestrator/client/api.py) with the CLI's token, so it is
+recorded under that token's principal, never under a name typed on the command line: the
+two-person rule compares principals (docs/security.md).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any
 
 import typer
 
-from orchestrator.cli.common import echo_json, run, settings_of
-from orchestrator.client import control as incident_control
-from orchestrator.client.connect import connect
-from orchestrator.client.submission import SubmitResult
-from orchestrator.client.submitter import connect_submitter
-from orchestrator.config.files import load_catalog_and_playbooks
-from orchestrator.domain.keys import incident_key
-from orchestrator.domain.signals import BreachSignal, Segment
-from orchestrator.errors import ValidationError
-from orchestrator.workflows.types import ControlAck
+from orchestrator.cli.common import echo, echo_json, run, settings_of
+from orchestrator.client.api import OperatorApi, resolve_token
 
-BY_HELP = "Who decides (recorded); default $ORCHESTRATOR_ACTOR or $USER"
-T = TypeVar("T")
+INCIDENT_HELP = "Incident id (see `orchestrator incidents`)"
+JSON_HELP = "Print JSON"
 
 
-def _report(ack: ControlAck | SubmitResult, as_json: bool) -> None:
+def operator_api(ctx: typer.Context) -> OperatorApi:
+    """The operator API at ORCHESTRATOR_API_URL with the CLI's token."""
+    settings = settings_of(ctx)
+    token = resolve_token(settings.token, settings.local_token_path)
+    return OperatorApi(settings.effective_api_url, token)
+
+
+def call(ctx: typer.Context, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def go() -> Any:
+        return await operator_api(ctx).call(method, path, body)
+
+    return run(go)
+
+
+def _report(answer: dict[str, Any], as_json: bool, note: str = "") -> None:
     if as_json:
-        echo_json(ack.model_dump(mode="json"))
-    elif isinstance(ack, ControlAck):
-        step = f" {ack.step_id}" if ack.step_id else ""
-        typer.echo(f"{ack.outcome}:{step} ({ack.incident_id}) {ack.detail}".rstrip())
+        echo_json(answer)
+    elif "outcome" in answer and answer.get("step_id"):
+        line = f"{answer['outcome']}: {answer['step_id']} ({answer['incident_id']})"
+        echo(f"{line} {answer['detail']}".rstrip())
+    elif "outcome" in answer:
+        echo(f"{answer['outcome']}: incident {answer['incident_id']} {answer['detail']}".rstrip())
     else:
-        typer.echo(f"{ack.status.value}: incident {ack.incident_id} (fast-track)")
+        echo(f"{answer['status']}: incident {answer['incident_id']}{note}")
 
 
-def _by(ctx: typer.Context, by: str | None) -> str:
-    who = (by or settings_of(ctx).actor).strip()
-    if not who or who == "unknown":
-        raise ValidationError("say who decides: --by NAME (or set ORCHESTRATOR_ACTOR)")
-    return who
+def _decide(ctx: typer.Context, incident_id: str, action: str, body: dict[str, Any]) -> Any:
+    path = f"/v1/incidents/{incident_id}/{action}"
+    return call(ctx, "POST", path, {k: v for k, v in body.items() if v})
 
 
 def approve(
     ctx: typer.Context,
-    incident_id: str = typer.Argument(..., help="Incident id (see `orchestrator incidents`)"),
+    incident_id: str = typer.Argument(..., help=INCIDENT_HELP),
     step: str | None = typer.Option(None, help="The step you approve (guards against another)"),
-    by: str | None = typer.Option(None, help=BY_HELP),
     reason: str = typer.Option("", help="Why (recorded)"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Approve the step the incident waits on. With a two-person rule the launcher may not
-    approve, and an automatic incident needs two different people."""
-    settings = settings_of(ctx)
-
-    async def body() -> ControlAck:
-        who = _by(ctx, by)
-        client = await connect(settings)
-        return await incident_control.approve(client, incident_id, by=who, step=step, reason=reason)
-
-    _report(run(body), as_json)
+    """Approve the step the incident waits on (approver role). With a two-person rule the
+    launcher may not approve, and an automatic incident needs two different principals."""
+    _report(_decide(ctx, incident_id, "approve", {"step": step, "reason": reason}), as_json)
 
 
 def deny(
     ctx: typer.Context,
-    incident_id: str = typer.Argument(..., help="Incident id"),
+    incident_id: str = typer.Argument(..., help=INCIDENT_HELP),
     reason: str = typer.Option(..., help="Why (recorded)"),
     step: str | None = typer.Option(None, help="The step you deny"),
-    by: str | None = typer.Option(None, help=BY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Deny the step the incident waits on: it does not run, the playbook goes on."""
-    settings = settings_of(ctx)
-
-    async def body() -> ControlAck:
-        who = _by(ctx, by)
-        client = await connect(settings)
-        return await incident_control.deny(client, incident_id, by=who, step=step, reason=reason)
-
-    _report(run(body), as_json)
+    """Deny the step the incident waits on (approver role): it does not run, the playbook goes
+    on."""
+    _report(_decide(ctx, incident_id, "deny", {"step": step, "reason": reason}), as_json)
 
 
 def abort(
     ctx: typer.Context,
-    incident_id: str = typer.Argument(..., help="Incident id"),
+    incident_id: str = typer.Argument(..., help=INCIDENT_HELP),
     reason: str = typer.Option(..., help="Why (recorded)"),
-    by: str | None = typer.Option(None, help=BY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Stop the incident's playbook cleanly: the step in flight finishes, nothing more starts,
-    what is in place stays (listed in the audit record), and the incident ends aborted."""
-    settings = settings_of(ctx)
+    """Stop the incident's playbook cleanly (responder role): the step in flight finishes,
+    nothing more starts, what is in place stays (listed in the audit record), and the incident
+    ends aborted."""
+    _report(_decide(ctx, incident_id, "abort", {"reason": reason}), as_json)
 
-    async def body() -> ControlAck:
-        who = _by(ctx, by)
-        client = await connect(settings)
-        return await incident_control.abort(client, incident_id, by=who, reason=reason)
 
-    _report(run(body), as_json)
+def _launch(ctx: typer.Context, as_json: bool, **fields: Any) -> None:
+    body = {k: v for k, v in fields.items() if v is not None and v is not False}
+    note = " (fast-track)" if fields.get("fast_track") else ""
+    _report(call(ctx, "POST", "/v1/incidents", body), as_json, note)
+
+
+def launch(
+    ctx: typer.Context,
+    playbook: str = typer.Argument(..., help="Playbook name (see `orchestrator playbooks list`)"),
+    service: str = typer.Option(..., help="Service name from the catalog"),
+    reason: str = typer.Option(..., help="Why you launch it (recorded in the audit history)"),
+    segment: str | None = typer.Option(None, help="Affected segment as key=value (language=es)"),
+    slo: str | None = typer.Option(
+        None, help="SLO of the incident (default: the service's first the playbook handles)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Launch a playbook by hand for a service (responder role); recorded with your principal
+    and why. Into the incident already open for the service and SLO (steps already done are not
+    repeated), or as a new incident."""
+    _launch(
+        ctx, as_json, playbook=playbook, service=service, reason=reason, segment=segment, slo=slo
+    )
 
 
 def fast_track(
@@ -106,56 +116,35 @@ def fast_track(
     service: str = typer.Option(..., help="Service name from the catalog"),
     reason: str = typer.Option(..., help="Why (recorded)"),
     slo: str | None = typer.Option(
-        None, help="SLO of the incident (default: the service's first in the playbook's dimensions)"
+        None, help="SLO of the incident (default: the service's first the playbook handles)"
     ),
     component: str | None = typer.Option(None, help="Label `component` (what to roll back)"),
     version: str | None = typer.Option(
         None, help="Label `version`: known-good, previous, or a version"
     ),
     segment: str | None = typer.Option(None, help="Affected segment as key=value"),
-    by: str | None = typer.Option(None, help=BY_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """On-call's fast path: run a playbook now, in the running incident of the service and SLO
-    (or as a new one). Your approval is given to its one-person approval steps and the waits
-    between mitigations are skipped; recorded as a fast-track by you. Two-person steps still need
-    a second person."""
-    settings = settings_of(ctx)
-
-    async def body() -> ControlAck | SubmitResult:
-        who = _by(ctx, by)
-        catalog, library = load_catalog_and_playbooks(settings)
-        book = library.by_name(playbook)
-        svc = catalog.service(service)
-        matching = [s for s in svc.slos if s.dimension in book.match.dimensions]
-        spec = svc.slo(slo) if slo else (matching[0] if matching else None)
-        if spec is None:
-            raise ValidationError(f"service {service} has no SLO playbook {playbook} handles")
-        labels = {k: v for k, v in (("component", component), ("version", version)) if v}
-        try:
-            seg = Segment.parse(segment) if segment else None
-        except ValueError as exc:
-            raise ValidationError(str(exc), "--segment") from None
-        signal = BreachSignal(
-            service=svc.name,
-            slo=spec.name,
-            dimension=spec.dimension,
-            segment=seg,
-            objective=spec.objective,
-            window=spec.window,
-            source="cli",
-            actor=who,
-            reason=reason,
-            labels=labels,
-        )
-        client, submitter = await connect_submitter(settings, catalog, library)
-        incident_id = incident_key(signal, catalog, library, settings.workflow_id_prefix)
-        return await incident_control.fast_track(client, submitter, signal, book, incident_id)
-
-    _report(run(body), as_json)
+    """On-call's fast path (approver role): run a playbook now, in the running incident of the
+    service and SLO (or as a new one). Your approval is given to its one-person approval steps
+    and the waits between mitigations are skipped; recorded as a fast-track by you. Two-person
+    steps still need a second principal."""
+    _launch(
+        ctx,
+        as_json,
+        playbook=playbook,
+        service=service,
+        reason=reason,
+        slo=slo,
+        component=component,
+        version=version,
+        segment=segment,
+        fast_track=True,
+    )
 
 
 def register(app: typer.Typer) -> None:
+    app.command()(launch)
     app.command()(approve)
     app.command()(deny)
     app.command()(abort)

@@ -19,6 +19,7 @@ from orchestrator.cli import (
     playbooks_cmd,
     safety_cmd,
     signal_cmd,
+    token_cmd,
 )
 from orchestrator.config.settings import Settings
 from orchestrator.errors import OrchestratorError
@@ -84,6 +85,7 @@ audit_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")
 control_cmd.register(app)
 safety_cmd.register(app)
+token_cmd.register(app)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
-"""``orchestrator kill-switch`` and ``orchestrator freezes``: the safety ledger and release
-freezes of the local (file-backed) providers in the state folder, changed at run time.
+"""``orchestrator safety kill-switch`` and ``orchestrator freezes``: safety switches at run time.
 
-The kill switch makes every worker that shares the state folder notify-only at the next
-destructive step of every incident, running or new (``ORCHESTRATOR_KILL_SWITCH`` is the
-start-up floor: when set, the switch cannot be turned off here).
+The kill switch lives in the audit database, shared by every worker; it is changed through the
+operator API (admin role), which records who and why. It makes every worker notify-only at the
+next destructive step of every incident, running or new. ``ORCHESTRATOR_KILL_SWITCH`` set on a
+worker is a floor: that worker stays notify-only whatever the database says. Release freezes
+are the local provider's, in the state folder.
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ from datetime import UTC, datetime
 
 import typer
 
-from orchestrator.cli.common import echo_json, fail, run, settings_of
-from orchestrator.cli.control_cmd import BY_HELP
+from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
+from orchestrator.cli.control_cmd import call
 from orchestrator.domain.ops_models import Freeze, KillSwitch
 from orchestrator.providers.local_ops import local_ops
 
 kill_switch_app = typer.Typer(
-    help="Turn the orchestrator notify-only (and back) at run time.", no_args_is_help=True
+    help="The kill switch: notify-only for every worker (on), or acting again (off).",
+    no_args_is_help=True,
 )
+safety_app = typer.Typer(help="The safety switches shared by every worker.", no_args_is_help=True)
+safety_app.add_typer(kill_switch_app, name="kill-switch")
 freezes_app = typer.Typer(help="Release freezes: list them, lift one.", no_args_is_help=True)
+BY_HELP = "Who lifts it (recorded); default $ORCHESTRATOR_ACTOR or $USER"
 
 
 def _who(ctx: typer.Context, by: str | None) -> str:
@@ -30,55 +35,54 @@ def _who(ctx: typer.Context, by: str | None) -> str:
     return who
 
 
-def _switch_line(switch: KillSwitch, floor: bool) -> str:
-    if floor:
-        return "kill switch ON (ORCHESTRATOR_KILL_SWITCH at start-up): notify-only"
+def _switch_line(switch: KillSwitch) -> str:
     if not switch.on:
         since = f" (off since {switch.at:%Y-%m-%d %H:%M} by {switch.by})" if switch.at else ""
         return f"kill switch off{since}"
-    return f"kill switch ON since {switch.at:%Y-%m-%d %H:%M} by {switch.by}: {switch.reason}"
+    since = f" since {switch.at:%Y-%m-%d %H:%M}" if switch.at else ""
+    return f"kill switch ON{since} by {switch.by}: {switch.reason} (notify-only)"
+
+
+def _show(answer: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        echo_json(answer)
+    else:
+        echo(_switch_line(KillSwitch.model_validate(answer["kill_switch"])))
 
 
 @kill_switch_app.command("status")
-def kill_status(ctx: typer.Context) -> None:
-    """Show whether the orchestrator is notify-only."""
-    settings = settings_of(ctx)
-    switch = run(local_ops(settings.state_dir).safety.kill_switch)
-    typer.echo(_switch_line(switch, settings.kill_switch))
+def kill_status(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON")
+) -> None:
+    """Show whether the orchestrator is notify-only (viewer role)."""
+    _show(call(ctx, "GET", "/v1/safety"), as_json)
 
 
-def _set(ctx: typer.Context, on: bool, by: str | None, reason: str) -> None:
-    settings = settings_of(ctx)
-    if not on and settings.kill_switch:
-        raise fail("ORCHESTRATOR_KILL_SWITCH is set at start-up; unset it there to turn it off")
-    who = _who(ctx, by)
-    ledger = local_ops(settings.state_dir).safety
-
-    async def body() -> KillSwitch:
-        return await ledger.set_kill_switch(on, by=who, reason=reason, now=datetime.now(UTC))
-
-    typer.echo(_switch_line(run(body), False))
+def _set(ctx: typer.Context, on: bool, reason: str, as_json: bool) -> None:
+    _show(call(ctx, "POST", "/v1/safety/kill-switch", {"on": on, "reason": reason}), as_json)
 
 
 @kill_switch_app.command("on")
 def kill_on(
     ctx: typer.Context,
-    reason: str = typer.Option(..., help="Why (recorded)"),
-    by: str | None = typer.Option(None, help=BY_HELP),
+    reason: str = typer.Option(..., help="Why (recorded in the audit history)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Notify-only from the next destructive step of every incident: nothing changes what users
-    get or what ships; the on-call is paged with what would have run."""
-    _set(ctx, True, by, reason)
+    """Notify-only from the next destructive step of every incident on every worker (admin
+    role): nothing changes what users get or what ships; the on-call is paged with what would
+    have run. Recorded in the audit history with your principal and the reason."""
+    _set(ctx, True, reason, as_json)
 
 
 @kill_switch_app.command("off")
 def kill_off(
     ctx: typer.Context,
-    reason: str = typer.Option(..., help="Why (recorded)"),
-    by: str | None = typer.Option(None, help=BY_HELP),
+    reason: str = typer.Option(..., help="Why (recorded in the audit history)"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
-    """Let playbooks act again."""
-    _set(ctx, False, by, reason)
+    """Let playbooks act again (admin role). Refused while ORCHESTRATOR_KILL_SWITCH is set on
+    the workers: the environment is a floor."""
+    _set(ctx, False, reason, as_json)
 
 
 def _freeze_line(freeze: Freeze, now: datetime) -> str:
@@ -129,5 +133,6 @@ def freezes_lift(
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(kill_switch_app, name="kill-switch")
+    app.add_typer(safety_app, name="safety")
+    app.add_typer(kill_switch_app, name="kill-switch", hidden=True)  # the older spelling
     app.add_typer(freezes_app, name="freezes")

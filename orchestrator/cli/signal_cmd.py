@@ -1,4 +1,8 @@
-"""``orchestrator signal`` and ``orchestrator launch``: the on-call engineer's ways in."""
+"""``orchestrator signal``: send a breach signal by hand, as a monitoring system would.
+
+It goes straight to Temporal, like the ingest. A launch by a person (a playbook named, a person
+recorded) is ``orchestrator launch``, through the operator API with the caller's token.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,10 @@ import typer
 from temporalio.client import Client
 
 from orchestrator.cli.common import echo_json, fail, run, settings_of
-from orchestrator.client import control as incident_control
-from orchestrator.client.launch import launch_signal, signal_from_fields
+from orchestrator.client.launch import signal_from_fields
 from orchestrator.client.submission import SubmitResult
 from orchestrator.client.submitter import TemporalSubmitter, connect_submitter
 from orchestrator.config.files import load_catalog_and_playbooks
-from orchestrator.domain.keys import incident_key
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
 from orchestrator.errors import ValidationError
 from orchestrator.workflows.types import ControlAck
@@ -81,6 +83,15 @@ def signal(
                 data = json.loads(file.read_text())  # noqa: ASYNC240 - one small file
             except (OSError, json.JSONDecodeError) as exc:
                 raise ValidationError(f"cannot read a JSON signal: {exc}", str(file)) from None
+            if not isinstance(data, dict):
+                raise ValidationError("a JSON signal is an object", str(file))
+            named = sorted({"playbook", "actor"} & set(data))
+            if named:
+                raise ValidationError(
+                    f"{' and '.join(named)} make a launch by a person: use `orchestrator launch`"
+                    " (the operator API records who with their token)",
+                    str(file),
+                )
             sig = _build(**{**data, "source": data.get("source", "cli")})
         else:
             if not service or not slo:
@@ -106,53 +117,5 @@ def signal(
     echo_json(result.model_dump(mode="json")) if as_json else _report(result)
 
 
-def launch(
-    ctx: typer.Context,
-    playbook: str = typer.Argument(..., help="Playbook name (see `orchestrator playbooks list`)"),
-    service: str = typer.Option(..., help="Service name from the catalog"),
-    reason: str = typer.Option(
-        ..., help="Why you are launching it (recorded in the audit history)"
-    ),
-    segment: str | None = typer.Option(
-        None, help="Affected segment as key=value, e.g. language=es"
-    ),
-    slo: str | None = typer.Option(
-        None,
-        help="SLO the incident is about (default: the first SLO "
-        "of the service in a dimension the playbook handles)",
-    ),
-    by: str | None = typer.Option(
-        None, help="Who launches it (default: $ORCHESTRATOR_ACTOR or $USER)"
-    ),
-) -> None:
-    """Launch a playbook by hand for a service; recorded with who launched it and why.
-
-    Into the incident already open for the service and SLO (steps already done are not
-    repeated), or as a new incident.
-    """
-    settings = settings_of(ctx)
-
-    async def body() -> SubmitResult | ControlAck:
-        catalog, library = load_catalog_and_playbooks(settings)
-        sig = launch_signal(
-            catalog,
-            library,
-            playbook=playbook,
-            service=service,
-            reason=reason,
-            actor=by or settings.actor,
-            slo=slo,
-            segment=_segment(segment),
-        )
-        client, submitter = await _submitter(ctx)
-        incident_id = incident_key(sig, catalog, library, settings.workflow_id_prefix)
-        return await incident_control.launch_or_start(
-            client, submitter, sig, library.by_name(playbook), incident_id
-        )
-
-    _report(run(body))
-
-
 def register(app: typer.Typer) -> None:
     app.command()(signal)
-    app.command()(launch)

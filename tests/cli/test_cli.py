@@ -9,7 +9,7 @@ import pytest
 
 from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import IncidentPhase
-from tests.cli.helpers import ROOT, cli
+from tests.cli.helpers import ROOT, api_server, cli, operator_env
 from tests.workflows.helpers import wait_for
 from workers.stack import Stack, embedded_stack
 
@@ -59,7 +59,7 @@ async def test_every_command_has_help(command: list[str]) -> None:
         ),
         (
             ["launch", "no-such-book", "--service", "support-assistant", "--reason", "r"],
-            "unknown playbook 'no-such-book'",
+            "no operator token: set ORCHESTRATOR_TOKEN",
         ),
         (
             [
@@ -118,6 +118,11 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 
 async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
+    async with api_server(stack.runtime, stack.client) as url:
+        await _on_call_flow(stack, url)
+
+
+async def _on_call_flow(stack: Stack, url: str) -> None:
     common = [
         "--temporal-address",
         stack.settings.temporal_address,
@@ -166,8 +171,7 @@ async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
         "language=es",
         "--reason",
         "add the graceful fallback",
-        "--by",
-        "lead.sre",
+        env=operator_env(url, "lead.sre"),
     )
     assert into.code == 0, into.err
     assert into.out.startswith("launching: incident " + incident), into.out
@@ -184,9 +188,19 @@ async def test_on_call_flow_through_the_cli(stack: Stack) -> None:
         "language=es",
         "--reason",
         "CSAT down for Spanish speakers",
-        "--by",
-        "maria.oncall",
+        env=operator_env(url, "maria.oncall"),
     )
+    unknown = await cli(
+        *common,
+        "launch",
+        "no-such-book",
+        "--service",
+        "support-assistant",
+        "--reason",
+        "r",
+        env=operator_env(url, "maria.oncall"),
+    )
+    assert unknown.code == 2 and "unknown playbook 'no-such-book'" in unknown.err
     assert launched.code == 0, launched.err
     manual = "incident-support-assistant--task-success"
     await wait_for(stack.client, manual, IncidentPhase.MONITORING)

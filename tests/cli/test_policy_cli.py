@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from orchestrator.config.playbook_files import playbook_paths
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.workflows.types import IncidentPhase
-from tests.cli.helpers import ROOT, cli
+from tests.cli.helpers import ROOT, api_server, cli, operator_env
 from tests.workflows.helpers import occurrence_of, wait_for
 from workers.runtime import Runtime
 
@@ -35,8 +35,12 @@ FAIRNESS = {
         ["deny"],
         ["abort"],
         ["fast-track"],
-        ["kill-switch"],
-        ["kill-switch", "on"],
+        ["safety"],
+        ["safety", "kill-switch"],
+        ["safety", "kill-switch", "on"],
+        ["token"],
+        ["token", "create"],
+        ["token", "hash"],
         ["freezes"],
         ["freezes", "lift"],
         ["playbooks", "plan"],
@@ -115,17 +119,26 @@ async def test_schema_validates_every_shipped_playbook_and_rejects_bad_ones() ->
     assert ("steps", 1, "approval") in where
 
 
-async def test_kill_switch_and_freezes(tmp_path: Path) -> None:
+async def test_kill_switch_through_the_api_and_freezes(
+    runtime: Runtime, temporal_client: Client, tmp_path: Path
+) -> None:
     state = ["--state-dir", str(tmp_path)]
-    on = await cli(*state, "kill-switch", "on", "--reason", "bad deploy day", "--by", "maria")
-    assert on.code == 0 and "kill switch ON" in on.out and "bad deploy day" in on.out
-    assert "by maria" in (await cli(*state, "kill-switch", "status")).out
-    floor = await cli(
-        *state, "kill-switch", "off", "--reason", "x", env={"ORCHESTRATOR_KILL_SWITCH": "1"}
-    )
-    assert floor.code == 2 and "ORCHESTRATOR_KILL_SWITCH is set" in floor.err
-    off = await cli(*state, "kill-switch", "off", "--reason", "over")
-    assert off.code == 0 and "kill switch off" in off.out
+    async with api_server(runtime, temporal_client) as url:
+        admin, approver = operator_env(url, "root.admin"), operator_env(url, "lead.sre")
+        switch = ["safety", "kill-switch"]
+        refused = await cli(*state, *switch, "on", "--reason", "x", env=approver)
+        assert refused.code == 2 and "needs the admin role" in refused.err
+        on = await cli(*state, *switch, "on", "--reason", "bad deploy day", env=admin)
+        assert on.code == 0 and "kill switch ON" in on.out and "bad deploy day" in on.out
+        assert "by root.admin" in (await cli(*state, *switch, "status", env=approver)).out
+        assert (await runtime.ops.safety.kill_switch()).on  # every worker's ledger sees it
+        off = await cli(*state, *switch, "off", "--reason", "over", env=admin)
+        assert off.code == 0 and "kill switch off" in off.out
+        assert [e.actor for e in await runtime.audit.timeline("safety")] == ["root.admin"] * 2
+    gone = await cli(*state, *switch, "status", env=admin)
+    assert gone.code == 2 and "cannot reach the API" in gone.err
+    no_token = await cli(*state, *switch, "status")
+    assert no_token.code == 2 and "no operator token" in no_token.err
     assert "no release freezes in force" in (await cli(*state, "freezes", "list")).out
     lift = await cli(*state, "freezes", "lift", "nope", "--reason", "x")
     assert lift.code == 2 and "no release freeze 'nope'" in lift.err
@@ -134,14 +147,15 @@ async def test_kill_switch_and_freezes(tmp_path: Path) -> None:
 async def test_approve_deny_abort_and_fast_track_against_a_real_server(
     runtime: Runtime, temporal_client: Client, worker: Worker
 ) -> None:
+    async with api_server(runtime, temporal_client) as url:
+        await _decisions_through_the_cli(runtime, temporal_client, url)
+
+
+async def _decisions_through_the_cli(runtime: Runtime, temporal_client: Client, url: str) -> None:
     settings = runtime.settings
-    address = temporal_client.service_client.config.target_host
-    env = {
-        "ORCHESTRATOR_TASK_QUEUE": settings.task_queue,
-        "ORCHESTRATOR_WORKFLOW_ID_PREFIX": settings.workflow_id_prefix,
-        "ORCHESTRATOR_ACTOR": "maria.oncall",
-    }
-    common = ["--temporal-address", address, "--state-dir", str(settings.state_dir)]
+    lead, oncall = operator_env(url, "lead.sre"), operator_env(url, "maria.oncall")
+    env = lead
+    common = ["--state-dir", str(settings.state_dir)]
     everyone_sev1 = BreachSignal(
         service="support-assistant",
         slo="language-gap",
@@ -156,14 +170,16 @@ async def test_approve_deny_abort_and_fast_track_against_a_real_server(
     wrong = await cli(*common, "approve", incident, "--step", "freeze", env=env)
     assert wrong.code == 2
     assert "step 'freeze' is not waiting for approval; 'rollback-prompt' is" in wrong.err
-    approved = await cli(*common, "approve", incident, "--by", "ana.sre", env=env)
+    not_an_approver = await cli(*common, "approve", incident, env=oncall)
+    assert not_an_approver.code == 2 and "needs the approver role" in not_an_approver.err
+    approved = await cli(*common, "approve", incident, env=env)
     assert approved.code == 0, approved.err
     occurrence = await occurrence_of(temporal_client, incident)
     assert approved.out.startswith(f"granted: rollback-prompt ({occurrence})")
     await wait_for(temporal_client, incident, IncidentPhase.MONITORING)
     nothing = await cli(*common, "deny", incident, "--reason", "late", env=env)
     assert nothing.code == 2 and "no step of this incident is waiting" in nothing.err
-    aborted = await cli(*common, "abort", incident, "--reason", "taking over", env=env)
+    aborted = await cli(*common, "abort", incident, "--reason", "taking over", env=oncall)
     assert aborted.code == 0 and aborted.out.startswith("aborting:")
     await wait_for(temporal_client, incident, IncidentPhase.ABORTED)
 
@@ -185,7 +201,7 @@ async def test_approve_deny_abort_and_fast_track_against_a_real_server(
     assert "(fast-track)" in fast.out
     launched = f"{settings.workflow_id_prefix}-support-assistant--task-success"
     state = await wait_for(temporal_client, launched, IncidentPhase.MONITORING)
-    assert state.fast_track_by == "maria.oncall"
+    assert state.fast_track_by == "lead.sre"
     model = await runtime.ops.deploy.state("support-assistant", "model")
     assert model.version == "assistant-model-2026-10-02"
     done = await cli(*common, "abort", launched, "--reason", "done", env=env)
