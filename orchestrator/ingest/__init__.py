@@ -4,13 +4,12 @@ bounded, each alert becoming one :class:`~orchestrator.domain.signals.BreachSign
 from orchestrator.config.ingest import IngestSettings, SourceAuth
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.ingest.app import create_app
-from orchestrator.ingest.metrics import IngestMetrics, Registry
+from orchestrator.ingest.metrics import IngestMetrics
 
 __all__ = [
     "IngestMetrics",
     "IngestSettings",
     "LabelMapping",
-    "Registry",
     "SourceAuth",
     "create_app",
 ]

@@ -105,13 +105,13 @@ class SignalEndpoint:
                 RejectionError(500, "internal_error", "the signal could not be processed")
             )
             outcome = "internal_error"
-        self.metrics.deliveries.inc(source=self.source, outcome=outcome)
-        self.metrics.latency.observe(time.perf_counter() - started, source=self.source)
+        self.metrics.deliveries.labels(source=self.source, outcome=outcome).inc()
+        self.metrics.latency.labels(source=self.source).observe(time.perf_counter() - started)
         return response
 
     def _count_signals(self, outcome: str, count: int) -> None:
         if count:
-            self.metrics.signals.inc(count, source=self.source, outcome=outcome)
+            self.metrics.signals.labels(source=self.source, outcome=outcome).inc(count)
 
     async def _handle(self, request: Request, log: Any, recorded: list[str]) -> Response:
         settings = self.settings
@@ -138,7 +138,7 @@ class SignalEndpoint:
             self._count_signals("rejected", _alert_count(document))
             raise
         if parsed.truncated_alerts > 0:
-            self.metrics.truncated.inc(parsed.truncated_alerts, source=self.source)
+            self.metrics.truncated.labels(source=self.source).inc(parsed.truncated_alerts)
             log.warning(
                 "sender truncated alerts",
                 truncated_alerts=parsed.truncated_alerts,
@@ -205,7 +205,7 @@ class SignalEndpoint:
                     problems=[problem(index, exc.message)],
                 ) from None
             self.metrics.submit_latency.observe(time.perf_counter() - started)
-            self.metrics.incidents.inc(status=result.status.value)
+            self.metrics.incidents.labels(status=result.status.value).inc()
             results.append(result)
         self._count_signals("accepted", len(results))
         return results

@@ -79,17 +79,24 @@ async def test_manual_launch_state_and_timeline(
     # /metrics counts incidents by severity and actions by outcome, from the audit history.
     assert await APPS[id(api)].state.audit_metrics.poll_once() > 0
     metrics = (await api.get("/metrics")).text
-    series = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line[:1] != "#")
+    series = {
+        name: float(value)
+        for name, value in (line.rsplit(" ", 1) for line in metrics.splitlines() if line[:1] != "#")
+    }
     # A manual launch carries no figures: impact 1 + high-risk journey 2 = 3, SEV3.
-    assert series['orchestrator_incidents_total{severity="SEV3"}'] == "1"
+    assert series['orchestrator_incidents_total{severity="SEV3"}'] == 1
     applied = 'orchestrator_actions_total{action="flag.route_segment",outcome="applied"}'
-    assert float(series[applied]) >= 1
+    assert series[applied] >= 1
     verified = 'orchestrator_actions_total{action="flag.verify_segment",outcome="verified"}'
-    assert series[verified] == "1"
-    assert series['orchestrator_incidents_closed_total{kind="incident_resolved"}'] == "1"
+    assert series[verified] == 1
+    assert series['orchestrator_incidents_closed_total{kind="incident_resolved"}'] == 1
     # The temporary routing was undone on resolution: counted as undone, not as applied again.
     undone = 'orchestrator_actions_total{action="flag.route_segment",outcome="undone"}'
-    assert series[undone] == "1"
+    assert series[undone] == 1
+    # Worker-side figures from the same history: nothing open any more, one first change timed.
+    assert series['orchestrator_open_incidents{severity="SEV3"}'] == 0
+    assert series['orchestrator_time_to_mitigation_seconds_count{severity="SEV3"}'] == 1
+    assert 0 < series['orchestrator_time_to_mitigation_seconds_sum{severity="SEV3"}'] < 60
 
 
 @pytest.mark.parametrize(

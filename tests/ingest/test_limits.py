@@ -183,7 +183,12 @@ async def test_unknown_service_refuses_the_whole_payload(
     assert "no SLO 'no-such-slo'" in body["problems"][1]["message"]
     assert submitter.submitted == []
     assert submitter.incidents == {}
-    assert metrics.signals.value(source="alertmanager", outcome="rejected") == 3
+    assert (
+        metrics.value(
+            "orchestrator_ingest_signals_total", source="alertmanager", outcome="rejected"
+        )
+        == 3
+    )
 
 
 async def test_unknown_service_without_dimension(
@@ -227,8 +232,20 @@ async def test_outage_mid_payload_then_redelivery(
     assert len(submitter.submitted) == 3
     assert len(submitter.incidents) == 3
     assert (submitter.started, submitter.joined) == (3, 0)
-    assert metrics.signals.value(source="alertmanager", outcome="unavailable") == 2
-    assert metrics.deliveries.value(source="alertmanager", outcome="temporal_unavailable") == 1
+    assert (
+        metrics.value(
+            "orchestrator_ingest_signals_total", source="alertmanager", outcome="unavailable"
+        )
+        == 2
+    )
+    assert (
+        metrics.value(
+            "orchestrator_ingest_deliveries_total",
+            source="alertmanager",
+            outcome="temporal_unavailable",
+        )
+        == 1
+    )
 
 
 async def test_method_and_path(client: httpx.AsyncClient) -> None:

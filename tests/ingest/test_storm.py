@@ -40,12 +40,25 @@ async def test_alert_storm(catalog: Catalog, tmp_path: Path) -> None:
     assert len(submitter.incidents) == 100
     assert (submitter.started, submitter.joined) == (100, DELIVERIES - 100)
     assert len(submitter.submitted) == DELIVERIES
-    assert metrics.deliveries.value(source="alertmanager", outcome="accepted") == DELIVERIES
-    assert metrics.signals.value(source="alertmanager", outcome="accepted") == DELIVERIES
-    assert metrics.latency.count(source="alertmanager") == DELIVERIES
+    assert (
+        metrics.value(
+            "orchestrator_ingest_deliveries_total", source="alertmanager", outcome="accepted"
+        )
+        == DELIVERIES
+    )
+    assert (
+        metrics.value(
+            "orchestrator_ingest_signals_total", source="alertmanager", outcome="accepted"
+        )
+        == DELIVERIES
+    )
+    assert (
+        metrics.value("orchestrator_ingest_request_duration_seconds_count", source="alertmanager")
+        == DELIVERIES
+    )
     assert (
         f'orchestrator_ingest_deliveries_total{{source="alertmanager",outcome="accepted"}}'
-        f" {DELIVERIES}" in page
+        f" {float(DELIVERIES)}" in page
     )
     assert report.health_checks >= 20
     assert report.health_failures == 0

@@ -96,7 +96,12 @@ async def test_small_storm_through_temporal(
     report = await run_storm(client, keys, deliveries=300, concurrency=32)
     assert report.statuses == {202: 300}
     assert report.health_failures == 0
-    assert metrics.deliveries.value(source="alertmanager", outcome="accepted") == 300
+    assert (
+        metrics.value(
+            "orchestrator_ingest_deliveries_total", source="alertmanager", outcome="accepted"
+        )
+        == 300
+    )
     prefix = runtime.settings.workflow_id_prefix
     for service, slo in keys:
         assert (
