@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -76,6 +76,11 @@ class Slo(_Frozen):
     """True when the mitigation is a flag or pin that can be undone in seconds."""
     action: str = ""
     """What the SLO table says to do on breach (documentation; playbooks do the doing)."""
+    segment_by: tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], ...] = Field(
+        default=(), max_length=8
+    )
+    """The labels that define the SLO's segments (``[language]``): an alert grouped by them is
+    about the segment its label names (``language="es"`` -> ``language=es``)."""
 
 
 class Service(_Frozen):

@@ -22,19 +22,25 @@ class LabelMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     service: tuple[str, ...] = ("service", "sloth_service")
-    slo: tuple[str, ...] = ("slo", "sloth_slo")
+    slo: tuple[str, ...] = ("slo", "sloth_slo", "pyrra")
+    """Matched to the catalog's SLO names after normalisation (see ``domain/slo_lookup.py``)."""
     dimension: tuple[str, ...] = ("dimension", "slo_dimension")
     """When absent, the dimension comes from the catalog entry of the service and SLO."""
     segment: tuple[str, ...] = ("segment",)
-    """A ``key=value`` label such as ``segment="language=es"``."""
+    """A ``key=value`` label such as ``segment="language=es"``; without one, the first of the SLO's
+    ``segment_by`` labels the alert carries (``language="es"``) gives the segment."""
     segment_key: tuple[str, ...] = ("segment_key",)
     segment_value: tuple[str, ...] = ("segment_value",)
-    observed: tuple[str, ...] = ("observed", "observed_value")
+    observed: tuple[str, ...] = ("observed", "observed_value", "value")
+    observed_text: tuple[str, ...] = ("summary",)
+    """Annotations whose text may state the observation when no ``observed`` field is set: the
+    number right after the word ``observed`` or ``value`` (``observed 0.85``, ``value=0.85``)."""
     objective: tuple[str, ...] = ("objective",)
     burn_rate: tuple[str, ...] = ("burn_rate",)
     window: tuple[str, ...] = ("window", "long", "sloth_window")
-    tier: tuple[str, ...] = ("sloth_severity", "severity")
-    """The burn-rate tier label: Sloth's ``page``/``ticket``, Pyrra's ``critical``/``warning``."""
+    tier: tuple[str, ...] = ("tier", "sloth_severity", "severity")
+    """The burn-rate tier label: the generated rules' and Sloth's ``page``/``ticket``, Pyrra's
+    ``critical``/``warning``."""
     reason: tuple[str, ...] = ("summary", "description", "title")
     grafana_value_refs: tuple[str, ...] = ("observed",)
     """Grafana query/expression refIds whose value (the alert's ``values``) is the observation."""

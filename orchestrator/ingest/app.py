@@ -26,27 +26,14 @@ from starlette.routing import BaseRoute, Route
 from orchestrator.client.submission import SignalSubmitter
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.catalog import Catalog
-from orchestrator.errors import CatalogError
+from orchestrator.domain.slo_lookup import SloNames
 from orchestrator.ingest import alertmanager, auth, generic, grafana
 from orchestrator.ingest.delivery import Parser
-from orchestrator.ingest.mapping import DimensionLookup
 from orchestrator.ingest.metrics import CONTENT_TYPE, IngestMetrics
 from orchestrator.ingest.openapi import build_openapi, to_yaml
 from orchestrator.ingest.pipeline import Clock, SignalEndpoint, utc_now
 
 _log = structlog.get_logger("orchestrator.ingest")
-
-
-def catalog_dimensions(catalog: Catalog) -> DimensionLookup:
-    """Look up an SLO's dimension in the catalog, for alerts that carry no dimension label."""
-
-    def lookup(service: str, slo: str) -> str | None:
-        try:
-            return catalog.service(service).slo(slo).dimension
-        except CatalogError:
-            return None
-
-    return lookup
 
 
 def create_app(
@@ -63,7 +50,7 @@ def create_app(
     """Build the ingest app around a submitter (Temporal-backed in production)."""
     metrics = metrics or IngestMetrics()
     auth.warn_weak_sources(settings, _log)
-    dimension_for = catalog_dimensions(catalog) if catalog is not None else None
+    slos = SloNames(catalog) if catalog is not None else None
     openapi = build_openapi(extra_openapi_paths)
     openapi_yaml = to_yaml(openapi)
 
@@ -74,7 +61,7 @@ def create_app(
             submitter=submitter,
             settings=settings,
             metrics=metrics,
-            dimension_for=dimension_for,
+            slos=slos,
             seen=seen_signatures,
             clock=clock,
         ).handle

@@ -13,12 +13,12 @@ import pydantic
 
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.domain.signals import BreachSignal
+from orchestrator.domain.slo_lookup import SloNames
 from orchestrator.domain.yamltext import dotted
 from orchestrator.ingest.limits import RejectionError, check_alert_count
 from orchestrator.ingest.mapping import (
     AlertFacts,
     AlertMappingError,
-    DimensionLookup,
     alert_to_signal,
 )
 from orchestrator.secrets import redact_text
@@ -31,7 +31,8 @@ class ParseContext:
     mapping: LabelMapping
     max_alerts: int
     received_at: datetime
-    dimension_for: DimensionLookup | None = None
+    slos: SloNames | None = None
+    """The catalog's SLO names, when the ingest has a catalog."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def map_alerts(facts: Sequence[AlertFacts], source: str, ctx: ParseContext) -> l
                     source=source,
                     mapping=ctx.mapping,
                     received_at=ctx.received_at,
-                    dimension_for=ctx.dimension_for,
+                    slos=ctx.slos,
                 )
             )
         except AlertMappingError as exc:

@@ -2,8 +2,9 @@
 
 The body is one signal object, or an array of them (at most ``max_alerts``). Its JSON Schema is
 :func:`generic_schema` (also in docs/openapi.yaml). ``dimension`` may be left out when the catalog
-knows the SLO. Redelivering the same body is idempotent: without a ``dedupe_key`` one is derived
-from the signal's content and the five-minute bucket it arrived in (:data:`DEDUPE_BUCKET`), so a
+knows the SLO, and the segment may come from ``labels`` when the SLO has ``segment_by``.
+Redelivering the same body is idempotent: without a ``dedupe_key`` one is derived from the
+signal's content and the five-minute bucket it arrived in (:data:`DEDUPE_BUCKET`), so a
 retry within the bucket is a duplicate while the same content sent again later (a re-fire after a
 resolve) is a new signal. Senders that can should send their own ``dedupe_key``.
 """
@@ -21,7 +22,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus, Slug
 from orchestrator.ingest.delivery import ParseContext, Parsed, problem
 from orchestrator.ingest.limits import RejectionError, check_alert_count
-from orchestrator.ingest.mapping import describe_signal_error, shown
+from orchestrator.ingest.mapping import (
+    catalog_match,
+    describe_signal_error,
+    segment_from_labels,
+    shown,
+)
 from orchestrator.secrets import redact_text
 
 SOURCE = "generic"
@@ -84,9 +90,8 @@ def _to_signal(index: int, item: Any, ctx: ParseContext) -> BreachSignal:
         segment = Segment.parse(signal.segment) if isinstance(signal.segment, str) else None
     except pydantic.ValidationError as exc:
         raise ValueError(describe_signal_error(exc)) from None
-    dimension = signal.dimension
-    if dimension is None and ctx.dimension_for is not None:
-        dimension = ctx.dimension_for(signal.service, signal.slo)
+    match = catalog_match(ctx.slos, signal.service, signal.slo)
+    dimension = signal.dimension or (match.dimension if match else None)
     if dimension is None:
         raise ValueError(
             f"unknown service/SLO {shown(signal.service)}/{shown(signal.slo)}: not in the"
@@ -94,6 +99,10 @@ def _to_signal(index: int, item: Any, ctx: ParseContext) -> BreachSignal:
         )
     fields = signal.model_dump(exclude={"dedupe_key", "segment", "dimension"})
     fields["segment"] = segment if isinstance(signal.segment, str) else signal.segment
+    if match is not None:
+        fields.update(service=match.service, slo=match.slo)
+        if fields["segment"] is None:
+            fields["segment"] = segment_from_labels(signal.labels, match.segment_by)
     try:
         return BreachSignal.model_validate(
             {

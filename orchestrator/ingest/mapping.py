@@ -10,7 +10,8 @@ See docs/ingest.md for the table and an example mapping file.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,9 +19,7 @@ import pydantic
 
 from orchestrator.domain.label_mapping import LabelMapping
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus
-
-DimensionLookup = Callable[[str, str], str | None]
-"""``(service, slo) -> dimension`` from the catalog, or None when the catalog does not know it."""
+from orchestrator.domain.slo_lookup import NotInCatalogError, SloMatch, SloNames
 
 _MAX_SHOWN = 80
 
@@ -83,7 +82,16 @@ class _Lookup:
         return number
 
 
-def _segment(look: _Lookup, mapping: LabelMapping) -> Segment | None:
+def segment_from_labels(labels: Mapping[str, str], segment_by: tuple[str, ...]) -> Segment | None:
+    """The segment a rule grouped ``by (language)`` sends: the first ``segment_by`` label set."""
+    for name in segment_by:
+        value = labels.get(name, "").strip()
+        if value:
+            return Segment(key=name, value=value)
+    return None
+
+
+def _segment(look: _Lookup, mapping: LabelMapping, segment_by: tuple[str, ...]) -> Segment | None:
     index = look.alert.index
     try:
         found = look.text(mapping.segment)
@@ -91,7 +99,7 @@ def _segment(look: _Lookup, mapping: LabelMapping) -> Segment | None:
             return Segment.parse(found[1])
         key, value = look.text(mapping.segment_key), look.text(mapping.segment_value)
         if key is None and value is None:
-            return None
+            return segment_from_labels(look.alert.labels, segment_by)
         if key is None or value is None:
             raise AlertMappingError(index, "segment needs both a key and a value label")
         return Segment(key=key[1], value=value[1])
@@ -114,6 +122,24 @@ def _burn_rate(look: _Lookup, mapping: LabelMapping, window: str | None) -> floa
     return None
 
 
+_NAMED_NUMBER = re.compile(
+    r"\b(?:observed|value)\b\s*(?:is|of|=|:)?\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def number_in_text(text: str) -> float | None:
+    """The observation a sentence states: the number right after ``observed`` or ``value``.
+
+    Other numbers (the objective, a percentile's name, a burn factor) are never guessed at.
+    """
+    named = _NAMED_NUMBER.search(text)
+    if named is None:
+        return None
+    number = float(named.group(1))
+    return number if math.isfinite(number) else None
+
+
 def _observed(look: _Lookup, mapping: LabelMapping) -> float | None:
     observed = look.number(mapping.observed)
     if observed is None and look.alert.values:
@@ -121,7 +147,26 @@ def _observed(look: _Lookup, mapping: LabelMapping) -> float | None:
             value = look.alert.values.get(ref)
             if value is not None and math.isfinite(value):
                 return value
+    if observed is None:
+        for name in mapping.observed_text:
+            text = look.alert.annotations.get(name, "")
+            observed = number_in_text(text[:2000]) if text else None
+            if observed is not None:
+                return observed
     return observed
+
+
+def catalog_match(slos: SloNames | None, service: str, slo: str) -> SloMatch | None:
+    """The catalog's SLO an alert names (None when the ingest has no catalog).
+
+    Raises ValueError naming the known services or SLOs when the catalog does not have it.
+    """
+    if slos is None:
+        return None
+    try:
+        return slos.find(service, slo)
+    except NotInCatalogError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def dedupe_key(source: str, alert: AlertFacts) -> str:
@@ -136,7 +181,7 @@ def alert_to_signal(
     source: str,
     mapping: LabelMapping,
     received_at: datetime,
-    dimension_for: DimensionLookup | None = None,
+    slos: SloNames | None = None,
 ) -> BreachSignal:
     """The breach signal for one alert; :class:`AlertMappingError` says what is wrong if none."""
     look = _Lookup(alert)
@@ -146,10 +191,12 @@ def alert_to_signal(
         raise AlertMappingError(index, f"no service label (looked for {list(mapping.service)})")
     if slo is None:
         raise AlertMappingError(index, f"no SLO label (looked for {list(mapping.slo)})")
+    try:
+        match = catalog_match(slos, service[1], slo[1])
+    except ValueError as exc:
+        raise AlertMappingError(index, str(exc)) from None
     found = look.text(mapping.dimension)
-    dimension = found[1] if found else None
-    if dimension is None and dimension_for is not None:
-        dimension = dimension_for(service[1], slo[1])
+    dimension = found[1] if found else (match.dimension if match else None)
     if dimension is None:
         raise AlertMappingError(
             index,
@@ -159,11 +206,11 @@ def alert_to_signal(
     window = look.text(mapping.window)
     reason = look.text(mapping.reason)
     fields = {
-        "service": service[1],
-        "slo": slo[1],
+        "service": match.service if match else service[1],
+        "slo": match.slo if match else slo[1],
         "dimension": dimension,
         "status": SignalStatus(alert.status),
-        "segment": _segment(look, mapping),
+        "segment": _segment(look, mapping, match.segment_by if match else ()),
         "observed": _observed(look, mapping),
         "objective": look.number(mapping.objective),
         "window": window[1] if window else None,

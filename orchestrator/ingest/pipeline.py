@@ -29,11 +29,11 @@ from starlette.responses import JSONResponse, Response
 from orchestrator.client.submission import SignalSubmitter, SubmitResult
 from orchestrator.config.ingest import IngestSettings
 from orchestrator.domain.signals import BreachSignal
+from orchestrator.domain.slo_lookup import SloNames
 from orchestrator.errors import AuditError, ConfigError, TemporalUnavailableError, ValidationError
 from orchestrator.ingest import auth
 from orchestrator.ingest.delivery import ParseContext, Parser, problem
 from orchestrator.ingest.limits import RejectionError, decode_json, read_body
-from orchestrator.ingest.mapping import DimensionLookup
 from orchestrator.ingest.metrics import IngestMetrics
 
 Clock = Callable[[], datetime]
@@ -66,7 +66,7 @@ class SignalEndpoint:
         submitter: SignalSubmitter,
         settings: IngestSettings,
         metrics: IngestMetrics,
-        dimension_for: DimensionLookup | None,
+        slos: SloNames | None,
         seen: auth.SeenSignatureCache | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -80,7 +80,7 @@ class SignalEndpoint:
         self.submitter = submitter
         self.settings = settings
         self.metrics = metrics
-        self.dimension_for = dimension_for
+        self.slos = slos
         self.seen = seen
         self.clock = clock
         self.log = structlog.get_logger("orchestrator.ingest").bind(source=source)
@@ -131,7 +131,7 @@ class SignalEndpoint:
             await self._check_replay(signed, now, log)
             recorded.append(signed)
         document = decode_json(body, settings.max_depth)
-        ctx = ParseContext(settings.mapping, settings.max_alerts, now, self.dimension_for)
+        ctx = ParseContext(settings.mapping, settings.max_alerts, now, self.slos)
         try:
             parsed = self.parser(document, ctx)
         except RejectionError:

@@ -177,7 +177,7 @@ async def test_unknown_service_refuses_the_whole_payload(
     response = await client.post(AM, content=body_of(am_payload(alerts)), headers=bearer(AM_TOKEN))
     assert response.status_code == 422
     body = response.json()
-    assert body["error"] == "rejected_signals"
+    assert body["error"] == "invalid_alerts"
     assert [p["alert"] for p in body["problems"]] == [1, 2]
     assert "unknown service 'billing-bot'" in body["problems"][0]["message"]
     assert "no SLO 'no-such-slo'" in body["problems"][1]["message"]
@@ -197,7 +197,10 @@ async def test_unknown_service_without_dimension(
     alerts = [am_alert("billing-bot", "task-success", "x1")]
     response = await client.post(AM, content=body_of(am_payload(alerts)), headers=bearer(AM_TOKEN))
     assert response.status_code == 422
-    assert "not in the catalog" in response.json()["problems"][0]["message"]
+    assert (
+        "unknown service 'billing-bot' (catalog has: support-assistant)"
+        in (response.json()["problems"][0]["message"])
+    )
     assert submitter.validated == 0
 
 
