@@ -57,18 +57,18 @@ async def test_metrics_text_format(client: httpx.AsyncClient) -> None:
     text = response.text
     assert "# TYPE orchestrator_ingest_deliveries_total counter" in text
     assert (
-        'orchestrator_ingest_deliveries_total{source="alertmanager",outcome="accepted"} 1.0' in text
+        'orchestrator_ingest_deliveries_total{outcome="accepted",source="alertmanager"} 1.0' in text
     )
     assert (
-        'orchestrator_ingest_deliveries_total{source="alertmanager",outcome="unauthorized"} 1.0'
+        'orchestrator_ingest_deliveries_total{outcome="unauthorized",source="alertmanager"} 1.0'
         in text
     )
-    assert 'orchestrator_ingest_signals_total{source="alertmanager",outcome="accepted"} 2.0' in text
+    assert 'orchestrator_ingest_signals_total{outcome="accepted",source="alertmanager"} 2.0' in text
     assert 'orchestrator_ingest_incidents_total{status="accepted"} 1.0' in text
     assert 'orchestrator_ingest_incidents_total{status="no-open-incident"} 1.0' in text
     assert "# TYPE orchestrator_ingest_request_duration_seconds histogram" in text
     assert (
-        'orchestrator_ingest_request_duration_seconds_bucket{source="alertmanager",le="+Inf"} 2.0'
+        'orchestrator_ingest_request_duration_seconds_bucket{le="+Inf",source="alertmanager"} 2.0'
         in text
     )
     assert 'orchestrator_ingest_request_duration_seconds_count{source="alertmanager"} 2.0' in text

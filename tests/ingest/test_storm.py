@@ -57,7 +57,7 @@ async def test_alert_storm(catalog: Catalog, tmp_path: Path) -> None:
         == DELIVERIES
     )
     assert (
-        f'orchestrator_ingest_deliveries_total{{source="alertmanager",outcome="accepted"}}'
+        f'orchestrator_ingest_deliveries_total{{outcome="accepted",source="alertmanager"}}'
         f" {float(DELIVERIES)}" in page
     )
     assert report.health_checks >= 20
