@@ -60,12 +60,15 @@ class _SliBase(_Frozen):
         return self
 
 
-class RatioSli(_SliBase):
-    kind: Literal["ratio"]
+class _Counted(_SliBase):
     good: Selector
     """Counter of good events, e.g. ``ai_cx_task_judgements_total{outcome="success"}``."""
     total: Selector
     """Counter of all events."""
+
+
+class RatioSli(_Counted):
+    kind: Literal["ratio"]
 
 
 class LatencySli(_SliBase):
@@ -85,10 +88,8 @@ class LatencySli(_SliBase):
         return self
 
 
-class FairnessSli(_SliBase):
+class FairnessSli(_Counted):
     kind: Literal["fairness"]
-    good: Selector
-    total: Selector
 
     @model_validator(mode="after")
     def _has_segments(self) -> FairnessSli:
