@@ -61,7 +61,8 @@ def _sel(service: str, slo: str) -> str:
 
 def _gap(service: str, slo: str, window: str) -> str:
     ratio = SEGMENT_RATIO.format(window) + _sel(service, slo)
-    return f"100 * (\nmax by (service, slo) ({ratio})\n- on (service, slo) group_right\n{ratio}\n)"
+    best = f"max by (service, slo) ({ratio})"
+    return f"100 * (\n{best}\n- on (service, slo) group_right ()\n{ratio}\n)"
 
 
 def threshold(sli: Sli, slo: Slo, tier: Tier) -> float | None:

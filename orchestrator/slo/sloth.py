@@ -40,7 +40,7 @@ def objective_percent(sli: Sli, slo: Slo) -> float:
 
 def fairness_error_ratio(sli: FairnessSli, rng: str) -> str:
     ratio = success_ratio(sli, rng)
-    return f"max(\n{ratio}\n)\n- on () group_right\n(\n{ratio}\n)"
+    return f"max(\n{ratio}\n)\n- on () group_right ()\n(\n{ratio}\n)"
 
 
 def sloth_sli(sli: Sli) -> dict[str, Any]:
