@@ -56,6 +56,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "orchestrator.logging",
         *BASE,
     ),
+    "orchestrator.slo": ("orchestrator.slo", "orchestrator.domain", *BASE),
     "orchestrator.cli": ("orchestrator",),  # everything of the library, never workers
     "orchestrator.logging": ("orchestrator.secrets",),
     "orchestrator.errors": (),

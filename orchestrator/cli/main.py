@@ -19,6 +19,7 @@ from orchestrator.cli import (
     playbooks_cmd,
     safety_cmd,
     signal_cmd,
+    slo_cmd,
     token_cmd,
 )
 from orchestrator.config.settings import Settings
@@ -83,6 +84,7 @@ signal_cmd.register(app)
 incidents_cmd.register(app)
 audit_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")
+app.add_typer(slo_cmd.app, name="slo")
 control_cmd.register(app)
 safety_cmd.register(app)
 token_cmd.register(app)

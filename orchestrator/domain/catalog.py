@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.domain.signals import BreachSignal, Slug
+from orchestrator.domain.sli import Sli, check_sli
 from orchestrator.domain.yamltext import describe_pydantic, parse_yaml
 from orchestrator.errors import CatalogError
 
@@ -76,11 +77,22 @@ class Slo(_Frozen):
     """True when the mitigation is a flag or pin that can be undone in seconds."""
     action: str = ""
     """What the SLO table says to do on breach (documentation; playbooks do the doing)."""
-    segment_by: tuple[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")], ...] = Field(
-        default=(), max_length=8
-    )
-    """The labels that define the SLO's segments (``[language]``): an alert grouped by them is
-    about the segment its label names (``language="es"`` -> ``language=es``)."""
+    sli: Sli | None = None
+    """How to measure it in Prometheus (orchestrator/domain/sli.py); needed by ``slo rules``."""
+    runbook_url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    """Where responders read what to do; the generated alerts link it."""
+
+    @model_validator(mode="after")
+    def _sli_agrees(self) -> Slo:
+        if self.sli is not None:
+            check_sli(
+                self.sli,
+                objective=self.objective,
+                comparison=self.comparison,
+                unit=self.unit,
+                window=self.window,
+            )
+        return self
 
 
 class Service(_Frozen):

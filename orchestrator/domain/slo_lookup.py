@@ -45,8 +45,8 @@ class NotInCatalogError(ValueError):
 
 
 def segment_labels(slo: Slo) -> tuple[str, ...]:
-    """The labels that define the SLO's segments (``[language]``), in the catalog's order."""
-    return slo.segment_by
+    """The labels that define the SLO's segments (``sli.segment_by``: ``[language]``), in order."""
+    return slo.sli.segment_by if slo.sli is not None else ()
 
 
 class SloNames:

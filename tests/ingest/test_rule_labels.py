@@ -79,7 +79,7 @@ async def test_a_label_the_slo_does_not_segment_by_is_not_a_segment(
     client: httpx.AsyncClient, submitter: MemorySubmitter
 ) -> None:
     alert = am_alert("support-assistant", "task-success", "fp-ts")
-    alert["labels"]["language"] = "es"  # task-success has no segment_by in the catalog
+    alert["labels"]["region"] = "eu"  # task-success is segmented by language only
     response = await post_alerts(client, alert)
     assert response.status_code == 202, response.text
     assert submitter.submitted[0].segment is None
