@@ -218,8 +218,12 @@ class ChangeActivities:
                 return "left as it is"
             return await self._targets.reapply(was, kept, inp.comment)
 
+        async def owed(was: str, kept: Holding) -> str:
+            """Another leaver's re-apply (``keep`` lets only this holder's change stay)."""
+            return await self._targets.reapply(was, kept, inp.comment)
+
         try:
-            left = await self._holdings.leave(inp.target, inp.holder, revert, reapply)
+            left = await self._holdings.leave(inp.target, inp.holder, revert, reapply, owed)
         except (FlagProviderError, FlagRuleError, ProviderError) as exc:
             raise permanent_or_retryable(exc) from exc
         except KeyError as exc:

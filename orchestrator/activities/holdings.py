@@ -133,10 +133,19 @@ class Holdings:
         await self._store.put(target, _body(settled), expect_version=version)
         return detail
 
-    async def leave(self, target: str, holder: str, revert: Revert, reapply: Reapply) -> Left:
+    async def leave(
+        self,
+        target: str,
+        holder: str,
+        revert: Revert,
+        reapply: Reapply,
+        owed: Reapply | None = None,
+    ) -> Left:
         """Remove ``holder``; the last one out reverts (``revert``) and deletes the holding; a
         holder leaving others behind re-applies what they still want if it moved (``reapply``
-        gets what was in place and the holding as it stays)."""
+        gets what was in place and the holding as it stays). A re-apply another leaver still
+        owes (it died after storing its leave) is done first, with ``owed`` (default
+        ``reapply``), so that what this holder compares with is what is in place."""
         for _ in range(SWAP_ATTEMPTS):
             current, version = _load(await self._store.get(target))
             step = plan_leave(current, holder=holder, now=self._clock())
@@ -149,6 +158,9 @@ class Holdings:
             assert step.holding is not None
             if step.kind == "wait":
                 raise busy(step.holding)
+            if step.kind == "settle":
+                await self._settle(target, step.holding, version, owed or reapply)
+                continue
             if step.kind == "drop":
                 if await self._store.delete(target, expect_version=version):
                     return Left("gone", f"{target}: claim dropped before anything was written")

@@ -65,11 +65,11 @@ class Holding(BaseModel):
     """What the change is, enough to revert it from the holding alone (the flag and its rule,
     the service and component, the freeze id), set by the first holder."""
     releasing_from: str = ""
-    pending_from: str = ""
-    """A holder left and what the others need moved from this value: the re-apply is owed
-    (done by the leaver, or by its retry after a crash)."""
     """While releasing: what was in place when the last holder left (the revert happens only
     while the target still shows it, so a person's later change is never overwritten)."""
+    pending_from: str = ""
+    """A holder left and what the others need moved from this value: the re-apply is owed
+    (done by the leaver, by its retry after a crash, or first by the next holder to leave)."""
 
     def holds(self, holder: str) -> bool:
         return any(h.id == holder for h in self.holders)
@@ -177,11 +177,14 @@ def captured(claim: Holding, baseline: str, holder: Holder) -> Holding:
 class LeaveStep:
     """``gone``: no holding, or this holder left it already (a retry): nothing to do.
     ``drop``: this holder's own unfinished claim (nothing was written): delete it.
+    ``settle``: a holder that left before died owing its re-apply (``pending_from``): bring the
+    target from it to ``holding.effective`` and clear it, then plan again (a leave or release
+    compares the target with ``effective``, which it shows only once the re-apply is done).
     ``leave``: store ``holding`` (without this holder; others still need the change; apply
     ``holding.effective`` if it moved). ``release``: store ``holding`` (releasing), revert to the
     baseline, then delete. ``wait``: another holder's claim or release is in flight."""
 
-    kind: Literal["gone", "drop", "leave", "release", "wait"]
+    kind: Literal["gone", "drop", "settle", "leave", "release", "wait"]
     holding: Holding | None = None
 
 
@@ -199,6 +202,8 @@ def plan_leave(current: Holding | None, *, holder: str, now: datetime) -> LeaveS
         return LeaveStep("gone")
     if not current.holds(holder):
         return LeaveStep("gone")
+    if current.pending_from:
+        return LeaveStep("settle", current)
     rest = tuple(h for h in current.holders if h.id != holder)
     if rest:
         kept = current.model_copy(update={"holders": rest})

@@ -28,9 +28,10 @@ once every holder has left, the target is back to its state from before the firs
 and fallthrough as the person left them, version, replicas, no active freeze) and no holding
 remains. An undo by a holder that is not open changes nothing at all, and so does a retry.
 
-The machine found three package bugs, all fixed; each has its own test at the end (a crashed
+The machine found four package bugs, all fixed; each has its own test at the end (a crashed
 undo of a scale others still hold lower, a held freeze set again for a new holder or a step run
-again, a pin to ``previous`` joining a dead release).
+again, a pin to ``previous`` joining a dead release, another holder leaving a scale while a crashed
+undo still owed its re-apply).
 """
 
 from __future__ import annotations
@@ -661,5 +662,50 @@ def test_a_pin_to_previous_joining_a_dead_release_pins_the_fix() -> None:
         complete(machine, machine.plan(b, PREVIOUS))  # joins once the release's lease ran out
         complete(machine, undo)
         check(machine)  # the prompt serves answer-prompt-v42 (the baseline) for occ-A's rollback
+    finally:
+        machine.teardown()
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["the last holder", "another holder"])
+def test_a_holder_leaving_while_a_crashed_undo_owes_its_re_apply_restores_the_scale(
+    last: bool,
+) -> None:
+    """A 5-replica holder's undo stores the holding without it (its re-apply owed: 5 -> what the
+    others need) and dies; before its retry another holder leaves. That leave compared the target
+    with what the holders needed once the crashed one had left, not with the 5 still in place, and
+    left the scale alone ("changed since by someone else"); the retry then found nothing owed."""
+    machine = Ownership()
+    try:
+        a, b = two_holders("scale")
+        c = Who(OCCURRENCES[2], STEP["scale"], "scale")
+        machine.step(machine.plan(a, "1"))
+        if last:  # occ-A (1) and occ-B (5); occ-A leaves last: back to the baseline, 1
+            crashed, leaving = b, a
+        else:  # occ-A (1), occ-B (2) and occ-C (5); occ-B leaves: 1, what occ-A needs
+            machine.step(machine.plan(b, "2"))
+            crashed, leaving = c, b
+        machine.step(machine.plan(crashed, "5"))
+        undo = Op(crashed, "undo")
+        die_once(machine, undo, Crash(at=1, after=True))  # the ledger swap lands, then it dies
+        complete(machine, Op(leaving, "undo"))
+        complete(machine, undo)  # the retry finds its holder gone
+        check(machine)  # was: (5, {}) / (5, {occ-A's: '1'})
+    finally:
+        machine.teardown()
+
+
+def test_the_shrunk_sequence_of_a_crashed_re_apply_and_the_last_holder_leaving() -> None:
+    """As the machine found it (its two route applies left out: they touch no replicas)."""
+    machine = Ownership()
+    try:
+        first = Who("occ-A", "scale-model", "scale")
+        again = Who("occ-A", "scale-model-again", "scale")
+        machine.step(machine.plan(first, "2"))
+        machine.step(machine.plan(again, "1"))
+        undo = Op(first, "undo")
+        die_once(machine, undo, Crash(at=2, after=False))  # the ledger swap, not the 2 -> 1
+        complete(machine, Op(again, "undo"))  # meanwhile, the last holder: was "left as it is"
+        complete(machine, undo)
+        check(machine)  # was: (2, {})
     finally:
         machine.teardown()
