@@ -20,6 +20,7 @@ from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
+from orchestrator.activities.safety_ledger import open_safety_ledger
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -112,7 +113,10 @@ async def build_runtime(
     limits = load_safety_limits(settings.catalog_path)
     local = local_ops(settings.state_dir)
     local.deploy.ensure_components(catalog)
-    ops = local.providers() if wrap_ops is None else wrap_ops(local.providers())
+    # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
+    safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
+    ops = local.providers(safety)
+    ops = ops if wrap_ops is None else wrap_ops(ops)
     audit = open_audit_store(settings.effective_audit_url)
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
@@ -175,4 +179,5 @@ async def build_runtime(
     finally:
         await http.aclose()
         await holding_store.close()
+        await safety.close()
         await audit.close()
