@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -39,6 +40,7 @@ from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
+_log = structlog.get_logger("orchestrator.worker")
 
 # Pure, deterministic libraries the workflow code uses (templating, validation): loaded once and
 # shared with the sandbox instead of being re-imported (jinja2 builds thread locks at import time).
@@ -115,6 +117,8 @@ async def build_runtime(
     local.deploy.ensure_components(catalog)
     # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
     safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
+    if settings.kill_switch:
+        _log.warning("ORCHESTRATOR_KILL_SWITCH is set: notify-only whatever the database says")
     ops = local.providers(safety)
     ops = ops if wrap_ops is None else wrap_ops(ops)
     audit = open_audit_store(settings.effective_audit_url)
