@@ -54,7 +54,7 @@ def build_app(
         audit=runtime.audit,
         workflow_id_prefix=runtime.settings.workflow_id_prefix,
     )
-    safety = SafetyApi(guard, runtime.ops.safety, runtime.audit)
+    safety = SafetyApi(guard, runtime.ops.safety, runtime.audit, floor=runtime.settings.kill_switch)
     app = create_app(
         submitter,
         ingest,

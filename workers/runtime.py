@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -20,6 +21,7 @@ from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
+from orchestrator.activities.safety_ledger import open_safety_ledger
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -38,6 +40,7 @@ from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
+_log = structlog.get_logger("orchestrator.worker")
 
 # Pure, deterministic libraries the workflow code uses (templating, validation): loaded once and
 # shared with the sandbox instead of being re-imported (jinja2 builds thread locks at import time).
@@ -112,7 +115,12 @@ async def build_runtime(
     limits = load_safety_limits(settings.catalog_path)
     local = local_ops(settings.state_dir)
     local.deploy.ensure_components(catalog)
-    ops = local.providers() if wrap_ops is None else wrap_ops(local.providers())
+    # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
+    safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
+    if settings.kill_switch:
+        _log.warning("ORCHESTRATOR_KILL_SWITCH is set: notify-only whatever the database says")
+    ops = local.providers(safety)
+    ops = ops if wrap_ops is None else wrap_ops(ops)
     audit = open_audit_store(settings.effective_audit_url)
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
@@ -175,4 +183,5 @@ async def build_runtime(
     finally:
         await http.aclose()
         await holding_store.close()
+        await safety.close()
         await audit.close()

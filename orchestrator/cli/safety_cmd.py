@@ -48,6 +48,8 @@ def _show(answer: dict[str, object], as_json: bool) -> None:
         echo_json(answer)
     else:
         echo(_switch_line(KillSwitch.model_validate(answer["kill_switch"])))
+        if answer.get("floor"):
+            echo("ORCHESTRATOR_KILL_SWITCH is set on the API's host: it cannot be turned off there")
 
 
 @kill_switch_app.command("status")
@@ -81,7 +83,7 @@ def kill_off(
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Let playbooks act again (admin role). Refused while ORCHESTRATOR_KILL_SWITCH is set on
-    the workers: the environment is a floor."""
+    the API's host; a worker with it set stays notify-only whatever the database says."""
     _set(ctx, False, reason, as_json)
 
 

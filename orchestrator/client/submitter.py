@@ -40,7 +40,6 @@ class TemporalSubmitter:
         library: PlaybookLibrary,
         *,
         task_queue: str,
-        kill_switch: bool = False,
         workflow_id_prefix: str = "incident",
         alert_memory: float = 4 * 3600.0,
         history_limit: int = CONTINUE_AFTER_EVENTS,
@@ -49,7 +48,6 @@ class TemporalSubmitter:
         self._catalog = catalog
         self._library = library
         self._task_queue = task_queue
-        self._kill_switch = kill_switch
         self._prefix = workflow_id_prefix
         self._memory = alert_memory
         self._history_limit = history_limit
@@ -71,7 +69,6 @@ class TemporalSubmitter:
             service=service,
             slo=slo,
             playbooks=self._library.for_service(service.name),
-            kill_switch=self._kill_switch,
             memory_seconds=self._memory,
             continue_after=self._history_limit,
         )
@@ -132,7 +129,6 @@ def submitter_for(
         catalog,
         library,
         task_queue=settings.task_queue,
-        kill_switch=settings.kill_switch,
         workflow_id_prefix=settings.workflow_id_prefix,
         alert_memory=settings.alert_memory,
         history_limit=settings.history_limit,

@@ -72,7 +72,12 @@ _CORE = (
     _v("ORCHESTRATOR_PLAYBOOKS", "path", "playbooks", "playbook file or folder"),
     _v("ORCHESTRATOR_AUDIT_URL", "text", "sqlite:///<state>/audit.db", "audit store URL"),
     _v("ORCHESTRATOR_FLAG_BACKEND", "choice", "local", "local or launchdarkly"),
-    _v("ORCHESTRATOR_KILL_SWITCH", "bool", "false", "notify-only from start-up"),
+    _v(
+        "ORCHESTRATOR_KILL_SWITCH",
+        "bool",
+        "false",
+        "floor: this worker is notify-only whatever the database says",
+    ),
     _v("ORCHESTRATOR_SDK_POLL_INTERVAL", "duration", "200ms", "SDK poll of the local flag file"),
     _v("ORCHESTRATOR_ALERT_MEMORY", "duration", "4h", "how long resolved alerts are remembered"),
     _v(

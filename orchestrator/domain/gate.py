@@ -11,9 +11,9 @@ asks the gate again with the answer in :class:`GateFacts`:
 3. the same effect already in place (an escalation) -> skip, not repeated
 4. a recovery wait on a fast-track with mitigations after it -> skip
 5. destructive while the breach is resolved -> hold down; if the resolution holds -> skip
-6. destructive with the kill switch on at start-up -> refuse (notify-only)
+6. destructive with the kill switch in the input (histories of earlier releases) -> refuse
 7. the step's approval rule applies -> wait for approval; denied / timed out to skip -> skip
-8. destructive -> ask the safety ledger (kill switch at run time, circuit breaker); no -> refuse
+8. destructive -> ask the shared safety ledger (kill switch, circuit breaker); no -> refuse
 9. run
 """
 
@@ -71,7 +71,8 @@ class GateFacts:
 
     firing: bool = True
     kill_switch: bool = False
-    """The start-up kill switch (``ORCHESTRATOR_KILL_SWITCH``)."""
+    """The start-up kill switch earlier releases copied into the incident's input (their
+    histories replay with it); new incidents meet the kill switch at the ledger (``_ledger``)."""
     launcher: str | None = None
     fast_track_by: str | None = None
     effects: Sequence[EffectRecord] = ()

@@ -118,9 +118,16 @@ PLAN_APPROVER = "(the approver)"
 """Who the dry run assumes approves a step that waits for approval (a person, not automation)."""
 
 
-def _plan_ledger(verdict: Verdict, breaker_open: bool) -> Authorization:
-    """The safety ledger's answer the dry run assumes: the circuit breaker refuses automated
-    actions when ``breaker_open``; a person's decision is never refused by it."""
+def _plan_ledger(verdict: Verdict, breaker_open: bool, kill_switch: bool) -> Authorization:
+    """The safety ledger's answer the dry run assumes: the kill switch refuses every action when
+    ``kill_switch`` (the ledger's switch, or the worker's ORCHESTRATOR_KILL_SWITCH floor); the
+    circuit breaker refuses automated actions when ``breaker_open``; a person's decision is never
+    refused by the breaker."""
+    if kill_switch:
+        detail = "kill switch on (plan input): notify-only"
+        return Authorization(
+            allowed=False, reason="kill-switch", detail=detail, kill_switch=KillSwitch(on=True)
+        )
     if breaker_open and verdict.automated:
         detail = "circuit breaker open (plan input): an automated action is refused"
         return Authorization(
@@ -130,8 +137,13 @@ def _plan_ledger(verdict: Verdict, breaker_open: bool) -> Authorization:
 
 
 def _plan_step(
-    playbook: Playbook, step: Step, context: dict[str, Any], facts: GateFacts, breaker_open: bool
+    playbook: Playbook,
+    step: Step,
+    context: dict[str, Any],
+    facts: GateFacts,
+    ledger: tuple[bool, bool],
 ) -> PlannedStep:
+    """``ledger``: (breaker open, kill switch on), what the safety ledger is assumed to say."""
     spec = ACTIONS[step.action]
     base = {
         "id": step.id,
@@ -149,7 +161,7 @@ def _plan_step(
             approval = verdict.approval.model_dump(exclude={"when"}, exclude_defaults=False)
             facts = facts.answered(approval=ApprovalAnswer("granted", by=PLAN_APPROVER))
         elif verdict.kind == "authorize":
-            facts = facts.answered(authorization=_plan_ledger(verdict, breaker_open))
+            facts = facts.answered(authorization=_plan_ledger(verdict, *ledger))
         else:  # hold_down: the dry run plans for a firing breach
             facts = facts.answered(held_down=False)
         verdict = gate(playbook, prepared, facts)
@@ -157,6 +169,15 @@ def _plan_step(
     if verdict.kind == "fail":
         return PlannedStep(
             **base, runs=False, decision="fail", error=verdict.reason, skip_reason="would fail"
+        )
+    if verdict.kind == "refuse":  # a safety switch said no, after any approval it waited for
+        return PlannedStep(
+            **base,
+            runs=False,
+            decision="refuse",
+            args=args,
+            skip_reason=verdict.reason,
+            approval=approval,
         )
     if verdict.kind != "run":
         return PlannedStep(
@@ -197,7 +218,6 @@ def plan_incident(
     results: dict[str, Any] = {}
     steps = []
     facts = GateFacts(
-        kill_switch=kill_switch,
         launcher=signal.actor if signal.playbook else None,
         fast_track_by=signal.actor if is_fast_track(signal) else None,
     )
@@ -210,7 +230,7 @@ def plan_incident(
             slo=slo,
             steps=results,
         )
-        planned = _plan_step(playbook, step, context, facts, breaker_open)
+        planned = _plan_step(playbook, step, context, facts, (breaker_open, kill_switch))
         if planned.runs:
             results[step.id] = {}
         steps.append(planned)

@@ -1,7 +1,8 @@
 """Where the local (file-backed) operational providers keep their state, and how to build them.
 
-One place, so the worker (composition root) and the CLI (``kill-switch``, ``freezes``) open the
-same files: all under the state folder (default ``.orchestrator/``).
+One place, so the worker (composition root) and the CLI (``freezes``) open the same files: all
+under the state folder (default ``.orchestrator/``). The safety ledger is not among them: every
+host shares it, in the audit database (:mod:`orchestrator.activities.safety_ledger`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from orchestrator.providers.deploy import DeploymentProvider
 from orchestrator.providers.local_deploy import LocalDeployments
 from orchestrator.providers.paging import LocalPager, Pager
 from orchestrator.providers.releases import LocalReleaseFreezes, ReleaseFreezes
-from orchestrator.providers.safety import LocalSafetyLedger, SafetyLedger
+from orchestrator.providers.safety import SafetyLedger
 from orchestrator.providers.tickets import LocalTickets, TicketProvider
 
 
@@ -32,10 +33,10 @@ class LocalOps:
     freezes: LocalReleaseFreezes
     tickets: LocalTickets
     pager: LocalPager
-    safety: LocalSafetyLedger
 
-    def providers(self) -> OpsProviders:
-        return OpsProviders(self.deploy, self.freezes, self.tickets, self.pager, self.safety)
+    def providers(self, safety: SafetyLedger) -> OpsProviders:
+        """These providers beside the shared safety ledger."""
+        return OpsProviders(self.deploy, self.freezes, self.tickets, self.pager, safety)
 
 
 def local_ops(state_dir: Path) -> LocalOps:
@@ -44,5 +45,4 @@ def local_ops(state_dir: Path) -> LocalOps:
         freezes=LocalReleaseFreezes(state_dir / "releases" / "freezes.json"),
         tickets=LocalTickets(state_dir / "tickets" / "reviews.json"),
         pager=LocalPager(state_dir / "pager" / "pages.json"),
-        safety=LocalSafetyLedger(state_dir / "safety" / "ledger.json"),
     )

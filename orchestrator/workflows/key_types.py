@@ -77,6 +77,8 @@ class KeyInput(BaseModel):
     """Every playbook the service may run: each occurrence gets those for its dimension, or the
     one a person named in the signal that opened it."""
     kill_switch: bool = False
+    """Kept for histories of earlier releases, which copied ORCHESTRATOR_KILL_SWITCH in here; new
+    incidents leave it False: the gate asks the shared safety ledger at every destructive step."""
     memory_seconds: float = Field(default=4 * 3600, gt=0)
     """How long resolved alerts are remembered after the key goes quiet (at least the hold-down
     plus Alertmanager's repeat interval); the key's workflow ends once that has passed."""

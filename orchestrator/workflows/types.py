@@ -77,6 +77,8 @@ class IncidentInput(BaseModel):
     candidates: tuple[Playbook, ...]
     """The playbooks that match this service and dimension, at any severity."""
     kill_switch: bool = False
+    """Kept for histories of earlier releases, which copied ORCHESTRATOR_KILL_SWITCH in here; new
+    incidents leave it False: the gate asks the shared safety ledger at every destructive step."""
     key: str = ""
     """The incident key's workflow id ("" for incidents started before occurrences)."""
     initial: tuple[BreachSignal, ...] = ()

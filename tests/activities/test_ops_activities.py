@@ -26,6 +26,7 @@ from orchestrator.activities.ops_types import (
 )
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
+from orchestrator.activities.safety_ledger import open_safety_ledger
 from orchestrator.activities.types import FlagChangeInput, RevertFlagInput
 from orchestrator.domain.ops_models import (
     ActionRequest,
@@ -183,11 +184,12 @@ async def test_review_and_page_are_read_back(ops: LocalOps) -> None:
     assert page.page.id == "PAGE-1" and "paged oncall" in page.detail
 
 
-async def test_authorize_applies_the_service_limits(ops: LocalOps) -> None:
+async def test_authorize_applies_the_service_limits(tmp_path: Path) -> None:
     limits = SafetyLimits(
         actions={"release.freeze": BreakerLimit(max_actions=1, window_seconds=60)}
     )
-    acts = SafetyActivities(ops.safety, limits, clock=lambda: T0)
+    ledger = open_safety_ledger(f"sqlite:///{tmp_path / 'audit.db'}")
+    acts = SafetyActivities(ledger, limits, clock=lambda: T0)
 
     def req(key: str) -> AuthorizeInput:
         return AuthorizeInput(
@@ -197,6 +199,7 @@ async def test_authorize_applies_the_service_limits(ops: LocalOps) -> None:
     assert (await ENV.run(acts.authorize_action, req("a"))).allowed
     refused = await ENV.run(acts.authorize_action, req("b"))
     assert not refused.allowed and refused.reason == "circuit-breaker"
+    await ledger.close()
 
 
 async def test_revert_flag_change_removes_only_its_rule_and_restores_only_its_default(

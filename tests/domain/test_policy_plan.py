@@ -76,7 +76,7 @@ def test_plan_under_the_kill_switch_runs_no_destructive_step() -> None:
     assert destructive and all(not s.runs for s in destructive)
     assert {s.decision for s in destructive} == {"refuse"}
     assert {s.skip_reason for s in destructive} == {
-        "kill switch on (settings): notify-only, no external effect"
+        "kill switch on (plan input): notify-only: not run"
     }
     assert any(s.runs for s in plan.steps if s.action == "rca.open_review")
 

@@ -1,4 +1,7 @@
-"""The local operational providers: deployments, release freezes, tickets, pager, safety ledger."""
+"""The local operational providers: deployments, release freezes, tickets, pager.
+
+The safety ledger is shared through the audit database: tests/activities/test_safety_ledger.py.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +13,11 @@ import pytest
 
 from orchestrator.config.files import load_safety_limits
 from orchestrator.domain.catalog import Catalog, parse_catalog
-from orchestrator.domain.ops_models import ActionRequest, FreezeRequest, PageRequest, ReviewDraft
-from orchestrator.domain.policy_limits import BreakerLimit
+from orchestrator.domain.ops_models import FreezeRequest, PageRequest, ReviewDraft
 from orchestrator.errors import CatalogError, NotFoundError, ProviderError
 from orchestrator.providers.local_deploy import LocalDeployments
-from orchestrator.providers.local_ops import local_ops
 from orchestrator.providers.paging import LocalPager
 from orchestrator.providers.releases import LocalReleaseFreezes
-from orchestrator.providers.safety import LocalSafetyLedger
 from orchestrator.providers.tickets import LocalTickets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,44 +131,6 @@ async def test_pager_pages_once_per_key(tmp_path: Path) -> None:
     first = await pager.page(request, T0)
     assert await pager.page(request, T0 + timedelta(minutes=1)) == first
     assert [p.id for p in await pager.all()] == [first.id]
-
-
-def action(key: str, automated: bool = True) -> ActionRequest:
-    return ActionRequest(key=key, service=SVC, action="deploy.pin_version", automated=automated)
-
-
-async def test_ledger_breaker_counts_automated_actions_in_the_window(tmp_path: Path) -> None:
-    ledger = LocalSafetyLedger(tmp_path / "ledger.json")
-    limit = BreakerLimit(max_actions=2, window_seconds=3600)
-    results = [await ledger.authorize(action(f"a{i}"), limit, T0, 3600) for i in range(3)]
-    assert [r.allowed for r in results] == [True, True, False]
-    assert results[2].reason == "circuit-breaker"
-    # A retry of an action already authorized stays authorized and is not counted twice.
-    retry = await ledger.authorize(action("a1"), limit, T0, 3600)
-    assert (retry.allowed, retry.reason) == (True, "recorded-before")
-    # A person's decision is never refused by the breaker.
-    person = await ledger.authorize(action("p", automated=False), limit, T0, 3600)
-    assert person.allowed and "person" in person.detail
-    # An hour later the window is empty again.
-    later = await ledger.authorize(action("a9"), limit, T0 + timedelta(hours=1, seconds=1), 3600)
-    assert later.allowed
-
-
-async def test_kill_switch_refuses_every_action(tmp_path: Path) -> None:
-    ledger = LocalSafetyLedger(tmp_path / "ledger.json")
-    limit = BreakerLimit(max_actions=5, window_seconds=60)
-    switch = await ledger.set_kill_switch(True, by="maria", reason="bad deploy day", now=T0)
-    assert (await ledger.kill_switch()) == switch
-    refused = await ledger.authorize(action("x", automated=False), limit, T0, 60)
-    assert (refused.allowed, refused.reason) == (False, "kill-switch")
-    assert "maria" in refused.detail
-    await ledger.set_kill_switch(False, by="maria", reason="over", now=T0)
-    assert (await ledger.authorize(action("x"), limit, T0, 60)).allowed
-
-
-def test_local_ops_live_in_the_state_folder(tmp_path: Path) -> None:
-    ops = local_ops(tmp_path)
-    assert repr(ops.safety) == f"LocalSafetyLedger('{tmp_path / 'safety' / 'ledger.json'}')"
 
 
 def test_safety_limits_file_beside_the_catalog(tmp_path: Path) -> None:

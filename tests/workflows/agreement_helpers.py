@@ -136,11 +136,12 @@ def _recovered(signal: BreachSignal) -> BreachSignal:
 
 def expected_approvals(plan: IncidentPlan, reached: int) -> list[str]:
     """The steps the workflow should wait on a person for, among the first ``reached``: those
-    the plan runs with an approval, except one-person approvals a fast-track grants itself."""
+    the plan runs (or the safety ledger refuses after it) with an approval, except one-person
+    approvals a fast-track grants itself."""
     return [
         s.id
         for s in plan.steps[:reached]
-        if s.decision == "run"
+        if s.decision in ("run", "refuse")
         and s.approval is not None
         and (s.approval["two_person"] or not plan.fast_track)
     ]

@@ -111,7 +111,7 @@ async def test_kill_switch_turned_on_at_run_time_holds_running_incidents(
 ) -> None:
     inc = await harness.submit(breach("language-gap", observed=7.4, burn=16.0))  # SEV1
     await harness.until(inc, IncidentPhase.AWAITING_APPROVAL)
-    await harness.local.safety.set_kill_switch(
+    await harness.runtime.ops.safety.set_kill_switch(
         True, by="maria.oncall", reason="bad deploy day", now=datetime.now(UTC)
     )
     await harness.approve(inc, "ana.sre")
