@@ -26,6 +26,8 @@ COMMANDS = [
     ["playbooks"],
     ["playbooks", "validate"],
     ["playbooks", "list"],
+    ["slo"],
+    ["slo", "rules"],
 ]
 
 
@@ -77,6 +79,11 @@ async def test_every_command_has_help(command: list[str]) -> None:
             ["--audit-url", "mysql://u:hunter2@x/db", "audit", "--incident", "nope"],
             "audit store URL",
         ),
+        (["slo", "rules", "--service", "billing"], "unknown service 'billing'"),
+        (["slo", "rules", "--format", "nagios"], "Invalid value for '--format'"),
+        (["slo", "rules", "--window-scale", "60"], "window scale '60' must be above 0"),
+        (["slo", "rules", "--window-scale", "1/7"], "not a whole number of milliseconds"),
+        (["--catalog", "/nonexistent/c.yaml", "slo", "rules"], "/nonexistent/c.yaml"),
     ],
 )
 async def test_bad_arguments_give_one_line_errors(args: list[str], message: str) -> None:

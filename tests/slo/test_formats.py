@@ -189,3 +189,35 @@ def test_a_generated_alert_becomes_the_breach_signal_the_playbooks_expect() -> N
         1.0,
         "3d",
     )
+
+
+async def test_cli_writes_the_rules_and_says_what_it_left_out(tmp_path: Path) -> None:
+    from tests.cli.helpers import cli
+
+    out = tmp_path / "deploy" / "slo-rules.yaml"
+    result = await cli("slo", "rules", "--service", "support-assistant", "--out", str(out))
+    assert result.code == 0, result.err
+    assert result.out == ""
+    assert f"wrote 69 rules to {out}" in result.err
+    assert "note: support-assistant/task-success: no 14.4x page alert" in result.err
+    groups = yaml.safe_load(out.read_text())["groups"]
+    assert len(groups) == 5
+    printed = await cli("slo", "rules", "--format", "openslo")
+    assert printed.code == 0, printed.err
+    assert "kind: SLO" in printed.out and "apiVersion: openslo/v1" in printed.out
+
+
+def test_a_catalog_without_slis_is_an_error_not_an_empty_file() -> None:
+    from orchestrator.config.files import load_catalog
+    from orchestrator.errors import CatalogError
+    from orchestrator.slo.generate import generate
+    from tests.slo.promtool import CATALOG
+
+    catalog = load_catalog(CATALOG)
+    service = catalog.services[0]
+    bare = service.model_copy(
+        update={"slos": tuple(s.model_copy(update={"sli": None}) for s in service.slos)}
+    )
+    empty = catalog.model_copy(update={"services": (bare,)})
+    with pytest.raises(CatalogError, match="no SLO of service 'support-assistant' has an sli"):
+        generate(empty, service=SERVICE, fmt=Format.PROMETHEUS, windows=Windows(), source="c")
