@@ -49,6 +49,8 @@ def rules(
     for note in result.notes:
         echo(f"note: {note}", err=True)
     if out is None:
+        # Byte for byte: the text is generated from the catalog (no credential in it), and a
+        # redaction pass must not be able to alter a PromQL string.
         typer.echo(result.text, nl=False)
         return
     try:

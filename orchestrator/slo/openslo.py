@@ -25,6 +25,11 @@ FAIRNESS_NOTE = (
 )
 
 
+def dns_label(name: str) -> str:
+    """OpenSLO names are RFC 1123 labels: at most 63 characters, not ending in ``-``."""
+    return name[:63].rstrip("-")
+
+
 def _source(query: str) -> dict[str, Any]:
     return {"metricSource": {"type": "Prometheus", "spec": {"query": query}}}
 
@@ -45,7 +50,10 @@ def indicator(service: str, slo: Slo, sli: Sli) -> dict[str, Any]:
             "good": _source(_aggregate(good, sli)),
             "total": _source(_aggregate(total, sli)),
         }
-    return {"metadata": {"name": f"{service}-{slo.name}-sli"}, "spec": {"ratioMetric": ratio}}
+    return {
+        "metadata": {"name": dns_label(f"{service}-{slo.name}-sli")},
+        "spec": {"ratioMetric": ratio},
+    }
 
 
 def target(sli: Sli, slo: Slo) -> float:
@@ -72,7 +80,7 @@ def slo_document(service: Service, slo: Slo) -> dict[str, Any]:
     return {
         "apiVersion": API,
         "kind": "SLO",
-        "metadata": {"name": f"{service.name}-{slo.name}"[:63], "displayName": slo.metric},
+        "metadata": {"name": dns_label(f"{service.name}-{slo.name}"), "displayName": slo.metric},
         "spec": {
             "description": description(slo, sli)[:1050],
             "service": service.name,

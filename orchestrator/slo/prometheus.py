@@ -34,6 +34,10 @@ RUNBOOK_BASE = "https://runbooks.example.com"
 """Where a runbook is assumed to live when the catalog names none (``<base>/<service>/<slo>``)."""
 
 
+def runbook(service: str, slo: Slo) -> str:
+    return slo.runbook_url or f"{RUNBOOK_BASE}/{service}/{slo.name}"
+
+
 def _recording(name: str, expr: str, service: str, slo: str) -> dict[str, Any]:
     return {"record": name, "expr": expr, "labels": {"service": service, "slo": slo}}
 
@@ -118,7 +122,7 @@ def alert_rule(service: Service, slo: Slo, tier: Tier, limit: float) -> dict[str
         "observed": "{{ $value }}",
         "objective": f"{slo.objective:g}",
         "summary": summary(service, slo, sli, tier),
-        "runbook_url": slo.runbook_url or f"{RUNBOOK_BASE}/{service.name}/{slo.name}",
+        "runbook_url": runbook(service.name, slo),
     }
     if sli.segment_by:
         first = sli.segment_by[0]

@@ -12,6 +12,7 @@ from typing import Any
 
 from orchestrator.domain.catalog import Service, Slo
 from orchestrator.domain.sli import FairnessSli, LatencySli, Sli
+from orchestrator.slo.prometheus import runbook
 from orchestrator.slo.promql import (
     error_ratio,
     good_and_total,
@@ -72,7 +73,7 @@ def sloth_slo(service: Service, slo: Slo) -> dict[str, Any]:
             "labels": {"dimension": slo.dimension},
             "annotations": {
                 "summary": f"{service.name} {slo.name}: {slo.metric} is burning its budget",
-                "runbook_url": slo.runbook_url or "",
+                "runbook_url": runbook(service.name, slo),
             },
             "page_alert": {"labels": {"tier": "page", "severity": "critical"}},
             "ticket_alert": {"labels": {"tier": "ticket", "severity": "warning"}},

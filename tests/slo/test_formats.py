@@ -221,3 +221,11 @@ def test_a_catalog_without_slis_is_an_error_not_an_empty_file() -> None:
     empty = catalog.model_copy(update={"services": (bare,)})
     with pytest.raises(CatalogError, match="no SLO of service 'support-assistant' has an sli"):
         generate(empty, service=SERVICE, fmt=Format.PROMETHEUS, windows=Windows(), source="c")
+
+
+def test_openslo_names_stay_dns_labels() -> None:
+    from orchestrator.slo.openslo import dns_label
+
+    assert dns_label("support-assistant-task-success") == "support-assistant-task-success"
+    long = dns_label("a" * 62 + "-bcd")
+    assert long == "a" * 62 and len(long) <= 63
