@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 import yaml
 
 from orchestrator.config.settings import Settings
@@ -34,13 +33,13 @@ from tests.e2e.parts import (
     SliExporter,
     alertmanager,
     firing_alerts,
-    free_port,
     missing_binaries,
     prometheus,
     write_yaml,
 )
 from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.samples import AM_TOKEN
+from tests.ingest.serving import served
 from tests.workflows.conftest import HarnessFactory
 from tests.workflows.harness import Harness
 from tests.workflows.helpers import occurrence_of
@@ -95,21 +94,8 @@ async def ingest_api(h: Harness, folder: Path) -> AsyncIterator[str]:
         seen_signatures=seen_signatures_in(folder),
         clock=wall_clock,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with served(app) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 async def eventually(what: str, bound: float, check: Any, progress: Any) -> float:

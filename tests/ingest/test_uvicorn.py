@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from orchestrator.domain.catalog import Catalog
@@ -17,6 +15,7 @@ from orchestrator.ingest import create_app
 from tests.ingest.conftest import make_settings, seen_signatures_in, wall_clock
 from tests.ingest.memory_submitter import MemorySubmitter
 from tests.ingest.samples import ALERTMANAGER_V4, AM_TOKEN, bearer, body_of
+from tests.ingest.serving import served
 
 LIMIT = 64 * 1024
 
@@ -33,24 +32,8 @@ async def server(
         seen_signatures=seen_signatures_in(tmp_path),
         clock=wall_clock,
     )
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    host, port = sock.getsockname()
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    srv = uvicorn.Server(config)
-    task = asyncio.create_task(srv.serve(sockets=[sock]))
-    try:
-        for _ in range(500):
-            if srv.started:
-                break
-            await asyncio.sleep(0.01)
-        assert srv.started, "uvicorn did not start"
+    async with served(app) as (host, port):
         yield host, port, submitter
-    finally:
-        srv.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
 
 
 async def test_real_server_accepts_a_delivery(
