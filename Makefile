@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test faults lint typecheck check up clean
+.PHONY: demo demo-saas test faults lint typecheck check up clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/orchestrator demo
+
+demo-saas: $(STAMP)
+	$(BIN)/python -m tests.local_saas
 
 up: $(STAMP)
 	$(BIN)/orchestrator up

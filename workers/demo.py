@@ -77,7 +77,12 @@ async def what_users_get(stack: Stack) -> None:
 async def run_demo(base: Settings) -> None:
     settings = base.with_overrides(state_dir=base.state_dir / "demo", audit_url="")
     shutil.rmtree(settings.state_dir, ignore_errors=True)
-    say("starting the embedded stack: Temporal dev server, worker, local flag store, SQLite audit")
+    flags = (
+        "LaunchDarkly (REST + streaming SDK)"
+        if settings.flag_backend == "launchdarkly"
+        else "local flag store"
+    )
+    say(f"starting the embedded stack: Temporal dev server, worker, {flags}, SQLite audit")
     async with embedded_stack(settings, fixed_ports=False) as stack:
         say(f"Temporal {stack.settings.temporal_address}, Web UI {stack.server.ui_url}")
         await what_users_get(stack)

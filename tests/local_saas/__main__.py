@@ -1,0 +1,55 @@
+"""``python -m tests.local_saas [--state-dir DIR]`` (``make demo-saas``): the worked example of
+``make demo``, with the flags in LaunchDarkly instead of the local flag file: the orchestrator is
+pointed at the local LaunchDarkly server by configuration only (the ``LAUNCHDARKLY_*`` variables),
+writes through its REST API (semantic patch) and verifies through the real server-side SDK in
+streaming mode. Prints the demo as it runs, then what the local servers received.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tests.local_saas import ROOT, LocalSaas, local_saas
+
+CLI = Path(sys.executable).parent / "orchestrator"
+
+
+def received(saas: LocalSaas) -> list[str]:
+    """What each local server was asked, in a few lines."""
+    ld = saas.launchdarkly
+    kinds = Counter(i["kind"] for body in ld.patch_bodies for i in body.get("instructions", []))
+    streams = sum(1 for path in ld.sdk_requests if "/all" in path or "stream" in path)
+    return [
+        f"LaunchDarkly REST: {len(ld.requests)} requests, {len(ld.patch_bodies)} semantic patches"
+        f" ({', '.join(f'{k} x{n}' for k, n in sorted(kinds.items())) or 'none'})",
+        f"LaunchDarkly SDK: {streams} streaming connection(s), {ld.events_received} event"
+        " payload(s)",
+        *(
+            f"  {key}: {len(before.rules)} -> {len(after.rules)} targeting rule(s)"
+            for key, before, after in ld.changes
+        ),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.local_saas", description=__doc__)
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".orchestrator" / "saas")
+    args = parser.parse_args()
+    with local_saas() as saas:
+        print(f"local LaunchDarkly at {saas.launchdarkly.url}", flush=True)
+        env = {**os.environ, **saas.env}
+        done = subprocess.run(
+            [str(CLI), "--state-dir", str(args.state_dir), "demo"], env=env, check=False
+        )
+        for line in received(saas):
+            print(line, flush=True)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
