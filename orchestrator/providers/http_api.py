@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from orchestrator.errors import ProviderError
+from orchestrator.errors import ProviderError, RateLimitedError
 from orchestrator.secrets import Secret, redact_text
 
 
@@ -22,7 +22,7 @@ def retry_after_seconds(
     headers: httpx.Headers,
     now: float,
     *,
-    reset_header: str = "X-Ratelimit-Reset",
+    reset_header: str | None = "X-Ratelimit-Reset",
     reset_per_second: float = 1.0,
 ) -> float | None:
     """The longest wait the answer asks for: ``Retry-After`` (seconds or an HTTP date) and the
@@ -37,7 +37,7 @@ def retry_after_seconds(
             with contextlib.suppress(TypeError, ValueError):  # an HTTP date, or garbage
                 when = email.utils.parsedate_to_datetime(retry_after)
                 waits.append(when.timestamp() - now)
-    reset = headers.get(reset_header)
+    reset = headers.get(reset_header) if reset_header else None
     if reset is not None and reset.strip().isdigit():
         waits.append(int(reset) / reset_per_second - now)
     return max(0.0, *waits) if waits else None
@@ -77,3 +77,13 @@ def json_body(response: httpx.Response, what: str, *, empty_ok: bool = False) ->
 
 def _unavailable(message: str) -> ProviderError:
     return ProviderError(message, retryable=True)
+
+
+def status_error(
+    status: int, message: str, *, rate_limited: bool, retry_after: float | None, cap: float
+) -> ProviderError:
+    """The error of a failed answer for the adapters whose APIs know no approvals or version
+    conflicts: rate-limited, unavailable (5xx, retried) or refused (every other 4xx)."""
+    if rate_limited:
+        return RateLimitedError(message, retry_after_seconds=retry_after, cap_seconds=cap)
+    return ProviderError(message, retryable=status >= 500)
