@@ -5,47 +5,28 @@ class, a timeout, and the token nowhere in errors, activity failures or logs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.exceptions import ApplicationError
-from temporalio.testing import ActivityEnvironment
 
-from orchestrator.activities.errors import permanent_or_retryable
-from orchestrator.activities.notices import NoticeActivities
-from orchestrator.activities.ops_types import ReviewInput
-from orchestrator.domain.ops_models import ReviewDraft
 from orchestrator.domain.provider_failures import RATE_LIMITED_ERROR_TYPE, UNAVAILABLE_ERROR_TYPE
 from orchestrator.errors import PERMANENT_ERROR_TYPE, ProviderError
 from orchestrator.providers.github_tickets import GitHubTickets
-from orchestrator.providers.paging import LocalPager
 from orchestrator.secrets import Secret
 from tests.providers.fake_github import FakeGitHub, error
 from tests.providers.fake_rest import Reply
-from tests.security.test_no_secrets import captured_logs
+from tests.providers.ticket_cases import (
+    T0,
+    activity_error,
+    draft,
+    failure_texts,
+    refused_then_timed_out,
+)
 
 TOKEN = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"
 REPO = "acme/cx-incidents"
-T0 = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
-
-
-def draft(key: str = "incident-es/review") -> ReviewDraft:
-    return ReviewDraft(
-        key=key,
-        incident_id="incident-support-assistant--language-gap@language=es",
-        service="support-assistant",
-        slo="language-gap",
-        severity="SEV2",
-        title="Fairness review: Spanish answers after prompt v7",
-        owner="cx-ai-platform",
-        deadline=T0 + timedelta(days=5),
-        verification="gap <= 3 points over 500 reviewed Spanish conversations",
-        questions=("prompt change?", "stale retrieval index?"),
-        evidence={"versions_changed": [{"component": "prompt", "before": "v7", "after": "v6"}]},
-        links=("https://grafana.example/d/cx-fairness",),
-    )
 
 
 @pytest.fixture
@@ -159,12 +140,8 @@ async def test_each_documented_answer_becomes_its_activity_error(
     fake.fail_next(reply)
     with pytest.raises(ProviderError) as caught:
         await github(fake, http).open_review(draft(), T0)
-    failure = permanent_or_retryable(caught.value)
-    assert failure.type == error_type
-    assert failure.non_retryable is (error_type == PERMANENT_ERROR_TYPE)
+    failure = activity_error(caught.value, error_type, wait)
     assert f"HTTP {reply.status}" in failure.message and reply.body["message"] in failure.message
-    delay = failure.next_retry_delay
-    assert (delay.total_seconds() if delay else None) == wait
 
 
 async def test_a_spent_primary_limit_waits_until_its_reset(fake: FakeGitHub) -> None:
@@ -172,22 +149,15 @@ async def test_a_spent_primary_limit_waits_until_its_reset(fake: FakeGitHub) -> 
     async with httpx.AsyncClient(timeout=2.0) as http:
         with pytest.raises(ProviderError) as caught:
             await github(fake, http).open_review(draft(), T0)  # the clock says 0
-    failure = permanent_or_retryable(caught.value)
-    assert failure.type == RATE_LIMITED_ERROR_TYPE and failure.next_retry_delay is not None
-    assert failure.next_retry_delay.total_seconds() == 45
+    activity_error(caught.value, RATE_LIMITED_ERROR_TYPE, 45)
 
 
 async def test_the_wrong_token_is_refused_and_a_hang_is_a_retried_timeout(
     fake: FakeGitHub,
 ) -> None:
-    async with httpx.AsyncClient(timeout=0.2) as http:
-        with pytest.raises(ProviderError, match="HTTP 401: Bad credentials") as refused:
-            await github(fake, http, token="github_pat_wrong").open_review(draft(), T0)
-        assert not refused.value.retryable
-        fake.hang_next(1.0)
-        with pytest.raises(ProviderError, match="Timeout") as hung:
-            await github(fake, http).open_review(draft(), T0)
-    assert permanent_or_retryable(hung.value).type == UNAVAILABLE_ERROR_TYPE
+    await refused_then_timed_out(
+        lambda http, token: github(fake, http, token or TOKEN), lambda: fake.hang_next(1.0)
+    )
 
 
 async def test_the_token_is_in_no_error_activity_failure_or_log_line(
@@ -195,20 +165,5 @@ async def test_the_token_is_in_no_error_activity_failure_or_log_line(
 ) -> None:
     echo = f"Bad credentials for Authorization: Bearer {TOKEN} (token {TOKEN})"
     fake.fail_next(error(403, echo), times=3)
-    tickets = github(fake, http)
-    activities = NoticeActivities(tickets, LocalPager(tmp_path / "pages.json"))
-    with captured_logs() as logs:
-        with pytest.raises(ProviderError) as caught:
-            await tickets.open_review(draft(), T0)
-        with pytest.raises(ApplicationError) as failed:
-            await ActivityEnvironment().run(
-                activities.open_incident_review, ReviewInput(draft=draft())
-            )
-    texts = [str(caught.value), repr(caught.value), failed.value.message, repr(tickets)]
-    texts.append(logs.getvalue())
-    cause: BaseException | None = failed.value
-    while cause is not None:
-        texts.append(str(cause))
-        cause = cause.__cause__
+    texts = await failure_texts(github(fake, http), tmp_path)
     assert all(TOKEN not in text for text in texts)
-    assert "[redacted]" in failed.value.message
