@@ -51,6 +51,8 @@ async def test_the_worked_example_opens_its_review_as_one_github_issue(
         timeline = json.dumps([e.model_dump(mode="json") for e in await harness.timeline(inc)])
     [issue] = github.issues.values()
     assert "cx-ai-platform" in issue["body"] and "3 points" in issue["body"]
+    runbook = "https://runbooks.example.com/support-assistant/language-gap"
+    assert f"Evidence link: {runbook}" in issue["body"], "the SLO's runbook"
     [evidence] = github.comments[1]
     assert "answer-prompt-v42" in evidence["body"], "the rollback is in the evidence"
     assert "acme/cx-incidents#1" in timeline
