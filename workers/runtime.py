@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -38,6 +38,7 @@ from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
+from workers.tickets import ticket_provider
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
 _log = structlog.get_logger("orchestrator.worker")
@@ -119,12 +120,13 @@ async def build_runtime(
     safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
     if settings.kill_switch:
         _log.warning("ORCHESTRATOR_KILL_SWITCH is set: notify-only whatever the database says")
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     ops = local.providers(safety)
+    ops = replace(ops, tickets=ticket_provider(settings, http, ops.tickets))
     ops = ops if wrap_ops is None else wrap_ops(ops)
     audit = open_audit_store(settings.effective_audit_url)
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     evaluator: FlagEvaluator
     flags: FlagProvider
     try:

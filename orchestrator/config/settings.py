@@ -16,6 +16,7 @@ from typing import Literal
 from orchestrator.config.env import Env, ReadFile
 from orchestrator.config.ingest import IngestSettings, ingest_from_env
 from orchestrator.config.principals import Principals
+from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
@@ -89,6 +90,8 @@ class Settings:
     """Where the CLI reaches the operator API; default from api_host and api_port."""
     token: Secret | None = None
     """The CLI's own operator token (``ORCHESTRATOR_TOKEN[_FILE]``, else the state folder's)."""
+    tickets: TicketSettings = field(default_factory=TicketSettings)
+    """Where RCA tickets go (``ORCHESTRATOR_TICKETS``, :mod:`orchestrator.config.tickets`)."""
 
     @property
     def effective_api_url(self) -> str:
@@ -180,6 +183,7 @@ class Settings:
             tokens_file=Path(tokens_file) if tokens_file else None,
             api_url=env.text("ORCHESTRATOR_API_URL", ""),
             token=env.secret("ORCHESTRATOR_TOKEN"),
+            tickets=tickets_from_env(env),
         )
 
 

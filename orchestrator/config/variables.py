@@ -111,6 +111,19 @@ _LAUNCHDARKLY = (
 )
 
 
+_TICKETS = (
+    _v("ORCHESTRATOR_TICKETS", "choice", "local", "RCA tickets: local, github or jira"),
+    *_secret("ORCHESTRATOR_GITHUB_TOKEN", "GitHub token: Issues read/write on one repository"),
+    _v("ORCHESTRATOR_GITHUB_REPO", "text", "-", "owner/name of the RCA tickets' repository"),
+    _v("ORCHESTRATOR_GITHUB_API_URL", "text", "https://api.github.com", "GitHub REST API base"),
+    _v("ORCHESTRATOR_JIRA_URL", "text", "-", "Jira Cloud site, https://<site>.atlassian.net"),
+    _v("ORCHESTRATOR_JIRA_EMAIL", "text", "-", "the Jira account the API token belongs to"),
+    *_secret("ORCHESTRATOR_JIRA_TOKEN", "Jira API token of that account"),
+    _v("ORCHESTRATOR_JIRA_PROJECT", "text", "-", "project key of the RCA tickets"),
+    _v("ORCHESTRATOR_JIRA_ISSUE_TYPE", "text", "Task", "issue type of the RCA tickets"),
+)
+
+
 def _ingest_source(source: str) -> tuple[Variable, ...]:
     key = INGEST_PREFIX + source.upper()
     return (
@@ -167,4 +180,6 @@ _EXTERNAL = (
     _v("PGSSLMODE", "text", "prefer", "libpq TLS mode", external=True),
 )
 
-VARIABLES: dict[str, Variable] = {v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_INGEST, *_EXTERNAL)}
+VARIABLES: dict[str, Variable] = {
+    v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_TICKETS, *_INGEST, *_EXTERNAL)
+}

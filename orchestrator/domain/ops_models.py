@@ -45,13 +45,18 @@ class ReviewDraft(BaseModel):
     verification: str
     questions: tuple[str, ...] = ()
     evidence: dict[str, Any] = Field(default_factory=dict)
+    links: tuple[str, ...] = ()
+    """Evidence links (dashboards, the incident report); defaulted: old histories decode."""
 
 
 class ReviewTicket(ReviewDraft):
     id: str
     status: str = "open"
+    """``open`` or ``closed`` (the review is done)."""
     created_at: AwareDatetime
     url: str | None = None
+    resolution: str | None = None
+    """What the review concluded, set when it is closed."""
 
 
 class FreezeRequest(BaseModel):

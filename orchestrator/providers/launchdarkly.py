@@ -47,8 +47,6 @@ does not do that.
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -78,6 +76,7 @@ from orchestrator.errors import (
     FlagProviderError,
     RateLimitedError,
 )
+from orchestrator.providers.http_api import json_body, retry_after_seconds, send
 from orchestrator.secrets import Secret, redact_text
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
@@ -202,22 +201,19 @@ class LaunchDarklyFlagProvider:
             "Accept": "application/json",
             **(headers or {}),
         }
-        try:
-            response = await self._http.request(
-                method, url, params=params, content=content, headers=all_headers
-            )
-        except httpx.TransportError as exc:
-            raise FlagProviderError(
-                f"LaunchDarkly {what}: {type(exc).__name__}: {self._scrub(str(exc))}",
-                retryable=True,
-            ) from exc
+        response = await send(
+            self._http,
+            method,
+            url,
+            what=f"LaunchDarkly {what}",
+            secret=self._token,
+            error=lambda message: FlagProviderError(message, retryable=True),
+            params=params,
+            content=content,
+            headers=all_headers,
+        )
         self._raise_for_status(response, what)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise FlagProviderError(
-                f"LaunchDarkly {what}: HTTP {response.status_code} body is not JSON", retryable=True
-            ) from exc
+        return json_body(response, f"LaunchDarkly {what}")
 
     def _raise_for_status(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
@@ -244,19 +240,7 @@ class LaunchDarklyFlagProvider:
         return redact_text(text, self._token)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        waits: list[float] = []
-        retry_after = response.headers.get("Retry-After")
-        if retry_after is not None:
-            try:
-                waits.append(float(retry_after))
-            except ValueError:
-                with contextlib.suppress(TypeError, ValueError):  # an HTTP date, or garbage
-                    when = email.utils.parsedate_to_datetime(retry_after)
-                    waits.append(when.timestamp() - self._clock())
-        reset = response.headers.get("X-Ratelimit-Reset")
-        if reset is not None and reset.strip().isdigit():
-            waits.append(int(reset) / 1000.0 - self._clock())
-        return max(0.0, *waits) if waits else None
+        return retry_after_seconds(response.headers, self._clock(), reset_per_second=1000.0)
 
     def _state(self, key: str, body: Any) -> FlagState:
         try:

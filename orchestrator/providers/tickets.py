@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from orchestrator.domain.ops_models import ReviewDraft, ReviewTicket
+from orchestrator.errors import NotFoundError
 from orchestrator.providers.local_json import Document, LockedJsonFile
 
 
@@ -16,6 +17,11 @@ class TicketProvider(Protocol):
         ...
 
     async def get(self, ticket_id: str) -> ReviewTicket | None: ...
+
+    async def close_review(self, ticket_id: str, resolution: str, now: datetime) -> ReviewTicket:
+        """Record ``resolution`` and close the review; closing a closed one changes nothing.
+        NotFoundError when there is no such ticket."""
+        ...
 
 
 class LocalTickets:
@@ -44,6 +50,20 @@ class LocalTickets:
     async def get(self, ticket_id: str) -> ReviewTicket | None:
         raw = (await self._file.read()).get("tickets", {}).get(ticket_id)
         return None if raw is None else ReviewTicket.model_validate(raw)
+
+    async def close_review(self, ticket_id: str, resolution: str, now: datetime) -> ReviewTicket:
+        def change(doc: Document) -> ReviewTicket:
+            raw = doc.setdefault("tickets", {}).get(ticket_id)
+            if raw is None:
+                raise NotFoundError(f"no review {ticket_id!r} in the ticket store")
+            ticket = ReviewTicket.model_validate(raw)
+            if ticket.status == "closed":
+                return ticket
+            closed = ticket.model_copy(update={"status": "closed", "resolution": resolution})
+            doc["tickets"][ticket_id] = closed.model_dump(mode="json")
+            return closed
+
+        return await self._file.change(change)
 
     async def all(self) -> list[ReviewTicket]:
         doc = await self._file.read()

@@ -55,6 +55,7 @@ PATCH_PROVIDER_WAITS = "provider-waits"
 PATCH_ENDING_PHASE = "ending-phase"
 PATCH_CONTINUE_AS_NEW = "continue-as-new"
 PATCH_LEAN_UPSERTS = "lean-upserts"
+PATCH_REVIEW_LINKS = "review-links"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -106,6 +107,8 @@ class Live:
         """The run continues as new when its history grows long (:mod:`.continuing`)."""
         self._lean_upserts = workflow.patched(PATCH_LEAN_UPSERTS)
         self._upserted: dict[str, str] = {}
+        self.review_links = workflow.patched(PATCH_REVIEW_LINKS)
+        """The RCA task carries the SLO's runbook as an evidence link (issue 13)."""
         """Search attributes as last upserted (with lean upserts, only a change is upserted)."""
         self.deadline: datetime | None = None
         """When a still-firing incident is handed to humans (set when monitoring first starts)."""

@@ -187,6 +187,8 @@ class OpsSteps:
             severities=live.state.severities,
             playbooks=live.state.playbooks_run,
         )
+        runbook = live.inp.slo.runbook_url
+        links = (runbook,) if live.review_links and runbook else ()
         draft = ReviewDraft(
             key=live.key("review"),
             incident_id=live.inp.incident_id,
@@ -199,6 +201,7 @@ class OpsSteps:
             verification=args.verification,
             questions=args.questions,
             evidence=evidence,
+            links=links,
         )
         result = await workflow.execute_activity(
             OPEN_INCIDENT_REVIEW,

@@ -125,6 +125,17 @@ async def test_tickets_open_once_per_key_with_unique_ids_under_concurrency(tmp_p
     assert found is not None and found.key == "k3"
 
 
+async def test_local_tickets_close_once(tmp_path: Path) -> None:
+    tickets = LocalTickets(tmp_path / "reviews.json")
+    opened = await tickets.open_review(draft("k"), T0)
+    closed = await tickets.close_review(opened.id, "prompt v7 lost Spanish few-shots", T0)
+    assert closed.status == "closed" and closed.resolution == "prompt v7 lost Spanish few-shots"
+    assert await tickets.close_review(opened.id, "other words", T0) == closed
+    assert await tickets.get(opened.id) == closed
+    with pytest.raises(NotFoundError):
+        await tickets.close_review("RCA-99", "x", T0)
+
+
 async def test_pager_pages_once_per_key(tmp_path: Path) -> None:
     pager = LocalPager(tmp_path / "pages.json")
     request = PageRequest(key="inc/page", incident_id="i", target="cx-ai-oncall", summary="help")

@@ -26,6 +26,9 @@ class RefusingTickets:
     async def get(self, ticket_id: str) -> ReviewTicket | None:
         return await self._inner.get(ticket_id)
 
+    async def close_review(self, ticket_id: str, resolution: str, now: datetime) -> ReviewTicket:
+        return await self._inner.close_review(ticket_id, resolution, now)
+
 
 class RefusingDeployments(PassThroughDeployments):
     async def write(self, op: str, do: Callable[[], Awaitable[ComponentState]]) -> ComponentState:
