@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.config.files import load_catalog
+from tests.providers.fake_github import FakeGitHub
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
 
 ROOT = Path(__file__).resolve().parents[2]
 LD_API_TOKEN = "api-local-saas-7d1e0c5a-2b3f-4c6d-9e8f-0a1b2c3d4e5f"
 LD_SDK_KEY = "sdk-local-saas-1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"
 LD_PROJECT, LD_ENV = "support", "production"
+GITHUB_TOKEN = "github_pat_local_saas_11AAAAAAA0123456789abcdefghij"
+GITHUB_REPO = "cx-ai-platform/incident-reviews"
 
 
 @dataclass
@@ -25,6 +28,7 @@ class LocalSaas:
     """The running local servers and the environment that selects them (configuration only)."""
 
     launchdarkly: FakeLaunchDarkly
+    github: FakeGitHub
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -37,7 +41,8 @@ def local_saas(catalog_path: Path = ROOT / "catalog" / "catalog.yaml") -> Iterat
     for service in load_catalog(catalog_path).services:
         for spec in service.flags:
             ld.seed(spec)
-    with ld.running():
+    github = FakeGitHub(token=GITHUB_TOKEN, repo=GITHUB_REPO)
+    with ld.running(), github.running():
         env = {
             "ORCHESTRATOR_FLAG_BACKEND": "launchdarkly",
             "LAUNCHDARKLY_API_TOKEN": LD_API_TOKEN,
@@ -48,5 +53,9 @@ def local_saas(catalog_path: Path = ROOT / "catalog" / "catalog.yaml") -> Iterat
             "LAUNCHDARKLY_SDK_BASE_URI": ld.url,
             "LAUNCHDARKLY_SDK_STREAM_URI": ld.url,
             "LAUNCHDARKLY_SDK_EVENTS_URI": ld.url,
+            "ORCHESTRATOR_TICKETS": "github",
+            "ORCHESTRATOR_GITHUB_TOKEN": GITHUB_TOKEN,
+            "ORCHESTRATOR_GITHUB_REPO": GITHUB_REPO,
+            "ORCHESTRATOR_GITHUB_API_URL": github.url,
         }
-        yield LocalSaas(launchdarkly=ld, env=env)
+        yield LocalSaas(launchdarkly=ld, github=github, env=env)

@@ -1,8 +1,10 @@
 """``python -m tests.local_saas [--state-dir DIR]`` (``make demo-saas``): the worked example of
-``make demo``, with the flags in LaunchDarkly instead of the local flag file: the orchestrator is
-pointed at the local LaunchDarkly server by configuration only (the ``LAUNCHDARKLY_*`` variables),
-writes through its REST API (semantic patch) and verifies through the real server-side SDK in
-streaming mode. Prints the demo as it runs, then what the local servers received.
+``make demo`` with the flags in LaunchDarkly instead of the local flag file and the RCA reviews as
+GitHub issues. The orchestrator is pointed at the local servers by configuration only (the
+``LAUNCHDARKLY_*`` and ``ORCHESTRATOR_TICKETS``/``ORCHESTRATOR_GITHUB_*`` variables): it writes
+flags through LaunchDarkly's REST API (semantic patch), verifies through the real server-side SDK
+in streaming mode, and opens each review as one labelled GitHub issue. Prints the demo as it runs,
+then what the local servers received.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def received(saas: LocalSaas) -> list[str]:
             f"  {key}: {len(before.rules)} -> {len(after.rules)} targeting rule(s)"
             for key, before, after in ld.changes
         ),
+        f"GitHub Issues: {len(saas.github.issues)} RCA issue(s) in {saas.github.repo}",
+        *(f"  #{n} [{i['state']}] {i['title']}" for n, i in sorted(saas.github.issues.items())),
     ]
 
 
@@ -42,6 +46,7 @@ def main() -> int:
     args = parser.parse_args()
     with local_saas() as saas:
         print(f"local LaunchDarkly at {saas.launchdarkly.url}", flush=True)
+        print(f"local GitHub at {saas.github.url} ({saas.github.repo})", flush=True)
         env = {**os.environ, **saas.env}
         done = subprocess.run(
             [str(CLI), "--state-dir", str(args.state_dir), "demo"], env=env, check=False

@@ -32,6 +32,7 @@ async def test_the_demo_runs_on_launchdarkly_and_verifies_through_the_stream(
     assert "a user with language=en is served 'human-queue'" not in out, out
     assert "semantic patches (addRule" in out and "removeRule" in out, out
     assert "1 streaming connection(s)" in out, out
+    assert "GitHub Issues: 2 RCA issue(s)" in out, out  # one review per incident, none twice
 
     store = open_audit_store(f"sqlite:///{tmp_path / 'demo' / 'audit.db'}")
     try:
