@@ -47,8 +47,6 @@ does not do that.
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -78,6 +76,7 @@ from orchestrator.errors import (
     FlagProviderError,
     RateLimitedError,
 )
+from orchestrator.providers.http_common import retry_after_seconds
 from orchestrator.secrets import Secret, redact_text
 
 SEMANTIC_PATCH = "application/json; domain-model=launchdarkly.semanticpatch"
@@ -244,19 +243,7 @@ class LaunchDarklyFlagProvider:
         return redact_text(text, self._token)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
-        waits: list[float] = []
-        retry_after = response.headers.get("Retry-After")
-        if retry_after is not None:
-            try:
-                waits.append(float(retry_after))
-            except ValueError:
-                with contextlib.suppress(TypeError, ValueError):  # an HTTP date, or garbage
-                    when = email.utils.parsedate_to_datetime(retry_after)
-                    waits.append(when.timestamp() - self._clock())
-        reset = response.headers.get("X-Ratelimit-Reset")
-        if reset is not None and reset.strip().isdigit():
-            waits.append(int(reset) / 1000.0 - self._clock())
-        return max(0.0, *waits) if waits else None
+        return retry_after_seconds(response.headers, self._clock())
 
     def _state(self, key: str, body: Any) -> FlagState:
         try:
