@@ -15,7 +15,8 @@ place that knows the shapes of secrets in free text:
 * well-known token shapes: LaunchDarkly API, SDK and mobile keys, the orchestrator's own
   operator tokens (``orch_...``), JWTs, GitHub and Slack tokens, AWS access key ids;
 * Slack incoming-webhook (and workflow-trigger) URLs, whose path is the credential: everything
-  after ``hooks.slack.com/services/`` (``/workflows/``, ``/triggers/``) is masked;
+  after ``hooks.slack.com/services/`` (``/workflows/``, ``/triggers/``) is masked, and the last
+  part of a ``/services/T.../B.../...`` path on any host (a proxy, a relay);
 * PagerDuty routing keys under their name (``"routing_key": "..."``, ``routing_key=...``).
 """
 
@@ -68,6 +69,7 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?P<keep>)\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
         # Slack webhook URLs: the path after the kind is the credential.
         rf"(?P<keep>\bhooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/)[^{_VALUE_END}]+",
+        rf"(?P<keep>/services/T[A-Z0-9]{{2,}}/B[A-Z0-9]{{2,}}/)[^{_VALUE_END}]+",  # a proxy's
     )
 )
 _REPLACEMENT = r"\g<keep>" + REDACTED

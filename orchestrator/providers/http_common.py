@@ -37,6 +37,15 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
     return max(0.0, *waits) if waits else None
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} for anything else (no body, text, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 class HttpSender:
     """One vendor's requests over the shared client, failures as :class:`ProviderError`."""
 

@@ -37,7 +37,7 @@ import httpx
 
 from orchestrator.domain.ops_models import Page, PageRequest
 from orchestrator.errors import ProviderError
-from orchestrator.providers.http_common import HttpSender
+from orchestrator.providers.http_common import HttpSender, json_object
 from orchestrator.providers.local_json import Document, LockedJsonFile
 from orchestrator.secrets import Secret, redact_text
 
@@ -183,7 +183,7 @@ class PagerDutyPager:
             **extra,
         }
         response = await self._send.post(self._url, what, json=event)
-        body = _json(response)
+        body = json_object(response)
         self._send.raise_for_status(response, what, _describe(body))
         if body.get("status") != "success" or not isinstance(body.get("dedup_key"), str):
             raise ProviderError(
@@ -193,14 +193,6 @@ class PagerDutyPager:
             )
         answered: str = body["dedup_key"]
         return answered
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _describe(body: dict[str, Any]) -> str:

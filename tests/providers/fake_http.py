@@ -8,6 +8,7 @@ the injected hangs and failures before it does.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -40,7 +41,11 @@ class Request:
 
 
 class FakeHttpServer:
-    def __init__(self) -> None:
+    def __init__(self, *, budget: int | None = None, window_seconds: float = 1.0) -> None:
+        self.budget = budget
+        """Requests taken per window before 429s (None: no limit)."""
+        self.window_seconds = window_seconds
+        self._window: tuple[float, int] = (0.0, 0)
         self.requests: list[Request] = []
         self._failures: list[Reply] = []
         self._hangs: list[float] = []
@@ -55,6 +60,20 @@ class FakeHttpServer:
 
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
+
+    def over_budget(self) -> int | None:
+        """Count one request against the budget; the seconds to wait when it is spent."""
+        if self.budget is None:
+            return None
+        now = time.time()
+        with self.lock:
+            start, count = self._window
+            if now >= start + self.window_seconds:
+                start, count = now, 0
+            if count >= self.budget:
+                return max(1, math.ceil(start + self.window_seconds - now))
+            self._window = (start, count + 1)
+        return None
 
     def fail_next(self, reply: Reply, times: int = 1) -> None:
         """Answer the next ``times`` requests with ``reply`` instead of handling them."""

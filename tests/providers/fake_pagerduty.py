@@ -17,8 +17,6 @@ processed asynchronously). The wording of a refusal for an unknown routing key i
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,14 +50,11 @@ class FakePagerDuty(FakeHttpServer):
         window_seconds: float = 60.0,
         send_retry_after: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(budget=budget, window_seconds=window_seconds)
         self.routing_keys = set(routing_keys)
-        self.budget = budget
-        self.window_seconds = window_seconds
         self.send_retry_after = send_retry_after
         self.incidents: list[Alert] = []
         """Every alert opened, in order (a re-trigger of an open one adds none)."""
-        self._window: tuple[float, int] = (0.0, 0)
 
     @property
     def events_url(self) -> str:
@@ -132,16 +127,9 @@ class FakePagerDuty(FakeHttpServer):
         return invalid(*errors) if errors else None
 
     def _rate_limited(self) -> Reply | None:
-        if self.budget is None:
+        wait = self.over_budget()
+        if wait is None:
             return None
-        now = time.time()
-        start, count = self._window
-        if now >= start + self.window_seconds:
-            start, count = now, 0
-        if count >= self.budget:
-            wait = max(1, math.ceil(start + self.window_seconds - now))
-            headers = {"Retry-After": str(wait)} if self.send_retry_after else {}
-            body = {"status": "throttle event", "message": "Requests are arriving too quickly"}
-            return Reply(429, body, headers)
-        self._window = (start, count + 1)
-        return None
+        headers = {"Retry-After": str(wait)} if self.send_retry_after else {}
+        body = {"status": "throttle event", "message": "Requests are arriving too quickly"}
+        return Reply(429, body, headers)
