@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -20,6 +20,7 @@ from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
+from orchestrator.activities.updates import IncidentUpdates
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -36,6 +37,7 @@ from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
+from workers.integrations import chat_for, pager_for
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
 
@@ -112,11 +114,14 @@ async def build_runtime(
     limits = load_safety_limits(settings.catalog_path)
     local = local_ops(settings.state_dir)
     local.deploy.ensure_components(catalog)
-    ops = local.providers() if wrap_ops is None else wrap_ops(local.providers())
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    pager = pager_for(settings, http, local.pager)
+    providers = replace(local.providers(), pager=pager)
+    ops = providers if wrap_ops is None else wrap_ops(providers)
+    updates = IncidentUpdates(chat_for(settings, http), pager, link_base_url=settings.link_base_url)
     audit = open_audit_store(settings.effective_audit_url)
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     evaluator: FlagEvaluator
     flags: FlagProvider
     try:
@@ -148,7 +153,9 @@ async def build_runtime(
         try:
             flag_activities = FlagActivities(flags, evaluator, holdings)
             written = audit if wrap_audit is None else wrap_audit(audit)
-            audit_activities = AuditActivities(written, AuditSpool(settings.audit_spool_dir))
+            audit_activities = AuditActivities(
+                written, AuditSpool(settings.audit_spool_dir), updates
+            )
             await audit_activities.drain()  # what an earlier run on this host spooled
             changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(
