@@ -78,12 +78,6 @@ def pd() -> Iterator[FakePagerDuty]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
-
-
-@pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[AuditStore]:
     opened = open_audit_store(f"sqlite:///{tmp_path / 'audit.db'}")
     yield opened
