@@ -84,7 +84,8 @@ class IncidentUpdates:
             return
         try:
             async with asyncio.timeout(self._budget):
-                for event in events:
+                # The opening first: it is the root, whatever the workflow recorded before it.
+                for event in sorted(events, key=lambda e: e.kind is not AuditKind.INCIDENT_OPENED):
                     await self._post(event)
                     await self._follow_up(event)
         except TimeoutError:

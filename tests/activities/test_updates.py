@@ -35,8 +35,8 @@ INCIDENT = "incident-support-assistant--language-gap@language=es"
 T0 = datetime(2026, 12, 6, 1, 0, tzinfo=UTC)
 STORY = [
     (AuditKind.SIGNAL_RECEIVED, "task success es 0.85"),
+    (AuditKind.SEVERITY_CLASSIFIED, "SEV2"),  # recorded before the opening, as workflows do
     (AuditKind.INCIDENT_OPENED, "language gap breached for es"),
-    (AuditKind.SEVERITY_CLASSIFIED, "SEV2"),
     (AuditKind.STEP_STARTED, "route-segment-to-humans"),
     (AuditKind.EFFECT_APPLIED, "es served the human queue"),
     (AuditKind.APPROVAL_REQUESTED, "rollback needs a person"),
