@@ -115,7 +115,7 @@ class IncidentUpdates:
             await self._chat.post(
                 event.incident_id, event.event_key, text, final=event.kind in ENDINGS
             )
-        except ProviderError as exc:
+        except Exception as exc:  # bookkeeping: logged, never failing the write
             self._failed("chat post", event, exc)
 
     async def _follow_up(self, event: AuditEvent) -> None:
@@ -126,15 +126,15 @@ class IncidentUpdates:
                 await self._pages.resolve_incident(event.incident_id, self._clock())
             elif event.kind in ANSWERED:
                 await self._pages.acknowledge_incident(event.incident_id, self._clock())
-        except ProviderError as exc:
+        except Exception as exc:  # bookkeeping: logged, never failing the write
             self._failed("page follow-up", event, exc)
 
     @staticmethod
-    def _failed(what: str, event: AuditEvent, exc: ProviderError) -> None:
+    def _failed(what: str, event: AuditEvent, exc: Exception) -> None:
         _log.warning(
             f"{what} not sent",
             incident_id=event.incident_id,
             kind=event.kind.value,
-            retryable=exc.retryable,
-            error=redact_text(str(exc)),
+            retryable=isinstance(exc, ProviderError) and exc.retryable,
+            error=f"{type(exc).__name__}: {redact_text(str(exc))}",
         )

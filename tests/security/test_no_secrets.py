@@ -6,7 +6,9 @@ Each example draws high-entropy credentials (tests/security/secret_strategies.py
 ``secret`` variable of orchestrator/config/variables.py (so a new one is covered at once), the
 PostgreSQL audit URL's password, and the parts of a signed download URL. A local LaunchDarkly
 (tests/providers/fake_launchdarkly.py) refuses every REST call with an error that echoes the
-request's ``Authorization`` header, its URL and the signed URL. Then, on the session's Temporal
+request's ``Authorization`` header, its URL and the signed URL; a local PagerDuty and a local Slack
+(bot token or incoming webhook, drawn), chosen by settings, refuse every page and post with
+answers that echo the routing key, the token or the webhook path. Then, on the session's Temporal
 dev server:
 
 * a worker and the HTTP app built from those settings, as ``orchestrator api`` builds them: a
@@ -54,7 +56,10 @@ from orchestrator.config.settings import Settings
 from orchestrator.config.variables import VARIABLES
 from orchestrator.logging import RedactingFormatter, processors
 from tests.providers.conftest import ENV, PROJECT
+from tests.providers.fake_http import Reply
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.fake_pagerduty import FakePagerDuty
+from tests.providers.fake_slack import FakeSlack
 from tests.security.postgres import drop_schema
 from tests.security.secret_strategies import (
     ENCODINGS,
@@ -125,6 +130,8 @@ class Example:
     by_variable: dict[str, str]
     extra: dict[str, str]
     status: int
+    slack_webhook: bool = False
+    """Slack by incoming webhook (its path is the drawn secret) rather than by bot token."""
 
     @property
     def credentials(self) -> Credentials:
@@ -139,7 +146,8 @@ def examples(draw: st.DrawFn) -> Example:
     by_variable = dict(zip(SECRET_VARIABLES, values, strict=False))
     extra = dict(zip(EXTRA, values[len(SECRET_VARIABLES) :], strict=True))
     # Permanent refusals: the step fails (or waits for a person) on the first answer.
-    return Example(by_variable, extra, draw(st.sampled_from([400, 403, 404, 405])))
+    status = draw(st.sampled_from([400, 403, 404, 405]))
+    return Example(by_variable, extra, status, draw(st.booleans()))
 
 
 def environment(
@@ -199,6 +207,44 @@ def fake_launchdarkly(ex: Example) -> Iterator[FakeLaunchDarkly]:
     )
     with fake.running():
         yield fake
+
+
+@contextmanager
+def refusing_integrations(ex: Example) -> Iterator[dict[str, str | None]]:
+    """PagerDuty and Slack, chosen by settings, both refusing every call with an answer that
+    echoes their credential and the signed URL; the environment that points the worker at them."""
+    key = ex.by_variable["ORCHESTRATOR_PAGERDUTY_ROUTING_KEY"]
+    token = ex.by_variable["ORCHESTRATOR_SLACK_BOT_TOKEN"]
+    hook = f"T0SWEEP/B0SWEEP/{ex.by_variable['ORCHESTRATOR_SLACK_WEBHOOK_URL']}"
+    url = signed_url(ex.extra["url signature"], ex.extra["url credential"], ex.extra["url token"])
+    pagerduty = FakePagerDuty({key})
+    refusal = f"routing_key={key} refused, see {url}"
+    pagerduty.fail_next(
+        Reply(400, {"status": "invalid event", "message": refusal, "errors": [key]}), 10_000
+    )
+    slack = FakeSlack(bot_token=token, channels={"C0SWEEP"}, webhooks={hook: "C0SWEEP"})
+    echo = f"invalid_auth: Authorization: Bearer {token}; /services/{hook}; {url}"
+    slack.fail_next(
+        Reply(200, {"ok": False, "error": echo}) if not ex.slack_webhook else Reply(403, echo),
+        10_000,
+    )
+    with pagerduty.running(), slack.running():
+        env: dict[str, str | None] = {
+            "ORCHESTRATOR_PAGER": "pagerduty",
+            "ORCHESTRATOR_PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+            "ORCHESTRATOR_CHAT": "slack",
+            "ORCHESTRATOR_SLACK_API_URL": slack.api_url,
+            "ORCHESTRATOR_SLACK_CHANNEL": "C0SWEEP",
+        }
+        if ex.slack_webhook:
+            env.update(
+                ORCHESTRATOR_SLACK_WEBHOOK_URL=slack.webhook_url(hook),
+                ORCHESTRATOR_SLACK_BOT_TOKEN=None,
+            )
+        else:
+            env["ORCHESTRATOR_SLACK_WEBHOOK_URL"] = None
+        yield env
+        assert pagerduty.requests and slack.requests, "paging and chat were never called"
 
 
 @contextmanager
@@ -397,8 +443,10 @@ async def test_no_secret_in_any_output(
     folder = Path(tmp_path_factory.mktemp("nosecrets"))
     client = temporal_env.client
     address = client.service_client.config.target_host
-    with fake_launchdarkly(ex) as fake:
+    with fake_launchdarkly(ex) as fake, refusing_integrations(ex) as integrations:
         env, headers = environment(ex, folder, address, fake.url)
+        env.update({k: v for k, v in integrations.items() if v is not None})
+        env = {k: v for k, v in env.items() if integrations.get(k, "") is not None}
         try:
             texts: dict[str, str] = {}
             with captured_logs() as logs:

@@ -19,7 +19,6 @@ ROUTING_KEY = "R0ut1ngK3yS3cr3tPD0123456789abcd"
 BOT_TOKEN = "xoxb-1234567890-0987654321-S3cr3tB0tT0k3nValue"
 CHANNEL = "C0INCIDENTS"
 SLO = "language-gap"
-EVERYONE_SEV1 = {"observed": 7.4, "burn": 16.0}
 
 
 async def test_pages_and_the_thread_follow_the_incident(
@@ -37,7 +36,7 @@ async def test_pages_and_the_thread_follow_the_incident(
         }
         async with make_harness(**integrations) as h:
             assert type(h.runtime.ops.pager).__name__ == "PagerDutyPager"
-            inc = await h.submit(breach(SLO, **EVERYONE_SEV1))
+            inc = await h.submit(breach(SLO, observed=7.4, burn=16.0))  # everyone: SEV1
             await h.until(inc, IncidentPhase.AWAITING_APPROVAL)
             assert [a.severity for a in pd.incidents] == ["critical", "error"]
             assert all(a.status == "triggered" for a in pd.incidents)
