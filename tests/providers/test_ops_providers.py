@@ -133,6 +133,19 @@ async def test_pager_pages_once_per_key(tmp_path: Path) -> None:
     assert [p.id for p in await pager.all()] == [first.id]
 
 
+async def test_local_pages_are_acknowledged_then_resolved_per_incident(tmp_path: Path) -> None:
+    pager = LocalPager(tmp_path / "pages.json")
+    mine = [PageRequest(key=f"i/{n}", incident_id="i", target="t", summary="s") for n in (1, 2)]
+    other = PageRequest(key="j/1", incident_id="j", target="t", summary="s")
+    ids = [(await pager.page(r, T0)).id for r in (*mine, other)]
+    assert await pager.acknowledge_incident("i", T0) == ids[:2]
+    assert await pager.acknowledge_incident("i", T0) == []
+    assert await pager.resolve_incident("i", T0) == ids[:2]
+    assert await pager.resolve_incident("i", T0) == []
+    assert [await pager.state(i) for i in ids] == ["resolved", "resolved", "triggered"]
+    assert await pager.state("nope") is None
+
+
 def action(key: str, automated: bool = True) -> ActionRequest:
     return ActionRequest(key=key, service=SVC, action="deploy.pin_version", automated=automated)
 

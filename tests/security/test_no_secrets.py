@@ -56,10 +56,8 @@ from orchestrator.config.settings import Settings
 from orchestrator.config.variables import VARIABLES
 from orchestrator.logging import RedactingFormatter, processors
 from tests.providers.conftest import ENV, PROJECT
-from tests.providers.fake_http import Reply
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
-from tests.providers.fake_pagerduty import FakePagerDuty
-from tests.providers.fake_slack import FakeSlack
+from tests.security.integrations import refusing_integrations
 from tests.security.postgres import drop_schema
 from tests.security.secret_strategies import (
     ENCODINGS,
@@ -207,44 +205,6 @@ def fake_launchdarkly(ex: Example) -> Iterator[FakeLaunchDarkly]:
     )
     with fake.running():
         yield fake
-
-
-@contextmanager
-def refusing_integrations(ex: Example) -> Iterator[dict[str, str | None]]:
-    """PagerDuty and Slack, chosen by settings, both refusing every call with an answer that
-    echoes their credential and the signed URL; the environment that points the worker at them."""
-    key = ex.by_variable["ORCHESTRATOR_PAGERDUTY_ROUTING_KEY"]
-    token = ex.by_variable["ORCHESTRATOR_SLACK_BOT_TOKEN"]
-    hook = f"T0SWEEP/B0SWEEP/{ex.by_variable['ORCHESTRATOR_SLACK_WEBHOOK_URL']}"
-    url = signed_url(ex.extra["url signature"], ex.extra["url credential"], ex.extra["url token"])
-    pagerduty = FakePagerDuty({key})
-    refusal = f"routing_key={key} refused, see {url}"
-    pagerduty.fail_next(
-        Reply(400, {"status": "invalid event", "message": refusal, "errors": [key]}), 10_000
-    )
-    slack = FakeSlack(bot_token=token, channels={"C0SWEEP"}, webhooks={hook: "C0SWEEP"})
-    echo = f"invalid_auth: Authorization: Bearer {token}; /services/{hook}; {url}"
-    slack.fail_next(
-        Reply(200, {"ok": False, "error": echo}) if not ex.slack_webhook else Reply(403, echo),
-        10_000,
-    )
-    with pagerduty.running(), slack.running():
-        env: dict[str, str | None] = {
-            "ORCHESTRATOR_PAGER": "pagerduty",
-            "ORCHESTRATOR_PAGERDUTY_EVENTS_URL": pagerduty.events_url,
-            "ORCHESTRATOR_CHAT": "slack",
-            "ORCHESTRATOR_SLACK_API_URL": slack.api_url,
-            "ORCHESTRATOR_SLACK_CHANNEL": "C0SWEEP",
-        }
-        if ex.slack_webhook:
-            env.update(
-                ORCHESTRATOR_SLACK_WEBHOOK_URL=slack.webhook_url(hook),
-                ORCHESTRATOR_SLACK_BOT_TOKEN=None,
-            )
-        else:
-            env["ORCHESTRATOR_SLACK_WEBHOOK_URL"] = None
-        yield env
-        assert pagerduty.requests and slack.requests, "paging and chat were never called"
 
 
 @contextmanager
@@ -443,7 +403,10 @@ async def test_no_secret_in_any_output(
     folder = Path(tmp_path_factory.mktemp("nosecrets"))
     client = temporal_env.client
     address = client.service_client.config.target_host
-    with fake_launchdarkly(ex) as fake, refusing_integrations(ex) as integrations:
+    with (
+        fake_launchdarkly(ex) as fake,
+        refusing_integrations(ex.by_variable, ex.extra, ex.slack_webhook) as integrations,
+    ):
         env, headers = environment(ex, folder, address, fake.url)
         env.update({k: v for k, v in integrations.items() if v is not None})
         env = {k: v for k, v in env.items() if integrations.get(k, "") is not None}
