@@ -10,6 +10,7 @@ from orchestrator.config.integrations import PagerDutySettings, SlackSettings
 from orchestrator.config.settings import Settings
 from orchestrator.secrets import Secret
 from orchestrator.workflows.types import IncidentPhase
+from tests.providers.fake_http import Reply
 from tests.providers.fake_pagerduty import FakePagerDuty
 from tests.providers.fake_slack import FakeSlack
 from tests.workflows.conftest import HarnessFactory
@@ -21,20 +22,22 @@ CHANNEL = "C0INCIDENTS"
 SLO = "language-gap"
 
 
+def chosen(pd: FakePagerDuty, slack: FakeSlack) -> dict[str, object]:
+    """The settings that choose PagerDuty and Slack (what the environment variables build)."""
+    return {
+        "pagerduty": PagerDutySettings(Secret(ROUTING_KEY), events_url=pd.events_url),
+        "slack": SlackSettings(bot_token=Secret(BOT_TOKEN), channel=CHANNEL, api_url=slack.api_url),
+        "link_base_url": "https://orchestrator.example",
+    }
+
+
 async def test_pages_and_the_thread_follow_the_incident(
     make_harness: HarnessFactory, settings: Settings
 ) -> None:
     pd = FakePagerDuty({ROUTING_KEY})
     slack = FakeSlack(bot_token=BOT_TOKEN, channels={CHANNEL})
     with pd.running(), slack.running():
-        integrations = {
-            "pagerduty": PagerDutySettings(Secret(ROUTING_KEY), events_url=pd.events_url),
-            "slack": SlackSettings(
-                bot_token=Secret(BOT_TOKEN), channel=CHANNEL, api_url=slack.api_url
-            ),
-            "link_base_url": "https://orchestrator.example",
-        }
-        async with make_harness(**integrations) as h:
+        async with make_harness(**chosen(pd, slack)) as h:
             assert type(h.runtime.ops.pager).__name__ == "PagerDutyPager"
             inc = await h.submit(breach(SLO, observed=7.4, burn=16.0))  # everyone: SEV1
             await h.until(inc, IncidentPhase.AWAITING_APPROVAL)
@@ -58,3 +61,23 @@ async def test_pages_and_the_thread_follow_the_incident(
     assert replies[-1].reply_broadcast and "resolved" in replies[-1].text
     assert any("approval needed" in m.text for m in replies)
     assert all(BOT_TOKEN not in m.text and ROUTING_KEY not in m.text for m in slack.messages)
+
+
+async def test_a_rate_limited_then_failing_pagerduty_pages_once(
+    make_harness: HarnessFactory, settings: Settings
+) -> None:
+    """The page activity is retried by Temporal after the 429's Retry-After, then after a 503,
+    and PagerDuty ends with one alert for the page; the incident goes on meanwhile."""
+    pd = FakePagerDuty({ROUTING_KEY})
+    slack = FakeSlack(bot_token=BOT_TOKEN, channels={CHANNEL})
+    pd.fail_next(Reply(429, {"status": "throttle event"}, {"Retry-After": "2"}))
+    pd.fail_next(Reply(503, "unavailable"))
+    with pd.running(), slack.running():
+        async with make_harness(**chosen(pd, slack)) as h:
+            inc = await h.submit(breach(SLO, observed=7.4, burn=16.0))  # everyone: SEV1
+            await h.until(inc, IncidentPhase.AWAITING_APPROVAL)
+            page_step = await h.step(inc, "page-oncall")
+    assert page_step.status == "done"
+    first = pd.requests[0].json()["dedup_key"]
+    assert [r.json()["dedup_key"] for r in pd.requests[:3]] == [first] * 3  # 429, 503, 202
+    assert [a.dedup_key for a in pd.incidents].count(first) == 1
