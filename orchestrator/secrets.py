@@ -13,7 +13,11 @@ place that knows the shapes of secrets in free text:
   signed URLs;
 * JSON or Python-literal string values under credential-named keys (``"token": "..."``);
 * well-known token shapes: LaunchDarkly API, SDK and mobile keys, the orchestrator's own
-  operator tokens (``orch_...``), JWTs, GitHub and Slack tokens, AWS access key ids.
+  operator tokens (``orch_...``), JWTs, GitHub and Slack tokens, AWS access key ids;
+* Slack incoming-webhook (and workflow-trigger) URLs, whose path is the credential: everything
+  after ``hooks.slack.com/services/`` (``/workflows/``, ``/triggers/``) is masked, and the last
+  part of a ``/services/T.../B.../...`` path on any host (a proxy, a relay);
+* PagerDuty routing keys under their name (``"routing_key": "..."``, ``routing_key=...``).
 """
 
 from __future__ import annotations
@@ -24,14 +28,15 @@ from typing import Any
 
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(
-    r"(token|secret|password|passwd|api[_-]?key|sdk[_-]?key|authorization|signature|cookie|dsn)",
+    r"(token|secret|password|passwd|api[_-]?key|sdk[_-]?key|routing[_-]?key|authorization|signature"
+    r"|cookie|dsn|webhook[_-]?url)",
     re.IGNORECASE,
 )
 
 # A parameter or assignment name that ends in one of these holds a credential (``name=value``).
 _PARAM_NAME = (
     r"(?:token|secret|passw(?:or)?d|pwd|signature|sig|credential|auth|api[_-]?key|apikey"
-    r"|sdk[_-]?key|access[_-]?key(?:[_-]?id)?|private[_-]?key)"
+    r"|sdk[_-]?key|routing[_-]?key|access[_-]?key(?:[_-]?id)?|private[_-]?key)"
 )
 # A header whose value is a credential.
 _HEADER_NAME = (
@@ -62,6 +67,9 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(?P<keep>)\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
         r"(?P<keep>)\bxox[abposr]-[A-Za-z0-9-]{10,}",
         r"(?P<keep>)\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+        # Slack webhook URLs: the path after the kind is the credential.
+        rf"(?P<keep>\bhooks\.slack(?:-gov)?\.com/(?:services|workflows|triggers)/)[^{_VALUE_END}]+",
+        rf"(?P<keep>/services/T[A-Z0-9]{{2,}}/B[A-Z0-9]{{2,}}/)[^{_VALUE_END}]+",  # a proxy's
     )
 )
 _REPLACEMENT = r"\g<keep>" + REDACTED

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -43,6 +44,13 @@ def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
 KEY_MEMORY_SECONDS = 120.0
 """Tests remember resolved alerts for 2 minutes (longer than every hold-down): a key's workflow
 then ends on its own soon after its last occurrence, instead of holding a 4 h timer."""
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """One shared client, as the composition root injects into every HTTP provider."""
+    async with httpx.AsyncClient(timeout=5.0) as client:
+        yield client
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.activities.safety_ledger import open_safety_ledger
+from orchestrator.activities.updates import IncidentUpdates
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -38,6 +39,7 @@ from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
+from workers.integrations import chat_for, pager_for
 from workers.tickets import ticket_provider
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
@@ -121,9 +123,11 @@ async def build_runtime(
     if settings.kill_switch:
         _log.warning("ORCHESTRATOR_KILL_SWITCH is set: notify-only whatever the database says")
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+    pager = pager_for(settings, http, local.pager)
     ops = local.providers(safety)
-    ops = replace(ops, tickets=ticket_provider(settings, http, ops.tickets))
+    ops = replace(ops, pager=pager, tickets=ticket_provider(settings, http, ops.tickets))
     ops = ops if wrap_ops is None else wrap_ops(ops)
+    updates = IncidentUpdates(chat_for(settings, http), pager, link_base_url=settings.link_base_url)
     audit = open_audit_store(settings.effective_audit_url)
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
@@ -158,7 +162,9 @@ async def build_runtime(
         try:
             flag_activities = FlagActivities(flags, evaluator, holdings)
             written = audit if wrap_audit is None else wrap_audit(audit)
-            audit_activities = AuditActivities(written, AuditSpool(settings.audit_spool_dir))
+            audit_activities = AuditActivities(
+                written, AuditSpool(settings.audit_spool_dir), updates
+            )
             await audit_activities.drain()  # what an earlier run on this host spooled
             changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(

@@ -4,7 +4,9 @@ whatever the retries.
 Bounded: when the store still fails on attempt :data:`SPOOL_AFTER_ATTEMPTS` (or at all, while an
 append failed within the last :data:`RECHECK_SECONDS`: the store is known to be down), the event
 goes to the worker's dead-letter spool (:mod:`orchestrator.audit.spool`) and the activity answers
-:data:`SPOOLED`, so the incident goes on. A successful write drains what the spool holds.
+:data:`SPOOLED`, so the incident goes on. A successful write drains what the spool holds, and
+tells the incident's chat thread and pages (:mod:`orchestrator.activities.updates`: best effort,
+bounded, never failing the write).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import structlog
 from temporalio import activity
 
 from orchestrator.activities.types import RECORD_AUDIT_EVENT, RECORD_AUDIT_EVENTS, SPOOLED
+from orchestrator.activities.updates import IncidentUpdates
 from orchestrator.audit.model import AuditEvent
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -29,9 +32,16 @@ _log = structlog.get_logger("orchestrator.activities.audit")
 
 
 class AuditActivities:
-    def __init__(self, store: AuditStore, spool: AuditSpool | None = None) -> None:
+    def __init__(
+        self,
+        store: AuditStore,
+        spool: AuditSpool | None = None,
+        updates: IncidentUpdates | None = None,
+    ) -> None:
         self._store = store
         self._spool = spool
+        self._updates = updates
+        """Told every batch once it is stored: the chat thread, the pages' follow-ups."""
         self._checked_at: float | None = None  # None: look at the next successful write
         self._failed_at: float | None = None
 
@@ -68,6 +78,8 @@ class AuditActivities:
                 return [*seqs, *[SPOOLED] * (len(events) - at)]
             seqs.append(stored.seq)
         self._failed_at = None
+        if self._updates is not None:
+            await self._updates.after(events)
         await self.drain()
         return seqs
 

@@ -15,6 +15,12 @@ from typing import Literal
 
 from orchestrator.config.env import Env, ReadFile
 from orchestrator.config.ingest import IngestSettings, ingest_from_env
+from orchestrator.config.integrations import (
+    PagerDutySettings,
+    SlackSettings,
+    chat_from_env,
+    pager_from_env,
+)
 from orchestrator.config.principals import Principals
 from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
@@ -92,6 +98,12 @@ class Settings:
     """The CLI's own operator token (``ORCHESTRATOR_TOKEN[_FILE]``, else the state folder's)."""
     tickets: TicketSettings = field(default_factory=TicketSettings)
     """Where RCA tickets go (``ORCHESTRATOR_TICKETS``, :mod:`orchestrator.config.tickets`)."""
+    pagerduty: PagerDutySettings | None = None
+    """None: the local pager (an inbox file in the state folder)."""
+    slack: SlackSettings | None = None
+    """None: no chat notices."""
+    link_base_url: str = ""
+    """The operator API as people reach it: pages and chat messages link to the incident."""
 
     @property
     def effective_api_url(self) -> str:
@@ -184,6 +196,9 @@ class Settings:
             api_url=env.text("ORCHESTRATOR_API_URL", ""),
             token=env.secret("ORCHESTRATOR_TOKEN"),
             tickets=tickets_from_env(env),
+            pagerduty=pager_from_env(env),
+            slack=chat_from_env(env),
+            link_base_url=env.text("ORCHESTRATOR_LINK_BASE_URL", "").rstrip("/"),
         )
 
 

@@ -124,6 +124,29 @@ _TICKETS = (
 )
 
 
+_INTEGRATIONS = (
+    _v("ORCHESTRATOR_PAGER", "choice", "local", "local (inbox file) or pagerduty"),
+    *_secret("ORCHESTRATOR_PAGERDUTY_ROUTING_KEY", "Events API v2 integration (routing) key"),
+    _v(
+        "ORCHESTRATOR_PAGERDUTY_EVENTS_URL",
+        "text",
+        "https://events.pagerduty.com/v2/enqueue",
+        "PagerDuty Events API v2 endpoint",
+    ),
+    _v("ORCHESTRATOR_CHAT", "choice", "none", "none or slack (the incident channel)"),
+    *_secret("ORCHESTRATOR_SLACK_WEBHOOK_URL", "Slack incoming webhook URL (its path is secret)"),
+    *_secret("ORCHESTRATOR_SLACK_BOT_TOKEN", "Slack bot token with chat:write (threads)"),
+    _v("ORCHESTRATOR_SLACK_CHANNEL", "text", "-", "channel id the bot token posts to"),
+    _v("ORCHESTRATOR_SLACK_API_URL", "text", "https://slack.com/api", "Slack Web API base"),
+    _v(
+        "ORCHESTRATOR_LINK_BASE_URL",
+        "text",
+        "-",
+        "public base URL of the operator API: links to the incident in pages and chat",
+    ),
+)
+
+
 def _ingest_source(source: str) -> tuple[Variable, ...]:
     key = INGEST_PREFIX + source.upper()
     return (
@@ -181,5 +204,5 @@ _EXTERNAL = (
 )
 
 VARIABLES: dict[str, Variable] = {
-    v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_TICKETS, *_INGEST, *_EXTERNAL)
+    v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_TICKETS, *_INTEGRATIONS, *_INGEST, *_EXTERNAL)
 }

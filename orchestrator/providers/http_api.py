@@ -1,5 +1,6 @@
-"""What the HTTP adapters share: one request with transport errors translated, JSON bodies, and
-how long a rate-limited answer asks the client to wait.
+"""What the HTTP adapters share: one request with transport errors translated, JSON bodies, how
+long a rate-limited answer asks the client to wait, and (:class:`HttpSender`) the status classes
+for services with no approval or version semantics (PagerDuty, Slack).
 
 Every message is scrubbed of the adapter's own secret and of known credential shapes
 (:func:`~orchestrator.secrets.redact_text`) before it is raised.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -87,3 +88,66 @@ def status_error(
     if rate_limited:
         return RateLimitedError(message, retry_after_seconds=retry_after, cap_seconds=cap)
     return ProviderError(message, retryable=status >= 500)
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} for anything else (no body, text, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+class HttpSender:
+    """One vendor's requests over the shared client, failures as :class:`ProviderError`."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        vendor: str,
+        secrets: tuple[Secret, ...],
+        *,
+        clock: Callable[[], float],
+        rate_limit_cap: float,
+    ) -> None:
+        self._http = http
+        self.vendor = vendor
+        self._secrets = secrets
+        self._clock = clock
+        self.rate_limit_cap = rate_limit_cap
+
+    def scrub(self, text: str) -> str:
+        return redact_text(text, *self._secrets)
+
+    async def post(
+        self, url: str, what: str, *, json: Any, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        """POST ``json``; a transport failure (refused, reset, timed out) is retryable."""
+        try:
+            return await self._http.post(url, json=json, headers=dict(headers or {}))
+        except httpx.TransportError as exc:
+            raise ProviderError(
+                f"{self.vendor} {what}: {type(exc).__name__}: {self.scrub(str(exc))}"
+                " (it may or may not have been delivered)",
+                retryable=True,
+            ) from exc
+
+    def raise_for_status(self, response: httpx.Response, what: str, detail: str = "") -> None:
+        """429: rate limited (its wait from the headers); 5xx and 408: retryable; every other
+        4xx: permanent. ``detail`` is the vendor's own words for the error (scrubbed here)."""
+        status = response.status_code
+        if status < 400:
+            return
+        message = f"{self.vendor} {what}: HTTP {status}"
+        if detail:
+            message += f": {self.scrub(detail)[:500]}"
+        if status == 429:
+            raise RateLimitedError(
+                message,
+                retry_after_seconds=retry_after_seconds(
+                    response.headers, self._clock(), reset_header=None
+                ),
+                cap_seconds=self.rate_limit_cap,
+            )
+        raise ProviderError(message, retryable=status >= 500 or status == 408)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from threading import Event
 from typing import Any
 
-import httpx
 import pytest
 from ldclient.client import LDClient
 from ldclient.config import Config
@@ -40,12 +39,6 @@ def fake_ld() -> Iterator[FakeLaunchDarkly]:
     fake.seed(ANSWER_MODE)
     with fake.running():
         yield fake
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        yield client
 
 
 def fast_polling_client(base_uri: str, sdk_key: str, interval: float) -> LDClient:

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -45,6 +45,7 @@ from orchestrator.domain.flags import (
     parse_instructions,
 )
 from orchestrator.errors import FlagRuleError, ValidationError
+from tests.providers.fake_http import Reply, VendorHandler
 
 SEMANTIC_PATCH_MODEL = "launchdarkly.semanticpatch"
 
@@ -329,26 +330,12 @@ def _rest_env(env: str, state: FlagState) -> dict[str, Any]:
     }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(VendorHandler):
     owner: FakeLaunchDarkly
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         split = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
         owner = self.owner
         if split.path.startswith("/api/v2/flags/") and method in ("GET", "PATCH"):
             self._send(owner.rest(method, split.path, split.query, self.headers, body))
@@ -368,18 +355,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(_error(404, "not_found", "Unknown route"))
 
     def _send(self, reply: _Reply) -> None:
-        data = b"" if reply.body is None else json.dumps(reply.body).encode()
-        self.send_response(reply.status)
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        if data:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        try:
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a hang the test made): nobody to answer
+        self.send_reply(Reply(reply.status, reply.body, reply.headers))
 
     def _send_poll(self, env: str) -> None:
         data = json.dumps(self.owner.sdk_payload(env)).encode()

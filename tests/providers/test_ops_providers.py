@@ -144,6 +144,19 @@ async def test_pager_pages_once_per_key(tmp_path: Path) -> None:
     assert [p.id for p in await pager.all()] == [first.id]
 
 
+async def test_local_pages_are_acknowledged_then_resolved_per_incident(tmp_path: Path) -> None:
+    pager = LocalPager(tmp_path / "pages.json")
+    mine = [PageRequest(key=f"i/{n}", incident_id="i", target="t", summary="s") for n in (1, 2)]
+    other = PageRequest(key="j/1", incident_id="j", target="t", summary="s")
+    ids = [(await pager.page(r, T0)).id for r in (*mine, other)]
+    assert await pager.acknowledge_incident("i", T0) == ids[:2]
+    assert await pager.acknowledge_incident("i", T0) == []
+    assert await pager.resolve_incident("i", T0) == ids[:2]
+    assert await pager.resolve_incident("i", T0) == []
+    assert [await pager.state(i) for i in ids] == ["resolved", "resolved", "triggered"]
+    assert await pager.state("nope") is None
+
+
 def test_safety_limits_file_beside_the_catalog(tmp_path: Path) -> None:
     catalog_path = tmp_path / "catalog.yaml"
     assert load_safety_limits(catalog_path).default.max_actions == 3

@@ -6,7 +6,9 @@ Each example draws high-entropy credentials (tests/security/secret_strategies.py
 ``secret`` variable of orchestrator/config/variables.py (so a new one is covered at once), the
 PostgreSQL audit URL's password, and the parts of a signed download URL. A local LaunchDarkly
 (tests/providers/fake_launchdarkly.py) refuses every REST call with an error that echoes the
-request's ``Authorization`` header, its URL and the signed URL. Then, on the session's Temporal
+request's ``Authorization`` header, its URL and the signed URL; a local PagerDuty and a local Slack
+(bot token or incoming webhook, drawn), chosen by settings, refuse every page and post with
+answers that echo the routing key, the token or the webhook path. Then, on the session's Temporal
 dev server:
 
 * a worker and the HTTP app built from those settings, as ``orchestrator api`` builds them: a
@@ -55,6 +57,7 @@ from orchestrator.config.variables import VARIABLES
 from orchestrator.logging import RedactingFormatter, processors
 from tests.providers.conftest import ENV, PROJECT
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.security.integrations import refusing_integrations
 from tests.security.postgres import drop_schema
 from tests.security.secret_strategies import (
     ENCODINGS,
@@ -125,6 +128,8 @@ class Example:
     by_variable: dict[str, str]
     extra: dict[str, str]
     status: int
+    slack_webhook: bool = False
+    """Slack by incoming webhook (its path is the drawn secret) rather than by bot token."""
 
     @property
     def credentials(self) -> Credentials:
@@ -139,7 +144,8 @@ def examples(draw: st.DrawFn) -> Example:
     by_variable = dict(zip(SECRET_VARIABLES, values, strict=False))
     extra = dict(zip(EXTRA, values[len(SECRET_VARIABLES) :], strict=True))
     # Permanent refusals: the step fails (or waits for a person) on the first answer.
-    return Example(by_variable, extra, draw(st.sampled_from([400, 403, 404, 405])))
+    status = draw(st.sampled_from([400, 403, 404, 405]))
+    return Example(by_variable, extra, status, draw(st.booleans()))
 
 
 def environment(
@@ -397,8 +403,13 @@ async def test_no_secret_in_any_output(
     folder = Path(tmp_path_factory.mktemp("nosecrets"))
     client = temporal_env.client
     address = client.service_client.config.target_host
-    with fake_launchdarkly(ex) as fake:
+    with (
+        fake_launchdarkly(ex) as fake,
+        refusing_integrations(ex.by_variable, ex.extra, ex.slack_webhook) as integrations,
+    ):
         env, headers = environment(ex, folder, address, fake.url)
+        env.update({k: v for k, v in integrations.items() if v is not None})
+        env = {k: v for k, v in env.items() if integrations.get(k, "") is not None}
         try:
             texts: dict[str, str] = {}
             with captured_logs() as logs:

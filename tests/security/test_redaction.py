@@ -69,6 +69,10 @@ SHAPES = [
     '{{"token": "{s}", "code": "unauthorized"}}',
     "{{'client_secret': '{s}'}}",
     "password={s} user=auditor",
+    "posting to https://hooks.slack.com/services/{s} failed",
+    "relay http://relay.internal:8080/services/T0AB12CD/B0EF34GH/{s} refused",
+    '{{"routing_key": "{s}", "event_action": "trigger"}}',
+    "event routing_key={s} refused",
 ]
 
 
@@ -92,6 +96,8 @@ def test_redact_text_masks_a_credential_in_every_shape(shape: str, value: str) -
         "sig:alertmanager:5e884898da28047151d0e56f8dc62927",
         "flag 'support-assistant-answer-mode' serves 'human-queue' to language=es",
         "LaunchDarkly GET flag 'f' (support/production): HTTP 404 (not_found): Unknown flag",
+        "PagerDuty trigger 'incident-x/page/failed': HTTP 429: throttle event",
+        "Slack chat.postMessage 'k' to C0INCIDENTS: channel_not_found",
     ],
 )
 def test_redact_text_leaves_ordinary_text_alone(text: str) -> None:
