@@ -14,17 +14,15 @@ from typing import Any
 
 from orchestrator.audit.model import LIFECYCLE_KINDS, AuditKind, IncidentState, StoredEvent
 from orchestrator.audit.model import canonical_json as _json
+from orchestrator.audit.report_changes import approvals, changes, cut
 from orchestrator.audit.report_figures import (
     detected_at,
     format_duration,
-    is_change,
     measures,
     parse_time,
     phases,
 )
 from orchestrator.audit.report_model import (
-    ApprovalRow,
-    ChangeRow,
     IncidentReport,
     Objective,
     RawSignal,
@@ -37,7 +35,6 @@ from orchestrator.audit.report_model import (
 )
 from orchestrator.errors import NotFoundError
 
-MAX_CELL = 300
 RISK_POINTS = {"high": 2, "medium": 1, "low": 0}
 
 
@@ -59,7 +56,6 @@ def build_report(
         )
     )
     objective = (objectives or {}).get(first.slo)
-    changes = _changes(events)
     report = IncidentReport(
         incident_id=first.incident_id,
         service=first.service,
@@ -73,15 +69,15 @@ def build_report(
         severities=severities,
         signals=tuple(_signal(e, objective) for e in events if e.kind is AuditKind.SIGNAL_RECEIVED),
         timeline=_timeline(events),
-        changes=changes,
-        approvals=_approvals(events),
+        changes=changes(events),
+        approvals=approvals(events),
         verifications=tuple(
             VerificationRow(
                 seq=e.seq,
                 at=e.at,
                 step=str(e.data.get("step", "")),
                 passed=e.kind is AuditKind.VERIFICATION_PASSED,
-                detail=_cut(e.summary),
+                detail=cut(e.summary),
             )
             for e in events
             if e.kind in (AuditKind.VERIFICATION_PASSED, AuditKind.VERIFICATION_FAILED)
@@ -148,7 +144,7 @@ def _severity(event: StoredEvent) -> SeverityDecision:
         at=event.at,
         severity=str(d.get("severity", "?")),
         score=_int(d.get("score")),
-        explanation=_cut(str(d.get("explanation", event.summary))),
+        explanation=cut(str(d.get("explanation", event.summary))),
         rows=rows,
     )
 
@@ -159,7 +155,7 @@ def _signal(event: StoredEvent, objective: Objective | None) -> SignalRow:
     if isinstance(segment, Mapping):
         segment = f"{segment.get('key')}={segment.get('value')}"
     if d.get("objective") is not None:
-        shown_objective = _cut(str(d["objective"]))
+        shown_objective = cut(str(d["objective"]))
     elif objective is not None:
         unit = f" {objective.unit}" if objective.unit else ""
         window = f" over {objective.window}" if objective.window else ""
@@ -169,10 +165,10 @@ def _signal(event: StoredEvent, objective: Objective | None) -> SignalRow:
     burn = d.get("burn_rate")
     return SignalRow(
         at=event.at,
-        status=_cut(str(d.get("status", "?"))),
-        source=_cut(event.actor),
-        segment=_cut(str(segment)) if segment else "-",
-        observed=_cut(str(d["observed"])) if d.get("observed") is not None else "-",
+        status=cut(str(d.get("status", "?"))),
+        source=cut(event.actor),
+        segment=cut(str(segment)) if segment else "-",
+        observed=cut(str(d["observed"])) if d.get("observed") is not None else "-",
         objective=shown_objective,
         burn_rate=f"{burn:g}x" if isinstance(burn, int | float) else "-",
         started_at=parse_time(d.get("started_at")),
@@ -187,93 +183,11 @@ def _timeline(events: Sequence[StoredEvent]) -> tuple[TimelineRow, ...]:
             at=e.at,
             offset=("+" if e.at >= start else "") + format_duration((e.at - start).total_seconds()),
             kind=e.kind.value,
-            actor=_cut(e.actor),
-            summary=_cut(e.summary),
+            actor=cut(e.actor),
+            summary=cut(e.summary),
         )
         for e in events
     )
-
-
-def _changes(events: Sequence[StoredEvent]) -> tuple[ChangeRow, ...]:
-    approvers = {
-        str(e.data.get("step")): ", ".join(str(p) for p in e.data.get("approvals") or [e.actor])
-        for e in events
-        if e.kind is AuditKind.APPROVAL_GRANTED
-    }
-    rows: list[ChangeRow] = []
-    for event in (e for e in events if is_change(e)):
-        d = event.data
-        step = str(d.get("step", ""))
-        subject, before, after = _before_after(d)
-        if d.get("undo"):
-            subject = next((c.subject for c in reversed(rows) if c.step == step), subject)
-        by = event.actor
-        if step in approvers and not d.get("undo"):
-            by += f" (approved by {approvers[step]})"
-        rows.append(
-            ChangeRow(
-                number=len(rows) + 1,
-                seq=event.seq,
-                at=event.at,
-                step=_cut(step),
-                action=_cut(str(d.get("action", ""))),
-                subject=_cut(subject),
-                before=_cut(before),
-                after=_cut(after),
-                by=_cut(by),
-                undo=bool(d.get("undo")),
-                outcome="applied" if event.kind is AuditKind.EFFECT_APPLIED else "already in place",
-            )
-        )
-    return tuple(rows)
-
-
-def _before_after(d: Mapping[str, Any]) -> tuple[str, str, str]:
-    if d.get("undo"):
-        return (str(d.get("step", "")), "(the change above)", f"undone: {d.get('why', '')}")
-    if "flag" in d:
-        old, new = d.get("before"), d.get("after")
-        return (str(d["flag"]), _json(old) if old is not None else "-", _json(new) if new else "-")
-    subject = str(d.get("component", d.get("service", "?")))
-    if "version_before" in d or "version_after" in d:
-        return (subject, str(d.get("version_before")), str(d.get("version_after")))
-    if str(d.get("action")) == "release.freeze":
-        until = d.get("until") or "lifted by hand"
-        return (f"releases of {subject}", "not frozen", f"frozen until {until}")
-    if "replicas_before" in d or "replicas_after" in d:
-        return (subject, str(d.get("replicas_before")), str(d.get("replicas_after")))
-    return (subject, "-", _cut(str(d.get("detail", "-"))))
-
-
-def _approvals(events: Sequence[StoredEvent]) -> tuple[ApprovalRow, ...]:
-    rows: list[ApprovalRow] = []
-    for request in (e for e in events if e.kind is AuditKind.APPROVAL_REQUESTED):
-        step = str(request.data.get("step_id", ""))
-        decision = next(
-            (
-                e
-                for e in events
-                if e.seq > request.seq
-                and e.kind in (AuditKind.APPROVAL_GRANTED, AuditKind.APPROVAL_DENIED)
-                and e.data.get("step") == step
-            ),
-            None,
-        )
-        waited = (decision.at if decision else events[-1].at) - request.at
-        principals = decision.data.get("approvals") or [decision.actor] if decision else []
-        rows.append(
-            ApprovalRow(
-                step=_cut(step),
-                requested_at=request.at,
-                decided_at=decision.at if decision else None,
-                outcome=decision.kind.value.removeprefix("approval_") if decision else "pending",
-                principals=_cut(", ".join(str(p) for p in principals)) or "-",
-                waited=format_duration(waited.total_seconds())
-                + ("" if decision else " (still waiting)"),
-                reason=_cut(str(request.data.get("reason", ""))),
-            )
-        )
-    return tuple(rows)
 
 
 def _rca(event: StoredEvent) -> RcaTask:
@@ -281,22 +195,14 @@ def _rca(event: StoredEvent) -> RcaTask:
     evidence = d.get("evidence") if isinstance(d.get("evidence"), Mapping) else {}
     assert isinstance(evidence, Mapping)
     return RcaTask(
-        ticket=_cut(str(d.get("ticket", "-"))),
-        owner=_cut(str(d.get("owner", "-"))),
-        deadline=_cut(str(d.get("deadline", "-"))),
-        verification=_cut(str(d.get("verification", "-")), 1000),
-        summary=_cut(event.summary),
-        evidence=tuple((_cut(str(k)), _cut(_json(v), 1000)) for k, v in evidence.items()),
+        ticket=cut(str(d.get("ticket", "-"))),
+        owner=cut(str(d.get("owner", "-"))),
+        deadline=cut(str(d.get("deadline", "-"))),
+        verification=cut(str(d.get("verification", "-")), 1000),
+        summary=cut(event.summary),
+        evidence=tuple((cut(str(k)), cut(_json(v), 1000)) for k, v in evidence.items()),
     )
 
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _cut(text: str, limit: int = MAX_CELL) -> str:
-    """One line (control characters escaped), at most ``limit`` characters."""
-    cleaned = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 3] + "..."

@@ -94,42 +94,45 @@ def draw(report: IncidentReport) -> Drawing:
                 label=f"{phase.name}: {format_duration((phase.end - phase.start).total_seconds())}",
             )
         )
-    marks: list[Mark] = []
     mid = LANE / 2
-    for signal in report.signals:
-        colour = "#d9534f" if signal.status == "firing" else "#5cb85c"
-        marks.append(
-            Mark(
-                x=x(signal.at),
-                y=lane("signals") + mid,
-                colour=colour,
-                shape="circle",
-                number="",
-                label=f"{signal.status} signal from {signal.source} ({signal.segment})",
-            )
+    # (lane, time, colour, shape, number, label) of every mark
+    specs = [
+        (
+            "signals",
+            signal.at,
+            "#d9534f" if signal.status == "firing" else "#5cb85c",
+            "circle",
+            "",
+            f"{signal.status} signal from {signal.source} ({signal.segment})",
         )
-    for change in report.changes:
-        marks.append(
-            Mark(
-                x=x(change.at),
-                y=lane("changes") + mid,
-                colour="#777777" if change.undo else "#f0ad4e",
-                shape="diamond",
-                number=str(change.number),
-                label=f"#{change.number} {change.step}: {change.subject} -> {change.after}",
-            )
+        for signal in report.signals
+    ]
+    specs += [
+        (
+            "changes",
+            change.at,
+            "#777777" if change.undo else "#f0ad4e",
+            "diamond",
+            str(change.number),
+            f"#{change.number} {change.step}: {change.subject} -> {change.after}",
         )
-    for check in report.verifications:
-        marks.append(
-            Mark(
-                x=x(check.at),
-                y=lane("verifications") + mid,
-                colour="#5cb85c" if check.passed else "#d9534f",
-                shape="square",
-                number="",
-                label=f"{'passed' if check.passed else 'FAILED'}: {check.detail}",
-            )
+        for change in report.changes
+    ]
+    specs += [
+        (
+            "verifications",
+            check.at,
+            "#5cb85c" if check.passed else "#d9534f",
+            "square",
+            "",
+            f"{'passed' if check.passed else 'FAILED'}: {check.detail}",
         )
+        for check in report.verifications
+    ]
+    marks = [
+        Mark(x=x(at), y=lane(name) + mid, colour=colour, shape=shape, number=number, label=label)
+        for name, at, colour, shape, number, label in specs
+    ]
     axis_y = TOP + len(LANES) * LANE + 4
     ticks = tuple(
         Tick(x=round(LEFT + math.log10(1 + t) * scale, 1), label=_tick(t))
