@@ -48,6 +48,8 @@ class Mark(_Shape):
     shape: str
     """``circle``, ``diamond`` or ``square``."""
     number: str
+    number_dy: float = -10
+    """Where the number sits (above, or below for every other change, so neighbours can be read)."""
     label: str
 
 
@@ -130,7 +132,15 @@ def draw(report: IncidentReport) -> Drawing:
         for check in report.verifications
     ]
     marks = [
-        Mark(x=x(at), y=lane(name) + mid, colour=colour, shape=shape, number=number, label=label)
+        Mark(
+            x=x(at),
+            y=lane(name) + mid,
+            colour=colour,
+            shape=shape,
+            number=number,
+            number_dy=20 if number and int(number) % 2 == 0 else -10,
+            label=label,
+        )
         for name, at, colour, shape, number, label in specs
     ]
     axis_y = TOP + len(LANES) * LANE + 4

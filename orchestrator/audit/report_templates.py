@@ -173,7 +173,7 @@ svg text { font-family: system-ui, sans-serif; font-size: 11px; }
 {% if m.shape == "diamond" %}<polygon points="{{ m.x }},{{ m.y - 8 }} {{ m.x + 8 }},{{ m.y }} {{ m.x }},{{ m.y + 8 }} {{ m.x - 8 }},{{ m.y }}" fill="{{ m.colour }}" stroke="#333"/>
 {% elif m.shape == "square" %}<rect x="{{ m.x - 5 }}" y="{{ m.y - 5 }}" width="10" height="10" fill="{{ m.colour }}" stroke="#333"/>
 {% else %}<circle cx="{{ m.x }}" cy="{{ m.y }}" r="5" fill="{{ m.colour }}" stroke="#333"/>{% endif %}
-{% if m.number %}<text x="{{ m.x }}" y="{{ m.y - 10 }}" text-anchor="middle">{{ m.number }}</text>{% endif %}
+{% if m.number %}<text x="{{ m.x }}" y="{{ m.y + m.number_dy }}" text-anchor="middle">{{ m.number }}</text>{% endif %}
 </g>
 {% endfor %}
 <line x1="150" x2="{{ d.width - 30 }}" y1="{{ d.axis_y }}" y2="{{ d.axis_y }}" stroke="#333"/>
