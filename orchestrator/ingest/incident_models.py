@@ -141,6 +141,32 @@ INCIDENT_PATHS: dict[str, Any] = {
             },
         }
     },
+    "/v1/incidents/{incident_id}/report": {
+        "get": {
+            "summary": "The incident report: a first draft of the post-incident review (viewer)",
+            "security": _SECURITY,
+            "parameters": [
+                *_ID,
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["md", "html"], "default": "md"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "Markdown, or one self-contained HTML file (no network).",
+                    "content": {
+                        "text/markdown": {"schema": {"type": "string"}},
+                        "text/html": {"schema": {"type": "string"}},
+                    },
+                },
+                "404": _error("No audit events for this incident."),
+                "422": _error("Unknown format."),
+                **_COMMON,
+            },
+        }
+    },
     "/v1/incidents/{incident_id}/approve": _decision("Approve the step that waits for approval"),
     "/v1/incidents/{incident_id}/deny": _decision("Deny the step that waits for approval"),
     "/v1/incidents/{incident_id}/abort": _decision("Abort the incident's playbook"),

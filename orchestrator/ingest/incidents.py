@@ -31,6 +31,7 @@ from orchestrator.domain.signals import Segment
 from orchestrator.errors import NotFoundError, ValidationError
 from orchestrator.ingest.incident_models import DecisionRequest, LaunchRequest
 from orchestrator.ingest.operators import Handler, OperatorGuard, named_self
+from orchestrator.ingest.report_api import render_incident_report, report_format, report_response
 from orchestrator.secrets import redact
 
 _log = structlog.get_logger("orchestrator.ingest.incidents")
@@ -123,6 +124,13 @@ class IncidentApi:
             raise NotFoundError(f"no incident {incident_id!r}")
         return JSONResponse({"incident_id": incident_id, "state": state, "timeline": timeline})
 
+    async def report(self, request: Request, _: Principal) -> Response:
+        incident_id = request.path_params["incident_id"]
+        fmt = report_format(request.query_params.get("format"))
+        events = await self.audit.timeline(incident_id)
+        text = render_incident_report(incident_id, events, self.catalog, fmt)
+        return report_response(text, fmt, incident_id)
+
     async def _decision(self, request: Request, principal: Principal) -> DecisionRequest:
         req = await self.guard.parse(request, DecisionRequest, "decision")
         named_self(principal, req.by, "by")
@@ -170,6 +178,11 @@ class IncidentApi:
             Route("/v1/incidents", route(Role.RESPONDER, self.launch), methods=["POST"]),
             Route("/v1/incidents", route(Role.VIEWER, self.list_all), methods=["GET"]),
             Route("/v1/incidents/{incident_id}", route(Role.VIEWER, self.get), methods=["GET"]),
+            Route(
+                "/v1/incidents/{incident_id}/report",
+                route(Role.VIEWER, self.report),
+                methods=["GET"],
+            ),
         ]
         for action, (role, handler) in actions.items():
             path = f"/v1/incidents/{{incident_id}}/{action}"

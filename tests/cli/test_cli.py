@@ -20,6 +20,7 @@ COMMANDS = [
     ["status"],
     ["incidents"],
     ["audit"],
+    ["report"],
     ["up"],
     ["worker"],
     ["demo"],

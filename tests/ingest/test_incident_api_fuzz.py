@@ -70,6 +70,7 @@ def requests(draw: st.DrawFn) -> tuple[str, str, bytes, dict[str, str]]:
                 ("POST", "/v1/incidents"),
                 ("GET", "/v1/incidents"),
                 ("GET", f"/v1/incidents/{incident}"),
+                ("GET", f"/v1/incidents/{incident}/report"),
                 ("POST", f"/v1/incidents/{incident}/approve"),
                 ("POST", f"/v1/incidents/{incident}/deny"),
                 ("POST", f"/v1/incidents/{incident}/abort"),
