@@ -67,6 +67,10 @@ class Settings:
     catalog_path: Path = Path("catalog/catalog.yaml")
     playbooks_path: Path = Path("playbooks")
     audit_url: str = ""
+    audit_signing_key: Secret | None = None
+    """Signs audit digests and exports (docs/audit.md); never shown."""
+    audit_digest_every: int = 1000
+    audit_digest_interval: float = 3600.0
     flag_backend: Literal["local", "launchdarkly"] = "local"
     launchdarkly: LaunchDarklySettings | None = None
     kill_switch: bool = False
@@ -165,6 +169,9 @@ class Settings:
             catalog_path=env.path("ORCHESTRATOR_CATALOG", Path("catalog/catalog.yaml")),
             playbooks_path=env.path("ORCHESTRATOR_PLAYBOOKS", Path("playbooks")),
             audit_url=env.text("ORCHESTRATOR_AUDIT_URL", ""),
+            audit_signing_key=env.secret("ORCHESTRATOR_AUDIT_SIGNING_KEY"),
+            audit_digest_every=env.integer("ORCHESTRATOR_AUDIT_DIGEST_EVERY", 1000, minimum=1),
+            audit_digest_interval=env.duration("ORCHESTRATOR_AUDIT_DIGEST_INTERVAL", 3600.0),
             flag_backend="launchdarkly" if backend == "launchdarkly" else "local",
             launchdarkly=_launchdarkly(env) if backend == "launchdarkly" else None,
             kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
