@@ -22,6 +22,7 @@ from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.activities.safety_ledger import open_safety_ledger
+from orchestrator.audit.digest_job import start_digest_job, stop_digest_job
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
@@ -122,6 +123,12 @@ async def build_runtime(
     ops = local.providers(safety)
     ops = ops if wrap_ops is None else wrap_ops(ops)
     audit = open_audit_store(settings.effective_audit_url)
+    digests = start_digest_job(
+        settings.effective_audit_url,
+        settings.audit_signing_key,
+        every=settings.audit_digest_every,
+        interval=settings.audit_digest_interval,
+    )
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
@@ -181,6 +188,7 @@ async def build_runtime(
         finally:
             evaluator.close()
     finally:
+        await stop_digest_job(digests)
         await http.aclose()
         await holding_store.close()
         await safety.close()

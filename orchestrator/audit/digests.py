@@ -99,9 +99,9 @@ async def load_digests(holdings: HoldingStore) -> list[Digest]:
     return sorted(out, key=lambda d: d.n)
 
 
-async def chain_head(store: AuditStore) -> tuple[int, str] | None:
-    """(seq, hash) of the newest event, or None for an empty store."""
-    since, last = 0, None
+async def chain_head(store: AuditStore, since: int = 0) -> tuple[int, str] | None:
+    """(seq, hash) of the newest event after seq ``since`` (reads only those), or None."""
+    last = None
     while True:
         page = await store.events(since_seq=since, limit=10_000)
         if not page:
@@ -133,7 +133,9 @@ async def write_digest_if_due(
     created only if absent, so two writers store one digest). None when nothing was written."""
     digests = await load_digests(holdings)
     last = digests[-1] if digests else None
-    head = head or await chain_head(store) or (0, "")
+    if head is None:
+        previous = (last.head_seq, last.head_hash) if last else (0, "")
+        head = await chain_head(store, previous[0]) or previous
     if not is_due(last, head, now, every, interval):
         return None
     n = last.n + 1 if last else 1
