@@ -24,6 +24,7 @@ from orchestrator.activities.safety import SafetyActivities
 from orchestrator.activities.safety_ledger import open_safety_ledger
 from orchestrator.audit.digest_job import start_digest_job, stop_digest_job
 from orchestrator.audit.factory import open_audit_store, open_holding_store
+from orchestrator.audit.signing import signer_for
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
@@ -125,7 +126,7 @@ async def build_runtime(
     audit = open_audit_store(settings.effective_audit_url)
     digests = start_digest_job(
         settings.effective_audit_url,
-        settings.audit_signing_key,
+        signer_for(settings.audit_signing_key, settings.audit_ed25519_key_file),
         every=settings.audit_digest_every,
         interval=settings.audit_digest_interval,
     )

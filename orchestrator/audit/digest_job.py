@@ -14,11 +14,11 @@ import contextlib
 
 import structlog
 
-from orchestrator.audit.digests import DIGESTS_TABLE, Signer, write_digest_if_due
+from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.rows import Clock, utc_now
+from orchestrator.audit.signing import Signer
 from orchestrator.errors import OrchestratorError
-from orchestrator.secrets import Secret
 
 _log = structlog.get_logger("orchestrator.audit.digests")
 
@@ -48,12 +48,12 @@ async def run_digest_job(
 
 
 def start_digest_job(
-    url: str, key: Secret | None, *, every: int, interval: float
+    url: str, signer: Signer | None, *, every: int, interval: float
 ) -> asyncio.Task[None] | None:
     """The job as a task when a signing key is set; None (no digests) otherwise."""
-    if key is None or not key:
+    if signer is None:
         return None
-    job = run_digest_job(url, Signer(key), every=every, interval=interval)
+    job = run_digest_job(url, signer, every=every, interval=interval)
     return asyncio.create_task(job, name="audit-digests")
 
 

@@ -1,7 +1,7 @@
 """Signed, chained digests of the audit chain's head (as CloudTrail's digest files).
 
-A digest names the chain head at one moment (``head_seq``, ``head_hash``), is signed with
-HMAC-SHA256 under ORCHESTRATOR_AUDIT_SIGNING_KEY and carries the previous digest's signature, so
+A digest names the chain head at one moment (``head_seq``, ``head_hash``), is signed
+(:mod:`~orchestrator.audit.signing`) and carries the previous digest's signature, so
 digests form a chain of their own. They live in the ``audit_digests`` table of the audit database
 (the compare-and-swap store, record ``digest:<n>``): a digest written from the head cannot be
 rewritten once the tail is cut without the key, and a digest naming a head the events no longer
@@ -11,43 +11,18 @@ comes first, even when idle, so a run of missing digests is itself evidence (doc
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from orchestrator.audit.holdings import HoldingStore
-from orchestrator.audit.model import canonical_json, iso_utc
+from orchestrator.audit.model import iso_utc
+from orchestrator.audit.signing import Signer
 from orchestrator.audit.store import AuditStore
 from orchestrator.errors import AuditError
-from orchestrator.secrets import Secret
 
 DIGESTS_TABLE = "audit_digests"
-ALGORITHM = "hmac-sha256"
-
-
-class Signer:
-    """HMAC-SHA256 under a secret key; ``key_id`` names the key without revealing it."""
-
-    def __init__(self, key: Secret) -> None:
-        if not key:
-            raise AuditError("the audit signing key is empty")
-        self._key = key
-        self.key_id = hashlib.sha256(
-            b"orchestrator-audit-key:" + key.reveal().encode()
-        ).hexdigest()[:16]
-
-    def __repr__(self) -> str:
-        return f"Signer(key_id={self.key_id!r})"
-
-    def sign(self, body: dict[str, Any]) -> str:
-        text = canonical_json(body).encode()
-        return hmac.new(self._key.reveal().encode(), text, hashlib.sha256).hexdigest()
-
-    def valid(self, body: dict[str, Any], signature: str) -> bool:
-        return hmac.compare_digest(self.sign(body), signature)
 
 
 class Digest(BaseModel):
@@ -61,8 +36,9 @@ class Digest(BaseModel):
     head_hash: str
     prev: str
     """The previous digest's signature ("" for the first): digests chain."""
-    alg: str = ALGORITHM
+    alg: str
     key_id: str
+    public_key: str | None = None
     sig: str
 
     def body(self) -> dict[str, Any]:
@@ -78,8 +54,9 @@ def make_digest(signer: Signer, n: int, at: datetime, head: tuple[int, str], pre
         "head_seq": head[0],
         "head_hash": head[1],
         "prev": prev,
-        "alg": ALGORITHM,
+        "alg": signer.alg,
         "key_id": signer.key_id,
+        "public_key": signer.public_key,
     }
     return Digest.model_validate({**unsigned, "sig": signer.sign(unsigned)})
 

@@ -3,8 +3,8 @@
 One canonical JSON object a line. ``record: event`` lines hold exactly the fields the chain hashes
 plus ``prev_hash`` and ``hash``; ``record: digest`` lines are the signed digests
 (:mod:`~orchestrator.audit.digests`); the last line, ``record: trailer``, names the store's chain
-head at export time, the counts, the time range, the SHA-256 of every line before it and an
-HMAC-SHA256 signature over all of that (the key id, never the key).
+head at export time, the counts, the time range, the SHA-256 of every line before it and a
+signature over all of that (HMAC-SHA256 or Ed25519: the key id and public key, never a secret).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.audit.chain import GENESIS_HASH, ChainVerifier, event_hash, hash_fields
-from orchestrator.audit.digests import Digest, Signer, check_digests, staleness
+from orchestrator.audit.digests import Digest, check_digests, staleness
 from orchestrator.audit.model import StoredEvent, canonical_json, iso_utc
+from orchestrator.audit.signing import Signer
 
 FORMAT = "orchestrator-audit-export/1"
 
@@ -58,8 +59,9 @@ def trailer_line(
         "head_hash": head[1] if head else GENESIS_HASH,
         "content_sha256": content_hash(lines),
         "digest_interval_s": interval,
-        "alg": "hmac-sha256",
+        "alg": signer.alg,
         "key_id": signer.key_id,
+        "public_key": signer.public_key,
     }
     return canonical_json({**body, "sig": signer.sign(body)})
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.audit.digests import Signer, check_digests, load_digests, staleness
+from orchestrator.audit.digests import check_digests, load_digests, staleness
 from orchestrator.audit.export import digest_line, event_line, parse_export, trailer_line
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.model import StoredEvent
+from orchestrator.audit.signing import Signer
 from orchestrator.audit.store import AuditStore
 
 PAGE = 5000

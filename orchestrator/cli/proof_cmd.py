@@ -1,6 +1,7 @@
 """``orchestrator audit export | verify | digest``: proof that the audit history was not edited.
 
-The key is ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] or ``--key-file``; never a command-line value
+The key is ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] (HMAC) or ORCHESTRATOR_AUDIT_ED25519_KEY_FILE, or
+``--key-file`` / ``--public-key`` (Ed25519, check only); never a command-line value
 (it would sit in shell history and ``ps``). Problems print one a line; exit 1 when any is found,
 2 for unusable input (no key, no file, not an export).
 """
@@ -13,32 +14,45 @@ from pathlib import Path
 
 import typer
 
-from orchestrator.audit.digests import DIGESTS_TABLE, Signer, write_digest_if_due
+from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
 from orchestrator.audit.export import ExportError, verify_export
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.proof import build_export, verify_store_against, verify_store_digests
+from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
 from orchestrator.cli.common import echo, fail, run, settings_of
 from orchestrator.config.settings import Settings
+from orchestrator.errors import AuditError
 from orchestrator.secrets import Secret
 
 _AGO = re.compile(r"^(\d+)([mhd])$")
-KEY_FILE = typer.Option(None, "--key-file", help="File whose first line is the signing key")
+KEY_FILE = typer.Option(None, "--key-file", help="File whose first line is the HMAC key")
+PUBLIC_KEY = typer.Option(None, "--public-key", help="Ed25519 public key (PEM) to check with")
 
 
-def _signer(settings: Settings, key_file: Path | None) -> Signer:
-    if key_file is not None:
-        try:
-            lines = key_file.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise fail(f"cannot read the key file {key_file}: {exc.strerror or exc}") from None
-        key = Secret(lines[0].strip() if lines else "")
-    elif settings.audit_signing_key is not None:
-        key = settings.audit_signing_key
-    else:
-        raise fail("no signing key: set ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] or pass --key-file")
-    if not key:
-        raise fail("the signing key is empty")
-    return Signer(key)
+def _signer(settings: Settings, key_file: Path | None, public_key: Path | None = None) -> Signer:
+    try:
+        if public_key is not None:
+            return Ed25519Signer.from_pem(public_key)
+        if key_file is not None:
+            return HmacSigner(_first_line(key_file))
+        found = signer_for(settings.audit_signing_key, settings.audit_ed25519_key_file)
+    except AuditError as exc:
+        raise fail(str(exc)) from None
+    if found is None:
+        raise fail(
+            "no signing key: set ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] or"
+            " ORCHESTRATOR_AUDIT_ED25519_KEY_FILE, or pass --key-file / --public-key"
+        )
+    return found
+
+
+def _first_line(path: Path) -> Secret:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise AuditError(f"cannot read the key file {path}: {reason or exc}") from None
+    return Secret(lines[0].strip() if lines else "")
 
 
 def _since(text: str | None, now: datetime) -> datetime | None:
@@ -111,10 +125,11 @@ def verify(
         False, "--store", help="With --export: the store still holds exactly what it exported"
     ),
     key_file: Path | None = KEY_FILE,
+    public_key: Path | None = PUBLIC_KEY,
 ) -> None:
     """Check an export without the database, or the live store's digests (and chain)."""
     settings = settings_of(ctx)
-    signer = _signer(settings, key_file)
+    signer = _signer(settings, key_file, public_key)
     if export_file is None:
         _report(run(lambda: _live(settings, signer)), "store ok: chain and digests verify")
         return

@@ -6,9 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 
 from orchestrator.audit.digest_job import start_digest_job, stop_digest_job
-from orchestrator.audit.digests import DIGESTS_TABLE, Signer, load_digests
+from orchestrator.audit.digests import DIGESTS_TABLE, load_digests
 from orchestrator.audit.factory import open_holding_store
 from orchestrator.audit.proof import verify_store_digests
+from orchestrator.audit.signing import HmacSigner
 from orchestrator.secrets import Secret
 from tests.audit.conftest import Backend
 from tests.audit.factories import event
@@ -20,7 +21,7 @@ async def test_the_job_writes_signed_chained_digests_until_stopped(backend: Back
     assert start_digest_job(backend.url, None, every=2, interval=0.4) is None
     for i in range(1, 4):
         await backend.store.append(event(i))
-    task = start_digest_job(backend.url, KEY, every=2, interval=0.4)
+    task = start_digest_job(backend.url, HmacSigner(KEY), every=2, interval=0.4)
     digests = open_holding_store(backend.url, DIGESTS_TABLE)
     try:
         for i in range(4, 8):
@@ -31,7 +32,7 @@ async def test_the_job_writes_signed_chained_digests_until_stopped(backend: Back
         found = await load_digests(digests)
         assert len(found) >= 3 and found[-1].head_seq == 7
         problems = await verify_store_digests(
-            backend.store, digests, Signer(KEY), now=datetime.now(UTC), interval=0.4
+            backend.store, digests, HmacSigner(KEY), now=datetime.now(UTC), interval=0.4
         )
         assert problems == []
     finally:

@@ -5,19 +5,29 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
-from orchestrator.audit.digests import DIGESTS_TABLE, Signer, write_digest_if_due
+from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
 from orchestrator.audit.export import ExportError, verify_export
 from orchestrator.audit.factory import open_holding_store
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.proof import build_export, verify_store_against, verify_store_digests
+from orchestrator.audit.signing import Ed25519Signer, HmacSigner
+from orchestrator.errors import AuditError
 from orchestrator.secrets import Secret
 from tests.audit.conftest import Backend
 from tests.audit.factories import event
 
-KEY = Signer(Secret("k3y-for-tests-only-0123456789abcdef"))
+KEY = HmacSigner(Secret("k3y-for-tests-only-0123456789abcdef"))
 INTERVAL = 600.0
 
 
@@ -119,7 +129,7 @@ async def test_wrong_key_forged_trailer_and_not_an_export(
 ) -> None:
     await _history(backend, digests)
     text = await _export(backend, digests)
-    other = Signer(Secret("another-key-entirely-0000000000"))
+    other = HmacSigner(Secret("another-key-entirely-0000000000"))
     assert "wrong key or forged" in verify_export(text, other)[0]
     lines = _lines(text)
     trailer = json.loads(lines[-1])
@@ -188,9 +198,38 @@ async def test_digests_are_idempotent_and_forgeries_named(
         backend.store, digests, KEY, now=now, every=4, interval=INTERVAL
     )
     assert again is None  # nothing new, not yet due by time
-    forged = Signer(Secret("attacker-key-000000000000000000"))
+    forged = HmacSigner(Secret("attacker-key-000000000000000000"))
     assert await write_digest_if_due(
         backend.store, digests, forged, now=now + timedelta(hours=1), every=4, interval=INTERVAL
     )
     problems = await verify_store_digests(backend.store, digests, KEY, now=now, interval=INTERVAL)
     assert "digest #2: signature does not verify with this key: forged" in problems
+
+
+async def test_ed25519_exports_are_checked_with_the_public_key_alone(
+    backend: Backend, digests: HoldingStore, tmp_path: Path
+) -> None:
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    (tmp_path / "audit.key").write_bytes(pem)
+    public_pem = private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    (tmp_path / "audit.pub").write_bytes(public_pem)
+    signer = Ed25519Signer.from_pem(tmp_path / "audit.key")
+    checker = Ed25519Signer.from_pem(tmp_path / "audit.pub")
+    for i in range(1, 6):
+        await backend.store.append(event(i))
+        await write_digest_if_due(
+            backend.store, digests, signer, now=datetime.now(UTC), every=2, interval=INTERVAL
+        )
+    now = datetime.now(UTC)
+    text = await build_export(backend.store, digests, signer, now=now, interval=INTERVAL)
+    assert json.loads(_lines(text)[-1])["public_key"] == checker.public_key
+    assert verify_export(text, checker) == []
+    reordered = verify_export(_tampered(text, "reorder"), checker)
+    assert "seq 4: expected seq 3, found 4: events are missing or reordered" in reordered
+    assert "wrong key or forged" in verify_export(text, KEY)[0]
+    with pytest.raises(AuditError, match="cannot sign"):
+        checker.sign({"n": 1})
+    (tmp_path / "bad.pem").write_text("not a key")
+    with pytest.raises(AuditError, match="is not an unencrypted Ed25519 key"):
+        Ed25519Signer.from_pem(tmp_path / "bad.pem")

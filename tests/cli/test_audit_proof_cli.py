@@ -6,6 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 
 from orchestrator.audit.factory import open_audit_store
 from tests.audit.factories import event
@@ -94,3 +101,24 @@ async def test_bad_inputs_give_one_line(
     assert message.format(dir=tmp_path) in shown
     assert len(shown.strip().splitlines()) == 1
     assert KEY not in shown and "a-different-key" not in shown
+
+
+async def test_ed25519_export_checked_with_the_public_key(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    private = Ed25519PrivateKey.generate()
+    key = tmp_path / "audit.key"
+    key.write_bytes(private.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    pub = tmp_path / "audit.pub"
+    pub.write_bytes(
+        private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    signing = {**env, "ORCHESTRATOR_AUDIT_ED25519_KEY_FILE": str(key)}
+    del signing["ORCHESTRATOR_AUDIT_SIGNING_KEY"]
+    out = tmp_path / "copy.jsonl"
+    assert (await cli("audit", "export", "-o", str(out), env=signing)).code == 0
+    checking = {k: v for k, v in signing.items() if not k.startswith("ORCHESTRATOR_AUDIT_ED")}
+    ok = await cli("audit", "verify", "--export", str(out), "--public-key", str(pub), env=checking)
+    assert ok.code == 1  # the HMAC digests of the fixture do not verify with this key
+    assert "digest #1: signature does not verify with this key: forged" in ok.out
+    assert "PRIVATE" not in ok.out + ok.err
