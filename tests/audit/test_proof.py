@@ -84,6 +84,8 @@ async def test_filtered_exports_verify(backend: Backend, digests: HoldingStore) 
     assert sum('"record":"event"' in line for line in _lines(by_incident)) == 6
     since = await _export(backend, digests, since=datetime.now(UTC) - timedelta(hours=1))
     assert verify_export(since, KEY) == []
+    nothing = await _export(backend, digests, since=datetime.now(UTC) + timedelta(hours=1))
+    assert verify_export(nothing, KEY) == []
 
 
 def _tampered(text: str, how: str) -> str:
