@@ -23,7 +23,9 @@ from orchestrator.activities.releases import ReleaseActivities
 from orchestrator.activities.safety import SafetyActivities
 from orchestrator.activities.safety_ledger import open_safety_ledger
 from orchestrator.activities.updates import IncidentUpdates
+from orchestrator.audit.digest_job import start_digest_job, stop_digest_job
 from orchestrator.audit.factory import open_audit_store, open_holding_store
+from orchestrator.audit.signing import signer_for
 from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
@@ -129,6 +131,12 @@ async def build_runtime(
     ops = ops if wrap_ops is None else wrap_ops(ops)
     updates = IncidentUpdates(chat_for(settings, http), pager, link_base_url=settings.link_base_url)
     audit = open_audit_store(settings.effective_audit_url)
+    digests = start_digest_job(
+        settings.effective_audit_url,
+        signer_for(settings.audit_signing_key, settings.audit_ed25519_key_file),
+        every=settings.audit_digest_every,
+        interval=settings.audit_digest_interval,
+    )
     holding_store = open_holding_store(settings.effective_audit_url)
     holdings = Holdings(holding_store)
     evaluator: FlagEvaluator
@@ -189,6 +197,7 @@ async def build_runtime(
         finally:
             evaluator.close()
     finally:
+        await stop_digest_job(digests)
         await http.aclose()
         await holding_store.close()
         await safety.close()

@@ -74,9 +74,10 @@ def seal(event: AuditEvent, *, seq: int, prev_hash: str, recorded_at: datetime) 
 class ChainVerifier:
     """Checks events fed in seq order, one at a time, so a store can verify page by page."""
 
-    def __init__(self) -> None:
-        self._checked = 0
-        self._head = GENESIS_HASH
+    def __init__(self, *, after_seq: int = 0, after_hash: str = GENESIS_HASH) -> None:
+        """Start at genesis, or after ``after_seq`` whose hash is ``after_hash`` (a slice)."""
+        self._checked = after_seq
+        self._head = after_hash
         self._bad_seq: int | None = None
         self._problem: str | None = None
 

@@ -8,6 +8,7 @@ from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import ChainReport, StoredEvent
 from orchestrator.audit.render import format_incidents, format_timeline
 from orchestrator.audit.spool import AuditSpool
+from orchestrator.cli import proof_cmd
 from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
 from orchestrator.errors import NotFoundError
 
@@ -27,7 +28,10 @@ def audit(
     they wait in the state folder's audit-spool/ for a worker to drain) and then exits 1.
 
     The audit store outlives Temporal's retention; it is the record for post-incident review.
+    Subcommands export, verify and digest prove it was not edited (docs/audit.md).
     """
+    if ctx.invoked_subcommand is not None:
+        return
     settings = settings_of(ctx)
 
     async def body() -> list[StoredEvent] | ChainReport | str:
@@ -81,4 +85,7 @@ def audit(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(audit)
+    group = typer.Typer(invoke_without_command=True, rich_markup_mode=None)
+    group.callback()(audit)
+    proof_cmd.register(group)
+    app.add_typer(group, name="audit")

@@ -74,6 +74,11 @@ class Settings:
     catalog_path: Path = Path("catalog/catalog.yaml")
     playbooks_path: Path = Path("playbooks")
     audit_url: str = ""
+    audit_signing_key: Secret | None = None
+    """Signs audit digests and exports (docs/audit.md); never shown."""
+    audit_ed25519_key_file: Path | None = None
+    audit_digest_every: int = 1000
+    audit_digest_interval: float = 3600.0
     flag_backend: Literal["local", "launchdarkly"] = "local"
     launchdarkly: LaunchDarklySettings | None = None
     kill_switch: bool = False
@@ -180,6 +185,10 @@ class Settings:
             catalog_path=env.path("ORCHESTRATOR_CATALOG", Path("catalog/catalog.yaml")),
             playbooks_path=env.path("ORCHESTRATOR_PLAYBOOKS", Path("playbooks")),
             audit_url=env.text("ORCHESTRATOR_AUDIT_URL", ""),
+            audit_signing_key=env.secret("ORCHESTRATOR_AUDIT_SIGNING_KEY"),
+            audit_ed25519_key_file=_optional_path(env, "ORCHESTRATOR_AUDIT_ED25519_KEY_FILE"),
+            audit_digest_every=env.integer("ORCHESTRATOR_AUDIT_DIGEST_EVERY", 1000, minimum=1),
+            audit_digest_interval=env.duration("ORCHESTRATOR_AUDIT_DIGEST_INTERVAL", 3600.0),
             flag_backend="launchdarkly" if backend == "launchdarkly" else "local",
             launchdarkly=_launchdarkly(env) if backend == "launchdarkly" else None,
             kill_switch=env.flag("ORCHESTRATOR_KILL_SWITCH"),
@@ -200,6 +209,11 @@ class Settings:
             slack=chat_from_env(env),
             link_base_url=env.text("ORCHESTRATOR_LINK_BASE_URL", "").rstrip("/"),
         )
+
+
+def _optional_path(env: Env, name: str) -> Path | None:
+    value = env.raw(name)
+    return Path(value) if value else None
 
 
 def _principals(env: Env) -> Principals:

@@ -71,6 +71,10 @@ _CORE = (
     _v("ORCHESTRATOR_CATALOG", "path", "catalog/catalog.yaml", "service and SLO catalog"),
     _v("ORCHESTRATOR_PLAYBOOKS", "path", "playbooks", "playbook file or folder"),
     _v("ORCHESTRATOR_AUDIT_URL", "text", "sqlite:///<state>/audit.db", "audit store URL"),
+    *_secret("ORCHESTRATOR_AUDIT_SIGNING_KEY", "HMAC-SHA256 key signing audit digests, exports"),
+    _v("ORCHESTRATOR_AUDIT_ED25519_KEY_FILE", "path", "-", "Ed25519 private key (PEM) instead"),
+    _v("ORCHESTRATOR_AUDIT_DIGEST_EVERY", "int", "1000", "events between signed audit digests"),
+    _v("ORCHESTRATOR_AUDIT_DIGEST_INTERVAL", "duration", "60m", "longest time between digests"),
     _v("ORCHESTRATOR_FLAG_BACKEND", "choice", "local", "local or launchdarkly"),
     _v(
         "ORCHESTRATOR_KILL_SWITCH",

@@ -56,6 +56,8 @@ def leaf_commands() -> list[tuple[list[str], Any]]:
     def walk(command: Any, path: list[str]) -> None:
         children = getattr(command, "commands", None)
         if children:
+            if getattr(command, "invoke_without_command", False) and path:
+                found.append((path, command))  # a group that also runs on its own (audit)
             for name, child in sorted(children.items()):
                 walk(child, [*path, name])
         else:
