@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.providers.fake_rest import FakeRestServer, Reply, Request
+from tests.providers.fake_http import FakeHttpServer, Reply, Request
 
 DOCS = "https://docs.github.com/rest"
 VERSIONS = ("2022-11-28", "2026-03-10")
@@ -29,7 +29,9 @@ def error(status: int, message: str, **extra: Any) -> Reply:
     return Reply(status, {"message": message, "documentation_url": DOCS, **extra})
 
 
-class FakeGitHub(FakeRestServer):
+class FakeGitHub(FakeHttpServer):
+    json_type = "application/json; charset=utf-8"
+
     def __init__(self, *, token: str, repo: str, rate_limit: int = 5000) -> None:
         super().__init__()
         self.token = token
@@ -44,54 +46,49 @@ class FakeGitHub(FakeRestServer):
         self.slow_create: float = 0.0
         """Seconds a create waits after it is done before answering (a lost response)."""
 
-    def handle(self, request: Request) -> Reply:
+    def admit(self, request: Request) -> Reply | None:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return error(401, "Bad credentials")
         version = request.headers.get("X-GitHub-Api-Version")
         if version is not None and version not in VERSIONS:
             return error(400, f"API version {version} is not supported.")
-        with self.lock:
-            if self.used >= self.rate_limit:
-                reply = error(403, "API rate limit exceeded for user ID 1.")
-                return self._limits(reply)
-            self.used += 1
-        injected = self.injected()
-        if injected is not None:
-            return self._limits(injected)
-        reply = self._route(request)
+        if self.used >= self.rate_limit:
+            return self._limits(error(403, "API rate limit exceeded for user ID 1."))
+        self.used += 1
+        return None
+
+    def finish(self, request: Request, reply: Reply) -> Reply:
         if reply.status == 201 and request.path.endswith("/issues"):
             time.sleep(self.slow_create)  # done, but the answer comes late (outside the lock)
         return self._limits(reply)
 
     def _limits(self, reply: Reply) -> Reply:
         with self.lock:
-            reply.headers = {
+            limits = {
                 "x-ratelimit-limit": str(self.rate_limit),
                 "x-ratelimit-remaining": str(max(0, self.rate_limit - self.used)),
                 "x-ratelimit-used": str(self.used),
                 "x-ratelimit-reset": str(self.reset_at),
                 "x-ratelimit-resource": "core",
-                **reply.headers,
             }
-        return reply
+        return Reply(reply.status, reply.body, {**limits, **reply.headers})
 
-    def _route(self, request: Request) -> Reply:
+    def handle(self, request: Request) -> Reply:
         match = _ROUTE.match(request.path)
         if match is None or f"{match[1]}/{match[2]}" != self.repo:
             return error(404, "Not Found")
         if not self.issues_enabled:
             return error(410, "Issues are disabled for this repo")
         number = int(match[3]) if match[3] else None
-        with self.lock:
-            if number is None:
-                return self._create(request) if request.method == "POST" else self._list(request)
-            if number not in self.issues:
-                return error(404, "Not Found")
-            if match[4]:
-                return self._comments(request, number)
-            if request.method == "PATCH":
-                return self._patch(request, number)
-            return Reply(200, self.issues[number])
+        if number is None:
+            return self._create(request) if request.method == "POST" else self._list(request)
+        if number not in self.issues:
+            return error(404, "Not Found")
+        if match[4]:
+            return self._comments(request, number)
+        if request.method == "PATCH":
+            return self._patch(request, number)
+        return Reply(200, self.issues[number])
 
     def _create(self, request: Request) -> Reply:
         body = request.json()

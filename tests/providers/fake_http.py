@@ -1,8 +1,12 @@
-"""What the local vendor servers share: a real HTTP server on a free port in a thread, injected
-failures (a status with headers and a body, for the next N requests) and hangs.
+"""What every local vendor server shares (PagerDuty, Slack, GitHub, Jira; LaunchDarkly uses the
+handler): a real HTTP server on a free port in a thread, a request log, a request budget per window,
+injected failures (a status with headers and a body, for the next N requests) and hangs.
 
-A subclass answers :meth:`FakeHttpServer.handle`; the base records every request and applies
-the injected hangs and failures before it does.
+A request goes: recorded; :meth:`FakeHttpServer.admit` (the vendor's own checks that come before
+anything else, such as auth or a rate limit; none by default); an injected hang, then an injected
+failure, else :meth:`FakeHttpServer.handle` (under the lock); then :meth:`FakeHttpServer.finish`
+(outside the lock, on the injected failure or the handled answer: headers every answer carries, a
+late answer).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -39,8 +43,15 @@ class Request:
     def json(self) -> Any:
         return json.loads(self.body or b"null")
 
+    def arg(self, name: str, default: str = "") -> str:
+        """The first value of query parameter ``name``."""
+        return parse_qs(self.query).get(name, [default])[0]
+
 
 class FakeHttpServer:
+    json_type = "application/json"
+    """The Content-Type of a JSON answer, as the vendor sends it."""
+
     def __init__(self, *, budget: int | None = None, window_seconds: float = 1.0) -> None:
         self.budget = budget
         """Requests taken per window before 429s (None: no limit)."""
@@ -58,8 +69,16 @@ class FakeHttpServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    def admit(self, request: Request) -> Reply | None:
+        """A refusal that comes before injected failures (auth, the vendor's rate limit), if any."""
+        return None
+
     def handle(self, request: Request) -> Reply:
         raise NotImplementedError
+
+    def finish(self, request: Request, reply: Reply) -> Reply:
+        """The answer as sent, from an injected failure or :meth:`handle` (outside the lock)."""
+        return reply
 
     def over_budget(self) -> int | None:
         """Count one request against the budget; the seconds to wait when it is spent."""
@@ -76,7 +95,7 @@ class FakeHttpServer:
         return None
 
     def fail_next(self, reply: Reply, times: int = 1) -> None:
-        """Answer the next ``times`` requests with ``reply`` instead of handling them."""
+        """Answer the next ``times`` admitted requests with ``reply`` instead of handling them."""
         with self.lock:
             self._failures.extend([reply] * times)
 
@@ -88,12 +107,16 @@ class FakeHttpServer:
     def answer(self, request: Request) -> Reply:
         with self.lock:
             self.requests.append(request)
+            refusal = self.admit(request)
+            if refusal is not None:
+                return refusal
             hang = self._hangs.pop(0) if self._hangs else None
         if hang is not None:
             time.sleep(hang)  # this request's own handler thread
         with self.lock:
             failure = self._failures.pop(0) if self._failures else None
-            return failure if failure is not None else self.handle(request)
+            reply = failure if failure is not None else self.handle(request)
+        return self.finish(request, reply)
 
     @contextmanager
     def running(self) -> Iterator[FakeHttpServer]:
@@ -139,13 +162,13 @@ class VendorHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def send_reply(self, reply: Reply) -> None:
+    def send_reply(self, reply: Reply, json_type: str = "application/json") -> None:
         if reply.body is None:
             data, kind = b"", None
         elif isinstance(reply.body, str):
             data, kind = reply.body.encode(), "text/plain; charset=utf-8"
         else:
-            data, kind = json.dumps(reply.body).encode(), "application/json"
+            data, kind = json.dumps(reply.body).encode(), json_type
         self.send_response(reply.status)
         for name, value in reply.headers.items():
             self.send_header(name, value)
@@ -162,9 +185,11 @@ class VendorHandler(BaseHTTPRequestHandler):
 class _Handler(VendorHandler):
     fake: FakeHttpServer
 
+    def do_PUT(self) -> None:
+        self.dispatch("PUT")
+
     def dispatch(self, method: str) -> None:
         split = urlsplit(self.path)
         body = self.read_body()
-        self.send_reply(
-            self.fake.answer(Request(method, split.path, split.query, self.headers, body))
-        )
+        reply = self.fake.answer(Request(method, split.path, split.query, self.headers, body))
+        self.send_reply(reply, self.fake.json_type)

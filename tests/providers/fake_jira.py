@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.providers.fake_rest import FakeRestServer, Reply, Request
+from tests.providers.fake_http import FakeHttpServer, Reply, Request
 
 _ISSUE = re.compile(r"^/rest/api/3/issue/([A-Z][A-Z0-9]*-\d+)(/comment|/transitions)?$")
 _JQL = re.compile(r'^project = "([^"]+)" AND labels = "([^"]+)"(?: ORDER BY created (ASC|DESC))?$')
@@ -34,7 +34,9 @@ def is_adf(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "doc" and value.get("version") == 1
 
 
-class FakeJira(FakeRestServer):
+class FakeJira(FakeHttpServer):
+    json_type = "application/json; charset=utf-8"
+
     def __init__(self, *, email: str, token: str, project: str, burst: int | None = None) -> None:
         super().__init__()
         self.basic = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
@@ -46,31 +48,29 @@ class FakeJira(FakeRestServer):
         self._indexed_at: dict[str, float] = {}
         self.slow_create = 0.0
 
-    def handle(self, request: Request) -> Reply:
+    def admit(self, request: Request) -> Reply | None:
         if request.headers.get("Authorization") != self.basic:
             return error(401, "Client must be authenticated to access this resource.")
-        with self.lock:
-            if self.burst is not None:
-                if self.burst <= 0:
-                    reset = datetime.fromtimestamp(time.time() + 5, UTC)
-                    reply = error(429, "Rate limit exceeded.")
-                    reply.headers = {
-                        "Retry-After": "5",
-                        "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
-                        "RateLimit-Reason": "jira-burst-based",
-                    }
-                    return reply
-                self.burst -= 1
-        injected = self.injected()
-        if injected is not None:
-            return injected
-        with self.lock:
-            reply = self._route(request)
+        if self.burst is None:
+            return None
+        if self.burst <= 0:
+            reset = datetime.fromtimestamp(time.time() + 5, UTC)
+            reply = error(429, "Rate limit exceeded.")
+            reply.headers = {
+                "Retry-After": "5",
+                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
+                "RateLimit-Reason": "jira-burst-based",
+            }
+            return reply
+        self.burst -= 1
+        return None
+
+    def finish(self, request: Request, reply: Reply) -> Reply:
         if reply.status == 201 and request.path == "/rest/api/3/issue":
-            time.sleep(self.slow_create)  # done, but the answer comes late
+            time.sleep(self.slow_create)  # done, but the answer comes late (outside the lock)
         return reply
 
-    def _route(self, request: Request) -> Reply:
+    def handle(self, request: Request) -> Reply:
         if request.path == "/rest/api/3/issue" and request.method == "POST":
             return self._create(request.json())
         if request.path == "/rest/api/3/search/jql" and request.method == "POST":

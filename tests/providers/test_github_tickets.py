@@ -16,7 +16,7 @@ from orchestrator.errors import PERMANENT_ERROR_TYPE, ProviderError
 from orchestrator.providers.github_tickets import GitHubTickets
 from orchestrator.secrets import Secret
 from tests.providers.fake_github import FakeGitHub, error
-from tests.providers.fake_rest import Reply
+from tests.providers.fake_http import Reply
 from tests.providers.ticket_cases import (
     T0,
     activity_error,

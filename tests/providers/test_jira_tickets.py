@@ -18,8 +18,8 @@ from orchestrator.errors import PERMANENT_ERROR_TYPE, NotFoundError, ProviderErr
 from orchestrator.providers.jira_tickets import JiraTickets, adf_text
 from orchestrator.providers.ticket_text import review_label
 from orchestrator.secrets import Secret
+from tests.providers.fake_http import Reply
 from tests.providers.fake_jira import FakeJira, error
-from tests.providers.fake_rest import Reply
 from tests.providers.ticket_cases import (
     T0,
     activity_error,
