@@ -14,6 +14,8 @@ from pathlib import Path
 from orchestrator.config.files import load_catalog
 from tests.providers.fake_github import FakeGitHub
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.fake_pagerduty import FakePagerDuty
+from tests.providers.fake_slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
 LD_API_TOKEN = "api-local-saas-7d1e0c5a-2b3f-4c6d-9e8f-0a1b2c3d4e5f"
@@ -21,6 +23,9 @@ LD_SDK_KEY = "sdk-local-saas-1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9"
 LD_PROJECT, LD_ENV = "support", "production"
 GITHUB_TOKEN = "github_pat_local_saas_11AAAAAAA0123456789abcdefghij"
 GITHUB_REPO = "cx-ai-platform/incident-reviews"
+PAGERDUTY_ROUTING_KEY = "R0UTINGKEYL0CALSAAS0123456789AB"
+SLACK_BOT_TOKEN = "xoxb-0000000000-1111111111-localsaasTOKEN0123456789"
+SLACK_CHANNEL = "C0LOCALSAAS"
 
 
 @dataclass
@@ -29,6 +34,8 @@ class LocalSaas:
 
     launchdarkly: FakeLaunchDarkly
     github: FakeGitHub
+    pagerduty: FakePagerDuty
+    slack: FakeSlack
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -42,7 +49,9 @@ def local_saas(catalog_path: Path = ROOT / "catalog" / "catalog.yaml") -> Iterat
         for spec in service.flags:
             ld.seed(spec)
     github = FakeGitHub(token=GITHUB_TOKEN, repo=GITHUB_REPO)
-    with ld.running(), github.running():
+    pagerduty = FakePagerDuty({PAGERDUTY_ROUTING_KEY})
+    slack = FakeSlack(bot_token=SLACK_BOT_TOKEN, channels={SLACK_CHANNEL})
+    with ld.running(), github.running(), pagerduty.running(), slack.running():
         env = {
             "ORCHESTRATOR_FLAG_BACKEND": "launchdarkly",
             "LAUNCHDARKLY_API_TOKEN": LD_API_TOKEN,
@@ -57,5 +66,12 @@ def local_saas(catalog_path: Path = ROOT / "catalog" / "catalog.yaml") -> Iterat
             "ORCHESTRATOR_GITHUB_TOKEN": GITHUB_TOKEN,
             "ORCHESTRATOR_GITHUB_REPO": GITHUB_REPO,
             "ORCHESTRATOR_GITHUB_API_URL": github.url,
+            "ORCHESTRATOR_PAGER": "pagerduty",
+            "ORCHESTRATOR_PAGERDUTY_ROUTING_KEY": PAGERDUTY_ROUTING_KEY,
+            "ORCHESTRATOR_PAGERDUTY_EVENTS_URL": pagerduty.events_url,
+            "ORCHESTRATOR_CHAT": "slack",
+            "ORCHESTRATOR_SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
+            "ORCHESTRATOR_SLACK_CHANNEL": SLACK_CHANNEL,
+            "ORCHESTRATOR_SLACK_API_URL": slack.api_url,
         }
-        yield LocalSaas(launchdarkly=ld, github=github, env=env)
+        yield LocalSaas(launchdarkly=ld, github=github, pagerduty=pagerduty, slack=slack, env=env)

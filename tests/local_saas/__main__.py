@@ -1,9 +1,10 @@
 """``python -m tests.local_saas [--state-dir DIR]`` (``make demo-saas``): the worked example of
-``make demo`` with the flags in LaunchDarkly instead of the local flag file and the RCA reviews as
-GitHub issues. The orchestrator is pointed at the local servers by configuration only (the
-``LAUNCHDARKLY_*`` and ``ORCHESTRATOR_TICKETS``/``ORCHESTRATOR_GITHUB_*`` variables): it writes
-flags through LaunchDarkly's REST API (semantic patch), verifies through the real server-side SDK
-in streaming mode, and opens each review as one labelled GitHub issue. Prints the demo as it runs,
+``make demo`` with the flags in LaunchDarkly instead of the local flag file, the RCA reviews as
+GitHub issues, pages to PagerDuty and the story in a Slack thread. The orchestrator is pointed at
+the local servers by configuration only (``LAUNCHDARKLY_*``, ``ORCHESTRATOR_TICKETS``/``_GITHUB_*``,
+``ORCHESTRATOR_PAGER``/``_PAGERDUTY_*``, ``ORCHESTRATOR_CHAT``/``_SLACK_*``): it writes flags
+through LaunchDarkly's REST API (semantic patch), verifies through the real server-side SDK in
+streaming mode, and opens each review as one labelled GitHub issue. Prints the demo as it runs,
 then what the local servers received.
 """
 
@@ -16,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tests.local_saas import ROOT, LocalSaas, local_saas
+from tests.local_saas import ROOT, SLACK_CHANNEL, LocalSaas, local_saas
 
 CLI = Path(sys.executable).parent / "orchestrator"
 
@@ -37,6 +38,10 @@ def received(saas: LocalSaas) -> list[str]:
         ),
         f"GitHub Issues: {len(saas.github.issues)} RCA issue(s) in {saas.github.repo}",
         *(f"  #{n} [{i['state']}] {i['title']}" for n, i in sorted(saas.github.issues.items())),
+        f"PagerDuty: {len(saas.pagerduty.incidents)} alert(s)",
+        *(f"  {a.severity} [{a.status}] {a.summary}" for a in saas.pagerduty.incidents),
+        f"Slack: {len(saas.slack.roots())} incident message(s) in {SLACK_CHANNEL},"
+        f" {len(saas.slack.messages) - len(saas.slack.roots())} thread repl(ies)",
     ]
 
 

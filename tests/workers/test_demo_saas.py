@@ -33,6 +33,8 @@ async def test_the_demo_runs_on_launchdarkly_and_verifies_through_the_stream(
     assert "semantic patches (addRule" in out and "removeRule" in out, out
     assert "1 streaming connection(s)" in out, out
     assert "GitHub Issues: 2 RCA issue(s)" in out, out  # one review per incident, none twice
+    assert "Slack: 2 incident message(s)" in out, out  # one root per incident, the rest threaded
+    assert "PagerDuty: 0 alert(s)" in out, out  # the worked example is SEV2/SEV3: nobody paged
 
     store = open_audit_store(f"sqlite:///{tmp_path / 'demo' / 'audit.db'}")
     try:
