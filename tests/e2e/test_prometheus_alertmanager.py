@@ -163,7 +163,12 @@ async def test_spanish_gap_from_prometheus_to_recovery(
             # Scoped to Spanish speakers (not SEV1 for all users), mitigated without approval.
             assert "scope segment" in state.severity_explanation, state.severity_explanation
             assert state.severity in ("SEV2", "SEV3"), state.severity_explanation
-            assert await h.applied(incident, "route-segment-to-humans") == 1
+            # The SDK can see the change before the workflow has recorded it: wait for the record.
+
+            async def audited() -> bool:
+                return await h.applied(incident, "route-segment-to-humans") == 1
+
+            await eventually("the routing change audited once", 15.0, audited, progress)
 
             exporter.set_success(es=0.93)
 
