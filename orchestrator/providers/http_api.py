@@ -50,16 +50,17 @@ async def send(
     url: str,
     *,
     what: str,
-    secret: Secret,
+    secret: Secret | tuple[Secret, ...],
     error: Callable[[str], ProviderError] | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """One request; a transport error (timeout, refused, reset) is a retryable ProviderError
-    (``error`` builds it: an adapter's own subclass) naming ``what``."""
+    (``error`` builds it: an adapter's own subclass) naming ``what``, scrubbed of ``secret``."""
+    secrets = secret if isinstance(secret, tuple) else (secret,)
     try:
         return await http.request(method, url, **kwargs)
     except httpx.TransportError as exc:
-        message = f"{what}: {type(exc).__name__}: {redact_text(str(exc), secret)}"
+        message = f"{what}: {type(exc).__name__}: {redact_text(str(exc), *secrets)}"
         raise (error or _unavailable)(message) from exc
 
 
@@ -78,6 +79,11 @@ def json_body(response: httpx.Response, what: str, *, empty_ok: bool = False) ->
 
 def _unavailable(message: str) -> ProviderError:
     return ProviderError(message, retryable=True)
+
+
+def _maybe_delivered(message: str) -> ProviderError:
+    """A POST that failed in transport: retryable, and it may have arrived all the same."""
+    return ProviderError(f"{message} (it may or may not have been delivered)", retryable=True)
 
 
 def status_error(
@@ -124,14 +130,16 @@ class HttpSender:
         self, url: str, what: str, *, json: Any, headers: Mapping[str, str] | None = None
     ) -> httpx.Response:
         """POST ``json``; a transport failure (refused, reset, timed out) is retryable."""
-        try:
-            return await self._http.post(url, json=json, headers=dict(headers or {}))
-        except httpx.TransportError as exc:
-            raise ProviderError(
-                f"{self.vendor} {what}: {type(exc).__name__}: {self.scrub(str(exc))}"
-                " (it may or may not have been delivered)",
-                retryable=True,
-            ) from exc
+        return await send(
+            self._http,
+            "POST",
+            url,
+            what=f"{self.vendor} {what}",
+            secret=self._secrets,
+            error=_maybe_delivered,
+            json=json,
+            headers=dict(headers or {}),
+        )
 
     def raise_for_status(self, response: httpx.Response, what: str, detail: str = "") -> None:
         """429: rate limited (its wait from the headers); 5xx and 408: retryable; every other
