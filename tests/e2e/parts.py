@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -23,6 +22,8 @@ from typing import Any
 import httpx
 import yaml
 
+from workers.devserver import free_port
+
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"
 """Debian's names for the binaries (`apt-get install prometheus prometheus-alertmanager`)."""
@@ -30,12 +31,6 @@ ALERTMANAGER = "prometheus-alertmanager"
 
 def missing_binaries() -> list[str]:
     return [name for name in (PROMETHEUS, ALERTMANAGER) if shutil.which(name) is None]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
