@@ -1,0 +1,230 @@
+"""The arms of bench/first_mitigation.py, each one batch of concurrent incidents (or deliveries)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from temporalio.client import Client, WorkflowHandle
+
+from bench.bare_worker import BARE_WORKFLOW
+from bench.bench_stack import BARE_QUEUE, STORM_QUEUE, BenchStack
+from bench.ingest_storm import count_signals
+from orchestrator.client import control
+from orchestrator.config.files import load_catalog
+from orchestrator.config.playbook_files import load_library
+from orchestrator.domain.signals import BreachSignal
+from orchestrator.workflows.key_types import KeyInput, KeyState
+from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, QUERY_KEY, SIGNAL_BREACH
+from tests.ingest.samples import AM_TOKEN, GENERIC_TOKEN, am_alert, am_payload, bearer, body_of
+
+PATCH_TIMEOUT = 180.0
+
+
+@dataclass
+class Batch:
+    latencies: list[float]
+    cpu: float
+    """CPU seconds of the arm's worker process over the batch, ending included."""
+    api_cpu: float = 0.0
+
+
+def breach(service: str, value: str, segment: bool = True) -> dict[str, object]:
+    """A firing fairness breach (SEV2 for a segment; SEV1 for all users)."""
+    body: dict[str, object] = {
+        "service": service,
+        "slo": "language-gap",
+        "observed": 7.4,
+        "objective": 3.0,
+        "burn_rate": 16.0,
+        "dedupe_key": f"bench-{value}",
+    }
+    if segment:
+        body["segment"] = f"language={value}"
+    return body
+
+
+async def bare_batch(stack: BenchStack, values: list[str]) -> Batch:
+    arrivals = [stack.expect(v) for v in values]
+    cpu0 = stack.bare.cpu_seconds()
+
+    async def start(value: str) -> tuple[float, WorkflowHandle[object, object]]:
+        sent = time.monotonic()
+        handle = await stack.client.start_workflow(
+            BARE_WORKFLOW, value, id=f"bare-{value}", task_queue=BARE_QUEUE
+        )
+        return sent, handle
+
+    started = await asyncio.gather(*(start(v) for v in values))
+    arrived = await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
+    await asyncio.gather(*(handle.result() for _, handle in started))
+    cpu = stack.bare.cpu_seconds() - cpu0
+    return Batch([a - s for (s, _), a in zip(started, arrived, strict=True)], cpu)
+
+
+async def _end(client: Client, key_id: str) -> None:
+    """Abort the key's open occurrence and wait until it has ended."""
+    handle = client.get_workflow_handle(key_id)
+    for _ in range(400):
+        state = await handle.query(QUERY_KEY, result_type=KeyState)
+        if state.open:
+            break
+        await asyncio.sleep(0.05)
+    assert state.open, f"{key_id}: no occurrence open"
+    await control.abort(client, state.open, by="bench", reason="measured")
+    await client.get_workflow_handle(state.open).result()
+
+
+async def project_batch(stack: BenchStack, http: httpx.AsyncClient, values: list[str]) -> Batch:
+    services = stack.take_services(len(values))
+    arrivals = [stack.expect(v) for v in values]
+    cpu0, api0 = stack.worker.cpu_seconds(), stack.api.cpu_seconds()
+
+    async def post(service: str, value: str) -> tuple[float, str]:
+        sent = time.monotonic()
+        response = await http.post(
+            "/v1/signals", json=breach(service, value), headers=bearer(GENERIC_TOKEN)
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"POST /v1/signals: {response.status_code} {response.text}")
+        return sent, response.json()["incidents"][0]["workflow_id"]
+
+    posted = await asyncio.gather(*(post(s, v) for s, v in zip(services, values, strict=True)))
+    arrived = await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
+    await asyncio.gather(*(_end(stack.client, key) for _, key in posted))
+    cpu = stack.worker.cpu_seconds() - cpu0
+    api_cpu = stack.api.cpu_seconds() - api0
+    return Batch([a - s for (s, _), a in zip(posted, arrived, strict=True)], cpu, api_cpu)
+
+
+@dataclass
+class Storm:
+    seconds: float
+    statuses: Counter[int]
+    workflows: int
+    ids: int
+    signals: int
+    cpu: float = 0.0
+
+
+def storm_keys(stack: BenchStack, keys: int) -> list[tuple[str, str]]:
+    catalog = load_catalog(stack.tmp / "config" / "catalog.yaml")
+    pairs = [(s.name, slo.name) for s in catalog.services for slo in s.slos]
+    return pairs[:keys]
+
+
+async def _in_histories(client: Client, prefix: str) -> tuple[int, int, int]:
+    runs = [wf.id async for wf in client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")]
+    signals = sum(await asyncio.gather(*(count_signals(client, wid) for wid in set(runs))))
+    return len(runs), len(set(runs)), signals
+
+
+async def _pooled(deliveries: int, concurrency: int, one: object) -> float:
+    numbers = iter(range(deliveries))
+
+    async def loop() -> None:
+        for n in numbers:
+            await one(n)  # type: ignore[operator]
+
+    started = time.monotonic()
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return time.monotonic() - started
+
+
+async def storm_api(
+    stack: BenchStack,
+    http: httpx.AsyncClient,
+    keys: list[tuple[str, str]],
+    deliveries: int,
+    concurrency: int,
+) -> Storm:
+    statuses: Counter[int] = Counter()
+    headers = bearer(AM_TOKEN)
+
+    async def one(n: int) -> None:
+        service, slo = keys[n % len(keys)]
+        body = body_of(am_payload([am_alert(service, slo, f"{n:016x}")]))
+        response = await http.post("/v1/signals/alertmanager", content=body, headers=headers)
+        statuses[response.status_code] += 1
+
+    cpu0 = stack.storm_api.cpu_seconds()
+    seconds = await _pooled(deliveries, concurrency, one)
+    cpu = stack.storm_api.cpu_seconds() - cpu0
+    runs, ids, signals = await _in_histories(stack.client, "storm-")
+    return Storm(seconds, statuses, runs, ids, signals, cpu)
+
+
+async def storm_raw(
+    stack: BenchStack, keys: list[tuple[str, str]], deliveries: int, concurrency: int
+) -> Storm:
+    """signal-with-start straight from a Temporal client: the same workflow type, input and
+    signal the API sends (built beforehand), no HTTP, no parsing, no checks."""
+    catalog = load_catalog(stack.tmp / "config" / "catalog.yaml")
+    library = load_library(stack.tmp / "config" / "playbooks")
+    inputs = {}
+    for service, slo in set(keys):
+        svc = catalog.service(service)
+        key = f"raw-{service}--{slo}"
+        inputs[(service, slo)] = KeyInput(
+            key=key, service=svc, slo=svc.slo(slo), playbooks=library.for_service(service)
+        )
+    statuses: Counter[int] = Counter()
+
+    async def one(n: int) -> None:
+        service, slo = keys[n % len(keys)]
+        signal = BreachSignal(
+            service=service,
+            slo=slo,
+            dimension=catalog.service(service).slo(slo).dimension,
+            source="alertmanager",
+            dedupe_key=f"raw-{n:016x}",
+            received_at=datetime.now(UTC),
+        )
+        inp = inputs[(service, slo)]
+        await stack.client.start_workflow(
+            INCIDENT_KEY_WORKFLOW,
+            inp,
+            id=inp.key,
+            task_queue=STORM_QUEUE,
+            start_signal=SIGNAL_BREACH,
+            start_signal_args=[signal],
+        )
+        statuses[202] += 1
+
+    seconds = await _pooled(deliveries, concurrency, one)
+    runs, ids, signals = await _in_histories(stack.client, "raw-")
+    return Storm(seconds, statuses, runs, ids, signals)
+
+
+async def open_and_wait(
+    stack: BenchStack, http: httpx.AsyncClient, n: int, concurrency: int
+) -> tuple[float, float, float]:
+    """``n`` SEV1 breaches (all users) on fresh keys: each pages, then its rollback waits for a
+    person's approval. Returns (seconds until all wait, worker RSS MB, worker CPU s)."""
+    services = stack.take_services(n)
+    cpu0 = stack.worker.cpu_seconds()
+    started = time.monotonic()
+
+    async def one(i: int) -> None:
+        body = breach(services[i], f"rss{i}", segment=False)
+        response = await http.post("/v1/signals", json=body, headers=bearer(GENERIC_TOKEN))
+        if response.status_code != 202:
+            raise SystemExit(f"POST /v1/signals: {response.status_code} {response.text}")
+
+    await _pooled(n, concurrency, one)
+    query = "IncidentState = 'awaiting-approval'"
+    while True:
+        waiting = (await stack.client.count_workflows(query)).count
+        print(f"\r  open and waiting: {waiting}/{n}", end="", flush=True)
+        if waiting >= n:
+            break
+        if time.monotonic() - started > 900:
+            raise SystemExit(f"only {waiting} of {n} incidents waiting after 900 s")
+        await asyncio.sleep(2)
+    print()
+    await asyncio.sleep(3)  # let the last audit writes and cache settle
+    return time.monotonic() - started, stack.worker.rss_mb(), stack.worker.cpu_seconds() - cpu0

@@ -1,0 +1,168 @@
+"""Breach to first mitigating change, against bare Temporal, in one run on one dev server.
+
+Run: .venv/bin/python -m bench.first_mitigation [--rounds 3] [--levels 1,10,100] [--storm 2000]
+     [--rss-open 1000] [--quick]
+
+Two arms, interleaved round by round (the order alternates) at each concurrency level:
+- bare: start N workflows that each run one activity making one semantic-patch PATCH to the local
+  LaunchDarkly (bench/bare_worker.py, default worker options);
+- project: N concurrent POSTs of a firing fairness breach (a fresh incident key each) to
+  ``orchestrator api``; ``orchestrator worker`` runs the real playbook against the same server.
+Latency: from just before the start call / POST to the PATCH's arrival at LaunchDarkly (stamped
+there). Then: worker CPU seconds per incident per arm (the project's incidents are aborted once
+measured, ending included), an Alertmanager storm through the API against a raw signal-with-start
+loop over the same keys (a task queue no worker polls: ingest alone), and the worker's RSS with
+``--rss-open`` incidents open and waiting for an approval. docs/BENCHMARKS.md records a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.arms import (
+    Batch,
+    bare_batch,
+    open_and_wait,
+    project_batch,
+    storm_api,
+    storm_keys,
+    storm_raw,
+)
+from bench.bench_stack import api_client, bench_stack
+from orchestrator.logging import configure_logging
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def header() -> None:
+    print(f"date      {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine   {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}")
+    print(f"load avg  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at start)")
+
+
+def report_latency(levels: list[int], results: dict[tuple[str, int], list[Batch]]) -> None:
+    print("\nbreach -> first PATCH at LaunchDarkly (ms), all rounds pooled")
+    print(
+        f"{'level':>5} {'arm':>8} {'n':>4} {'p50':>8} {'p95':>8} {'p99':>8} {'cpu/inc':>9}"
+        f" {'api/inc':>8}"
+    )
+    for n in levels:
+        row = {}
+        for arm in ("bare", "project"):
+            batches = results[(arm, n)]
+            ms = [x * 1000 for b in batches for x in b.latencies]
+            count = len(ms)
+            cpu = sum(b.cpu for b in batches) / count
+            api = sum(b.api_cpu for b in batches) / count
+            row[arm] = [pct(ms, q) for q in (0.5, 0.95, 0.99)]
+            print(
+                f"{n:>5} {arm:>8} {count:>4} {row[arm][0]:>8.1f} {row[arm][1]:>8.1f}"
+                f" {row[arm][2]:>8.1f} {cpu * 1000:>7.0f}ms {api * 1000:>6.0f}ms"
+            )
+        ratios = [p / b for p, b in zip(row["project"], row["bare"], strict=True)]
+        print(
+            f"{n:>5} {'ratio':>8} {'':>4} {ratios[0]:>7.2f}x {ratios[1]:>7.2f}x {ratios[2]:>7.2f}x"
+        )
+
+
+async def main(args: argparse.Namespace) -> None:
+    levels = [int(x) for x in args.levels.split(",")]
+    header()
+    services = 2 + args.rounds * sum(levels) + args.rss_open
+    async with bench_stack(services, keep=args.keep) as stack, api_client(stack.api_url) as http:
+        print(f"stack up: dev server {stack.server.address}, state in {stack.tmp}")
+        await bare_batch(stack, ["warm0"])  # first workflow tasks, SDK streams, sqlite
+        await project_batch(stack, http, ["warm1"])
+        await stack.clean_flags()
+        results: dict[tuple[str, int], list[Batch]] = {}
+        for r in range(args.rounds):
+            for n in levels:
+                arms = ("bare", "project") if (r + n) % 2 == 0 else ("project", "bare")
+                for arm in arms:
+                    values = [f"{arm[0]}{r}x{n}x{i}" for i in range(n)]
+                    started = time.monotonic()
+                    if arm == "bare":
+                        batch = await bare_batch(stack, values)
+                    else:
+                        batch = await project_batch(stack, http, values)
+                    results.setdefault((arm, n), []).append(batch)
+                    await stack.clean_flags()
+                    print(
+                        f"  round {r + 1} level {n:>3} {arm:>7}: p50"
+                        f" {pct(batch.latencies, 0.5) * 1000:7.1f} ms, max"
+                        f" {max(batch.latencies) * 1000:7.1f} ms"
+                        f" ({time.monotonic() - started:.1f} s)",
+                        flush=True,
+                    )
+                    await asyncio.sleep(1)  # what the batch left (key workflows ending) settles
+        report_latency(levels, results)
+        if args.storm:
+            keys = storm_keys(stack, args.storm_keys)
+            print(
+                f"\nstorm: {args.storm} deliveries over {len(keys)} keys,"
+                f" {args.concurrency} at a time"
+            )
+            async with api_client(stack.storm_url) as storm_http:
+                api = await storm_api(stack, storm_http, keys, args.storm, args.concurrency)
+            raw = await storm_raw(stack, keys, args.storm, args.concurrency)
+            for name, s in (("api", api), ("raw", raw)):
+                print(
+                    f"  {name}: {args.storm / s.seconds:6.0f} deliveries/s ({s.seconds:.1f} s),"
+                    f" statuses {dict(s.statuses)}, {s.workflows} runs / {s.ids} ids,"
+                    f" {s.signals} signals in histories"
+                    + (f", API CPU {s.cpu:.1f} s" if s.cpu else "")
+                )
+            print(f"  ratio api/raw {raw.seconds / api.seconds:.2f}")
+            ok = all(
+                s.statuses.get(202) == args.storm
+                and s.ids == s.workflows == len(keys)
+                and s.signals == args.storm
+                for s in (api, raw)
+            )
+            print(
+                "  checks: "
+                + ("one workflow per key, every delivery in a history" if ok else "MISMATCH")
+            )
+        if args.rss_open:
+            print(f"\nRSS: {args.rss_open} incidents open, waiting for an approval")
+            rss_before = stack.worker.rss_mb()
+            seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, 50)
+            print(
+                f"  worker RSS {rss:.0f} MB (was {rss_before:.0f} MB); opening took"
+                f" {seconds:.0f} s, worker CPU {cpu:.1f} s ({cpu / args.rss_open * 1000:.0f} ms"
+                " per incident)"
+            )
+    print(f"load avg  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at end)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--levels", default="1,10,100", help="concurrent incidents (1,10,100)")
+    parser.add_argument("--storm", type=int, default=2000, help="deliveries (2000; 0: skip)")
+    parser.add_argument("--storm-keys", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=64, help="storm senders (64)")
+    parser.add_argument("--rss-open", type=int, default=1000, help="open incidents (0: skip)")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1,10; storm 200; 50 open")
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.levels, args.storm, args.rss_open = 1, "1,10", 200, 50
+    configure_logging(level="WARNING")
+    asyncio.run(main(args))
