@@ -61,6 +61,11 @@ ALLOWED_NAMES: frozenset[str] = CONTEXT_NAMES | frozenset(_ENV.globals)
 
 _TEMPLATES: dict[str, Template] = {}
 _EXPRESSIONS: dict[str, TemplateExpression] = {}
+_TEMPLATE_NAMES: dict[str, frozenset[str]] = {}
+_EXPRESSION_NAMES: dict[str, frozenset[str]] = {}
+"""What a valid template or expression uses, by its source text: a playbook is validated each
+time a workflow input holding it is decoded (every new workflow, every replay), and parsing its
+templates again each time was most of the worker's CPU for an incident's first workflow task."""
 
 
 def is_template(value: str) -> bool:
@@ -95,16 +100,23 @@ def _parse_expression(text: str) -> nodes.Expr:
 
 def check_template(text: str, location: str = "") -> set[str]:
     """The names a template uses without defining them; PlaybookError on a syntax error."""
+    known = _TEMPLATE_NAMES.get(text)
+    if known is not None:
+        return set(known)
     try:
         ast = _ENV.parse(text)
     except TemplateSyntaxError as exc:
         raise _syntax_error("template", exc, location) from None
     _compiled_template(text, location)  # compiling finds unknown filters and tests
-    return set(meta.find_undeclared_variables(ast))
+    names = _TEMPLATE_NAMES[text] = frozenset(meta.find_undeclared_variables(ast))
+    return set(names)
 
 
 def check_expression(text: str, location: str = "") -> set[str]:
     """The names an expression (a ``when``) uses; PlaybookError on a syntax error."""
+    known = _EXPRESSION_NAMES.get(text)
+    if known is not None:
+        return set(known)
     try:
         expr = _parse_expression(text)
     except TemplateSyntaxError as exc:
@@ -112,7 +124,8 @@ def check_expression(text: str, location: str = "") -> set[str]:
     _compiled_expression(text, location)  # compiling finds unknown filters and tests
     tree = nodes.Template([nodes.Output([expr])], lineno=1)
     tree.set_environment(_ENV)
-    return set(meta.find_undeclared_variables(tree))
+    names = _EXPRESSION_NAMES[text] = frozenset(meta.find_undeclared_variables(tree))
+    return set(names)
 
 
 def _compiled_expression(text: str, location: str) -> TemplateExpression:
