@@ -56,6 +56,7 @@ PATCH_ENDING_PHASE = "ending-phase"
 PATCH_CONTINUE_AS_NEW = "continue-as-new"
 PATCH_LEAN_UPSERTS = "lean-upserts"
 PATCH_REVIEW_LINKS = "review-links"
+PATCH_AUDIT_AFTER_EFFECT = "audit-after-first-effect"
 GATE_TIMEOUT = timedelta(seconds=10)
 GATE_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -109,6 +110,10 @@ class Live:
         self._upserted: dict[str, str] = {}
         self.review_links = workflow.patched(PATCH_REVIEW_LINKS)
         """The RCA task carries the SLO's runbook as an evidence link (issue 13)."""
+        self.audit_after_effect = workflow.patched(PATCH_AUDIT_AFTER_EFFECT)
+        """The queued audit events are written once a step's effect activity has finished, not
+        beside it: their writes never compete with the first mitigating change (issue 15). Runs
+        started before this change open the audit as the activity is scheduled."""
         """Search attributes as last upserted (with lean upserts, only a change is upserted)."""
         self.deadline: datetime | None = None
         """When a still-firing incident is handed to humans (set when monitoring first starts)."""

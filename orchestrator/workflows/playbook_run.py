@@ -138,8 +138,11 @@ class PlaybookRun:
         key = verdict.effect_key
         live.set_phase(IncidentPhase.MITIGATING)
         # The step's activity is scheduled before this coroutine first yields, so the audit loop
-        # (which can only run once it yields) never writes ahead of the mitigation.
-        live.auditor.open()
+        # (which can only run once it yields) never writes ahead of the mitigation; since
+        # ``audit-after-first-effect`` it waits until the activity has finished, so it does not
+        # write beside it either (every exit below opens it: nothing recorded is left unwritten).
+        if not live.audit_after_effect:
+            live.auditor.open()
         while True:
             try:
                 outcome = await self._runner.run(step, verdict.args, self._playbook.name)
@@ -154,6 +157,7 @@ class PlaybookRun:
                 if answer != "retry":
                     return answer  # failed, interrupted, or skipped (None: the run goes on)
                 live.set_phase(IncidentPhase.MITIGATING)
+        live.auditor.open()
         results[step.id] = outcome.result
         self._end(record, outcome)
         if outcome.verified:
