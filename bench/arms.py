@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from bench.bare_worker import BARE_WORKFLOW
 from bench.bench_stack import BARE_QUEUE, STORM_QUEUE, BenchStack
 from bench.ingest_storm import count_signals
+from bench.procs import cpu_seconds
 from orchestrator.client import control
 from orchestrator.config.files import load_catalog
 from orchestrator.config.playbook_files import load_library
@@ -31,6 +32,8 @@ class Batch:
     cpu: float
     """CPU seconds of the arm's worker process over the batch, ending included."""
     api_cpu: float = 0.0
+    server_cpu: float = 0.0
+    """CPU seconds of the Temporal dev server over the batch (the engine's work for the arm)."""
 
 
 def breach(service: str, value: str, segment: bool = True) -> dict[str, object]:
@@ -50,7 +53,7 @@ def breach(service: str, value: str, segment: bool = True) -> dict[str, object]:
 
 async def bare_batch(stack: BenchStack, values: list[str]) -> Batch:
     arrivals = [stack.expect(v) for v in values]
-    cpu0 = stack.bare.cpu_seconds()
+    cpu0, server0 = stack.bare.cpu_seconds(), cpu_seconds(stack.server.process.pid)
 
     async def start(value: str) -> tuple[float, WorkflowHandle[object, object]]:
         sent = time.monotonic()
@@ -63,7 +66,8 @@ async def bare_batch(stack: BenchStack, values: list[str]) -> Batch:
     arrived = await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
     await asyncio.gather(*(handle.result() for _, handle in started))
     cpu = stack.bare.cpu_seconds() - cpu0
-    return Batch([a - s for (s, _), a in zip(started, arrived, strict=True)], cpu)
+    server = cpu_seconds(stack.server.process.pid) - server0
+    return Batch([a - s for (s, _), a in zip(started, arrived, strict=True)], cpu, 0.0, server)
 
 
 async def _end(client: Client, key_id: str) -> None:
@@ -83,6 +87,7 @@ async def project_batch(stack: BenchStack, http: httpx.AsyncClient, values: list
     services = stack.take_services(len(values))
     arrivals = [stack.expect(v) for v in values]
     cpu0, api0 = stack.worker.cpu_seconds(), stack.api.cpu_seconds()
+    server0 = cpu_seconds(stack.server.process.pid)
 
     async def post(service: str, value: str) -> tuple[float, str]:
         sent = time.monotonic()
@@ -98,7 +103,9 @@ async def project_batch(stack: BenchStack, http: httpx.AsyncClient, values: list
     await asyncio.gather(*(_end(stack.client, key) for _, key in posted))
     cpu = stack.worker.cpu_seconds() - cpu0
     api_cpu = stack.api.cpu_seconds() - api0
-    return Batch([a - s for (s, _), a in zip(posted, arrived, strict=True)], cpu, api_cpu)
+    server = cpu_seconds(stack.server.process.pid) - server0
+    latencies = [a - s for (s, _), a in zip(posted, arrived, strict=True)]
+    return Batch(latencies, cpu, api_cpu, server)
 
 
 @dataclass

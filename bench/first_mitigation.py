@@ -70,10 +70,12 @@ def report_latency(levels: list[int], results: dict[tuple[str, int], list[Batch]
             count = len(ms)
             cpu = sum(b.cpu for b in batches) / count
             api = sum(b.api_cpu for b in batches) / count
+            server = sum(b.server_cpu for b in batches) / count
             row[arm] = [pct(ms, q) for q in (0.5, 0.95, 0.99)]
             print(
                 f"{n:>5} {arm:>8} {count:>4} {row[arm][0]:>8.1f} {row[arm][1]:>8.1f}"
                 f" {row[arm][2]:>8.1f} {cpu * 1000:>7.0f}ms {api * 1000:>6.0f}ms"
+                f" {server * 1000:>8.0f}ms"
             )
         ratios = [p / b for p, b in zip(row["project"], row["bare"], strict=True)]
         print(
