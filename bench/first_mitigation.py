@@ -86,7 +86,7 @@ def report_latency(levels: list[int], results: dict[tuple[str, int], list[Batch]
 async def main(args: argparse.Namespace) -> None:
     levels = [int(x) for x in args.levels.split(",")]
     header()
-    services = 2 + args.rounds * sum(levels) + args.rss_open
+    services = max(2 + args.rounds * sum(levels) + args.rss_open, -(-args.storm_keys // 5))
     async with bench_stack(services, keep=args.keep) as stack, api_client(stack.api_url) as http:
         print(f"stack up: dev server {stack.server.address}, state in {stack.tmp}")
         await bare_batch(stack, ["warm0"])  # first workflow tasks, SDK streams, sqlite
