@@ -124,8 +124,15 @@ def storm_keys(stack: BenchStack, keys: int) -> list[tuple[str, str]]:
     return pairs[:keys]
 
 
-async def _in_histories(client: Client, prefix: str) -> tuple[int, int, int]:
-    runs = [wf.id async for wf in client.list_workflows(f"WorkflowId STARTS_WITH '{prefix}'")]
+async def _in_histories(client: Client, prefix: str, keys: int) -> tuple[int, int, int]:
+    """Runs and ids listed under ``prefix``, and the signals in their histories (visibility lags
+    the starts a little: listed again until every key shows, for at most 30 s)."""
+    for _ in range(60):
+        query = f"WorkflowId STARTS_WITH '{prefix}'"
+        runs = [wf.id async for wf in client.list_workflows(query)]
+        if len(set(runs)) >= keys:
+            break
+        await asyncio.sleep(0.5)
     signals = sum(await asyncio.gather(*(count_signals(client, wid) for wid in set(runs))))
     return len(runs), len(set(runs)), signals
 
@@ -161,7 +168,7 @@ async def storm_api(
     cpu0 = stack.storm_api.cpu_seconds()
     seconds = await _pooled(deliveries, concurrency, one)
     cpu = stack.storm_api.cpu_seconds() - cpu0
-    runs, ids, signals = await _in_histories(stack.client, "storm-")
+    runs, ids, signals = await _in_histories(stack.client, "storm-", len(set(keys)))
     return Storm(seconds, statuses, runs, ids, signals, cpu)
 
 
@@ -203,7 +210,7 @@ async def storm_raw(
         statuses[202] += 1
 
     seconds = await _pooled(deliveries, concurrency, one)
-    runs, ids, signals = await _in_histories(stack.client, "raw-")
+    runs, ids, signals = await _in_histories(stack.client, "raw-", len(set(keys)))
     return Storm(seconds, statuses, runs, ids, signals)
 
 
