@@ -109,7 +109,13 @@ async def main(args: argparse.Namespace) -> None:
                         f"  round {r + 1} level {n:>3} {arm:>7}: p50"
                         f" {pct(batch.latencies, 0.5) * 1000:7.1f} ms, max"
                         f" {max(batch.latencies) * 1000:7.1f} ms"
-                        f" ({time.monotonic() - started:.1f} s)",
+                        f" ({time.monotonic() - started:.1f} s"
+                        + (
+                            f", {len(batch.retried)} POSTs sent again after a 503"
+                            if batch.retried
+                            else ""
+                        )
+                        + ")",
                         flush=True,
                     )
                     await asyncio.sleep(1)  # what the batch left (key workflows ending) settles
