@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -288,6 +289,28 @@ async def test_write_planned_gives_up_after_attempts_conflicts(
     assert final.targets[0].values == ("agent-0", "agent-1", "agent-2")  # all of theirs were
     assert final.version == 4
     assert provider.applied == []
+
+
+async def test_concurrent_writes_to_one_flag_take_turns(
+    ld: LaunchDarklyFlagProvider, fake_ld: FakeLaunchDarkly
+) -> None:
+    """Eight incidents of one worker routing a segment each on the same flag at once: none of
+    them plans against a flag another one is changing, so none has to plan again."""
+
+    def route(n: int) -> Change:
+        return lambda state: plan_route_segment(
+            state,
+            ref=f"incident-{n}",
+            context_kind="user",
+            attribute="language",
+            values=[f"l{n}"],
+            variation="human-queue",
+        )
+
+    writes = await asyncio.gather(*(write_planned(ld, KEY, route(n), f"{n}") for n in range(8)))
+    assert [w.conflicts for w in writes] == [0] * 8
+    final = fake_ld.flags[ENV][KEY]
+    assert sorted(r.ref or "" for r in final.rules) == sorted(f"incident-{n}" for n in range(8))
 
 
 async def test_write_planned_with_nothing_to_do_writes_nothing(
