@@ -20,6 +20,7 @@ from orchestrator.client import control
 from orchestrator.config.files import load_catalog
 from orchestrator.config.playbook_files import load_library
 from orchestrator.domain.signals import BreachSignal
+from orchestrator.errors import TemporalRefusedError
 from orchestrator.workflows.key_types import KeyInput, KeyState
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, QUERY_KEY, SIGNAL_BREACH
 from tests.ingest.samples import AM_TOKEN, GENERIC_TOKEN, am_alert, am_payload, bearer, body_of
@@ -96,7 +97,14 @@ async def _end(client: Client, key_id: str) -> None:
             break
         await asyncio.sleep(0.05)
     assert state.open, f"{key_id}: no occurrence open"
-    await control.abort(client, state.open, by="bench", reason="measured")
+    for attempt in range(120):  # refused while a workflow task failed (retried) or is pending
+        try:
+            await control.abort(client, state.open, by="bench", reason="measured")
+            break
+        except TemporalRefusedError:
+            if attempt == 119:
+                raise
+            await asyncio.sleep(0.5)
     await client.get_workflow_handle(state.open).result()
 
 
