@@ -18,9 +18,9 @@ from temporalio import activity
 
 from orchestrator.activities.types import RECORD_AUDIT_EVENT, RECORD_AUDIT_EVENTS, SPOOLED
 from orchestrator.activities.updates import IncidentUpdates
-from orchestrator.audit.model import AuditEvent
+from orchestrator.audit.model import AuditEvent, StoredEvent
 from orchestrator.audit.spool import AuditSpool
-from orchestrator.audit.store import AuditStore
+from orchestrator.audit.store import AuditStore, BatchAppend
 
 SPOOL_AFTER_ATTEMPTS = 3
 """Attempts (1 s and 2 s apart under the workflow's retry policy) before an event is spooled."""
@@ -56,11 +56,24 @@ class AuditActivities:
         stores nothing twice); the seq of each, or :data:`SPOOLED`."""
         return await self._record(events)
 
+    def _chunks(self, events: list[AuditEvent]) -> list[tuple[int, list[AuditEvent]]]:
+        """The batch in one write when the store takes a batch at once (``append_many``, one
+        transaction), else event by event; each with the index of its first event."""
+        if len(events) > 1 and isinstance(self._store, BatchAppend):
+            return [(0, events)]
+        return [(at, [event]) for at, event in enumerate(events)]
+
+    async def _append(self, chunk: list[AuditEvent]) -> list[StoredEvent]:
+        if len(chunk) > 1 and isinstance(self._store, BatchAppend):
+            return await self._store.append_many(chunk)
+        return [await self._store.append(event) for event in chunk]
+
     async def _record(self, events: list[AuditEvent]) -> list[int]:
         seqs: list[int] = []
-        for at, event in enumerate(events):
+        for at, chunk in self._chunks(events):
+            event = chunk[0]
             try:
-                stored = await self._store.append(event)
+                stored = await self._append(chunk)
             except Exception as exc:  # the store is down or refusing: retry, then spool
                 if not self._spool_now():
                     raise
@@ -76,7 +89,7 @@ class AuditActivities:
                     spool=str(self._spool.directory),
                 )
                 return [*seqs, *[SPOOLED] * (len(events) - at)]
-            seqs.append(stored.seq)
+            seqs.extend(one.seq for one in stored)
         self._failed_at = None
         if self._updates is not None:
             await self._updates.after(events)

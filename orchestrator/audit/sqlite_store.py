@@ -105,6 +105,15 @@ class SqliteAuditStore:
         prepared = prepare_event(event)
         return await self._run(lambda conn: self._append(conn, prepared))
 
+    async def append_many(self, events: Sequence[AuditEvent]) -> list[StoredEvent]:
+        """:meth:`append` for each event in order, in one transaction (one sync to disk for the
+        batch, not one per event: the holdings and the safety ledger writing to the same file
+        wait behind one commit, not a burst of them). All or nothing."""
+        prepared = [prepare_event(event) for event in events]
+        return await self._run(
+            lambda conn: _in_transaction(conn, lambda: [self._insert(conn, e) for e in prepared])
+        )
+
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         rows = await self._run(
             lambda conn: conn.execute(

@@ -4,7 +4,8 @@ and :mod:`~orchestrator.audit.rows` holds what both share."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
 
@@ -38,3 +39,12 @@ class AuditStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchAppend(Protocol):
+    """A store that also appends a batch in one write (SQLite: one transaction, one sync)."""
+
+    async def append_many(self, events: Sequence[AuditEvent]) -> list[StoredEvent]:
+        """:meth:`AuditStore.append` for each event in order, all or nothing."""
+        ...

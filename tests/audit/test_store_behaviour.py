@@ -8,6 +8,7 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from orchestrator.activities.audit import AuditActivities
 from orchestrator.audit.chain import GENESIS_HASH
 from orchestrator.audit.model import AuditKind, IncidentState
 from orchestrator.errors import AuditError, NotFoundError
@@ -213,3 +214,16 @@ async def test_a_closed_store_refuses_work(backend: Backend) -> None:
     await backend.store.close()
     with pytest.raises(AuditError, match="closed"):
         await backend.store.append(event(2))
+
+
+async def test_a_batch_is_stored_in_order_and_once_whatever_the_retries(backend: Backend) -> None:
+    """The audit activity's batch (one transaction where the store takes a batch at once): in
+    order, chained, and a retried batch stores nothing twice."""
+    activities = AuditActivities(backend.store)
+    batch = [event(n, incident="inc-a" if n % 2 else "inc-b") for n in range(5)]
+    assert await activities.record_audit_events(batch) == [1, 2, 3, 4, 5]
+    assert await activities.record_audit_events([*batch, event(5)]) == [1, 2, 3, 4, 5, 6]
+    stored = await backend.store.events()
+    assert [e.as_event() for e in stored] == [*batch, event(5)]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(stored))
+    assert (await backend.store.verify()).ok

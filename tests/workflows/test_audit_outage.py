@@ -11,6 +11,7 @@ the incident never completed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -39,6 +40,13 @@ class Outage:
             self.refused += 1
             raise OSError("disk I/O error (the test's outage)")
         return await self._store.append(event)
+
+    async def append_many(self, events: Sequence[AuditEvent]) -> list[StoredEvent]:
+        """The batch write (one transaction) fails alike."""
+        if self.down:
+            self.refused += 1
+            raise OSError("disk I/O error (the test's outage)")
+        return await self._store.append_many(events)  # type: ignore[attr-defined, no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
