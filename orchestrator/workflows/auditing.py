@@ -1,8 +1,9 @@
 """The incident's audit trail from workflow code: events queued in order, written by one loop.
 
-Mitigation first: events wait in the queue until the first mitigating effect is scheduled (or the
-workflow starts waiting on something: an approval, a hold-down, a recovery), so no audit write
-ever runs in front of the mitigation. Temporal's history holds the queued events durably meanwhile.
+Mitigation first: events wait in the queue until the first mitigating effect has been made (runs
+started before ``audit-after-first-effect``: until it is scheduled), or the workflow starts waiting
+on something (an approval, a hold-down, a recovery), so no audit write ever runs in front of the
+mitigation or beside it. Temporal's history holds the queued events durably meanwhile.
 Event keys are deterministic (incident, run, a counter or a named key), so a retried audit
 activity writes its event once.
 """
