@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -96,6 +97,8 @@ class SqliteAuditStore:
         self._clock = clock
         self._conn: sqlite3.Connection | None = None
         self._lock = _file_lock(path)
+        self._thread = _file_thread(path)
+        self._released = False
         self._closed = False
 
     def __repr__(self) -> str:
@@ -141,6 +144,9 @@ class SqliteAuditStore:
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)
+        if self._thread is not None and not self._released:
+            self._released = True
+            _file_thread(self._path, -1)
 
     # -- inside the worker thread -------------------------------------------------------------
 
@@ -152,7 +158,9 @@ class SqliteAuditStore:
         )
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await asyncio.to_thread(self._locked, work)
+        if self._thread is None or self._released:  # closed: _locked says so
+            return await asyncio.to_thread(self._locked, work)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._locked, work)
 
     def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -228,6 +236,30 @@ def _file_lock(path: Path | str) -> threading.RLock:
     key = str(Path(path).resolve())
     with _FILE_LOCKS_GUARD:
         return _FILE_LOCKS.setdefault(key, threading.RLock())
+
+
+_FILE_THREADS: dict[str, tuple[ThreadPoolExecutor, int]] = {}
+
+
+def _file_thread(path: Path | str, users: int = 1) -> ThreadPoolExecutor | None:
+    """The one thread of this process that works on a database file (None for ":memory:": the
+    shared pool), counting its stores (``users`` -1 when one closes; the last stops it). The
+    stores' work queues there in order instead of in asyncio's shared pool of a few threads, where
+    it waited behind everything else sent to a thread (a busy worker's file providers) until the
+    safety ledger's check before a first change timed out (issue 15)."""
+    if str(path) == ":memory:":
+        return None
+    key = str(Path(path).resolve())
+    with _FILE_LOCKS_GUARD:
+        thread, count = _FILE_THREADS.get(key) or (None, 0)
+        if thread is None:
+            thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        if count + users > 0:
+            _FILE_THREADS[key] = (thread, count + users)
+        else:
+            _FILE_THREADS.pop(key, None)
+            thread.shutdown(wait=False)
+        return thread
 
 
 def _use_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
