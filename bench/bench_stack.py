@@ -5,8 +5,8 @@
   arrival of every PATCH;
 - the bare worker (bench/bare_worker.py) on its own task queue;
 - ``orchestrator worker`` and ``orchestrator api`` configured for LaunchDarkly against the local
-  server, with a catalog of many copies of the support assistant (one incident key per incident
-  measured) and the playbooks matching every copy;
+  server (and GitHub for the RCA reviews), with a catalog of many copies of the support
+  assistant (one incident key per incident measured) and the playbooks matching every copy;
 - a second ``orchestrator api`` whose task queue no worker polls, for the storm arm (ingest alone).
 """
 
@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,18 @@ import yaml
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from bench.procs import Proc, wait_http_ok
+from bench.procs import Proc, cpu_seconds, wait_http_ok
 from orchestrator.config.files import load_catalog
 from tests.ingest.samples import AM_TOKEN, GENERIC_TOKEN
 from tests.ingest.storm import storm_catalog
-from tests.local_saas import LD_API_TOKEN, LD_ENV, LD_PROJECT, LD_SDK_KEY
+from tests.local_saas import (
+    GITHUB_REPO,
+    GITHUB_TOKEN,
+    LD_API_TOKEN,
+    LD_ENV,
+    LD_PROJECT,
+    LD_SDK_KEY,
+)
 from workers.devserver import DevServer, free_port, start_dev_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +95,18 @@ class BenchStack:
         async with asyncio.timeout(30):
             while not (await self.replies.get()).startswith("CLEANED"):
                 pass
+
+    async def settle(self, quiet: float = 0.15, longest: float = 90.0) -> float:
+        """Wait until the dev server and the workers are (nearly) idle: what one arm left behind
+        (incidents ending, audit writes) must not slow the next. Returns the seconds waited."""
+        pids = [self.server.process.pid, self.worker.proc.pid, self.bare.proc.pid]
+        started = time.monotonic()
+        while time.monotonic() - started < longest:
+            before = sum(cpu_seconds(pid) for pid in pids)
+            await asyncio.sleep(1.0)
+            if sum(cpu_seconds(pid) for pid in pids) - before < quiet:
+                break
+        return time.monotonic() - started
 
     def take_services(self, n: int) -> list[str]:
         taken, self.services[:] = self.services[:n], self.services[n:]
@@ -164,7 +184,14 @@ async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchS
             "ld", [sys.executable, "-m", "bench.ld_server", str(catalog)], base_env, True
         )
         ld_url = (await ld.wait_line("URL ")).split()[1]
+        github_url = (await ld.wait_line("GITHUB ")).split()[1]
         env = project_env(tmp, catalog, playbooks, server.address, ld_url)
+        env.update(
+            ORCHESTRATOR_TICKETS="github",
+            ORCHESTRATOR_GITHUB_TOKEN=GITHUB_TOKEN,
+            ORCHESTRATOR_GITHUB_REPO=GITHUB_REPO,
+            ORCHESTRATOR_GITHUB_API_URL=github_url,
+        )
         worker = await start("worker", [str(BIN / "orchestrator"), "worker"], env)
         port, storm_port = free_port(), free_port()
         api = await start("api", [str(BIN / "orchestrator"), "api", "--port", str(port)], env)

@@ -118,7 +118,7 @@ async def main(args: argparse.Namespace) -> None:
                         + ")",
                         flush=True,
                     )
-                    await asyncio.sleep(1)  # what the batch left (key workflows ending) settles
+                    await stack.settle()  # what the batch left (incidents ending) is done
         report_latency(levels, results)
         if args.storm:
             keys = storm_keys(stack, args.storm_keys)
@@ -126,9 +126,11 @@ async def main(args: argparse.Namespace) -> None:
                 f"\nstorm: {args.storm} deliveries over {len(keys)} keys,"
                 f" {args.concurrency} at a time"
             )
+            await stack.settle()
+            raw = await storm_raw(stack, keys, args.storm, args.concurrency)
+            await stack.settle()
             async with api_client(stack.storm_url) as storm_http:
                 api = await storm_api(stack, storm_http, keys, args.storm, args.concurrency)
-            raw = await storm_raw(stack, keys, args.storm, args.concurrency)
             for name, s in (("api", api), ("raw", raw)):
                 print(
                     f"  {name}: {args.storm / s.seconds:6.0f} deliveries/s ({s.seconds:.1f} s),"
@@ -149,6 +151,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         if args.rss_open:
             print(f"\nRSS: {args.rss_open} incidents open, waiting for an approval")
+            await stack.settle()
             rss_before = stack.worker.rss_mb()
             seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, 50)
             print(

@@ -1,6 +1,10 @@
 """The local LaunchDarkly of tests/providers in its own process, logging when each PATCH arrives.
 
-Run by bench/first_mitigation.py: ``python -m bench.ld_server CATALOG``. Prints ``URL <url>``,
+Also the local GitHub (the RCA reviews go there as issues, as in production, rather than into
+the local ticket file, which is rewritten whole for every review).
+
+Run by bench/first_mitigation.py: ``python -m bench.ld_server CATALOG``. Prints ``URL <url>``
+and ``GITHUB <url>``,
 then one line per semantic patch that adds a rule, stamped on arrival (before it is applied) with
 ``time.monotonic()`` (CLOCK_MONOTONIC: the same clock in every process of the machine):
 ``PATCH <seconds> <clause value>``. Reads commands on stdin: ``clean <prefix>`` removes every
@@ -17,7 +21,8 @@ from pathlib import Path
 
 from orchestrator.config.files import load_catalog
 from orchestrator.domain.flags import RemoveRule
-from tests.local_saas import LD_API_TOKEN, LD_ENV, LD_PROJECT, LD_SDK_KEY
+from tests.local_saas import GITHUB_REPO, GITHUB_TOKEN, LD_API_TOKEN, LD_ENV, LD_PROJECT, LD_SDK_KEY
+from tests.providers.fake_github import FakeGitHub
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
 
 _out = threading.Lock()
@@ -71,8 +76,10 @@ def main() -> None:
             if spec.key not in seeded:
                 ld.seed(spec)
                 seeded.add(spec.key)
-    with ld.running():
+    github = FakeGitHub(token=GITHUB_TOKEN, repo=GITHUB_REPO, rate_limit=1_000_000)
+    with ld.running(), github.running():
         say(f"URL {ld.url}")
+        say(f"GITHUB {github.url}")
         for line in sys.stdin:
             command, _, arg = line.strip().partition(" ")
             if command == "clean":
