@@ -18,6 +18,7 @@ from orchestrator.cli import (
     incidents_cmd,
     playbooks_cmd,
     report_cmd,
+    reviews_cmd,
     safety_cmd,
     signal_cmd,
     slo_cmd,
@@ -85,6 +86,7 @@ signal_cmd.register(app)
 incidents_cmd.register(app)
 audit_cmd.register(app)
 report_cmd.register(app)
+reviews_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(slo_cmd.app, name="slo")
 control_cmd.register(app)

@@ -32,6 +32,8 @@ COMMANDS = [
     ["playbooks", "list"],
     ["slo"],
     ["slo", "rules"],
+    ["reviews"],
+    ["reviews", "close"],
 ]
 
 
