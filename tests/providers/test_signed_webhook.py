@@ -28,7 +28,7 @@ from orchestrator.providers.signed_webhook import (
     SignedWebhook,
 )
 from orchestrator.secrets import Secret
-from tests.providers.fake_http import Reply
+from tests.providers.fake_http import Reply, Waits
 from tests.providers.fake_notice_receiver import FakeNoticeReceiver
 
 SECRET = "wh-S3cr3tHmacKeyForTheOutgoingWebhook-9f8e7d"
@@ -46,13 +46,6 @@ def notice(n: int = 1) -> Notice:
         summary="prompt pinned v42 -> v41",
         at="2026-12-06T03:00:00+00:00",
     )
-
-
-class Waits(list[float]):
-    """The waits between attempts, recorded instead of slept (the receiver is not timed)."""
-
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
