@@ -30,7 +30,7 @@ from orchestrator.domain.ops_models import ComponentState
 from orchestrator.domain.templating import render_string, render_value
 from orchestrator.errors import PlaybookError, ProviderError
 from orchestrator.providers.http_api import HttpSender, json_body, send
-from orchestrator.secrets import Secret
+from orchestrator.secrets import Secret, redact_text
 
 VENDOR = "deploy webhook"
 
@@ -178,6 +178,7 @@ def _text(value: Any, field: str, where: str) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
+    shown = redact_text(repr(value))[:200]
     raise ProviderError(
-        f"{VENDOR} state {where}: {field} is not a version: {value!r}"[:300], retryable=False
+        f"{VENDOR} state {where}: {field} is not a version: {shown}", retryable=False
     )

@@ -68,6 +68,8 @@ class FakeCiCd(FakeHttpServer):
         self.deployments: dict[str, list[dict[str, Any]]] = {}
         self.denied: set[str] = set()
         """Argo CD actions (``sync``, ``update``) the token's role may not do."""
+        self.echo = ""
+        """Appended to a permission denied message (a proxy that echoes the request back)."""
         self.dispatches: list[tuple[str, dict[str, Any]]] = []
         self.locks: dict[str, str] = {}
         """environment -> the freeze id that locks it."""
@@ -97,7 +99,8 @@ class FakeCiCd(FakeHttpServer):
         if not action or (request.method == "POST") != sync:
             return argo_error(405, 12, "method not allowed")
         if action in self.denied:
-            return argo_error(403, 7, f"permission denied: applications, {action}, default/{name}")
+            denied = f"permission denied: applications, {action}, default/{name}{self.echo}"
+            return argo_error(403, 7, denied)
         if action == "sync":
             revision = str(request.json().get("revision") or app.revision)
             if revision != app.revision:

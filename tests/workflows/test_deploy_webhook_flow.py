@@ -71,3 +71,30 @@ async def test_the_rollback_syncs_argo_cd_and_the_notices_arrive_signed(
     for secret in (ARGO_TOKEN, HMAC_KEY):
         assert secret not in timeline
         assert not [n for n in receiver.notices if secret in json.dumps(n)]
+
+
+async def test_a_refused_sync_fails_the_rollback_without_the_token_anywhere(
+    make_harness: HarnessFactory,
+) -> None:
+    """Argo CD's role lacks ``applications, sync`` (and the answer echoes the token): the
+    rollback step fails at once with Argo CD's reason; the token is in no audit record, no
+    incident state and no notice."""
+    argo = FakeCiCd(argo_token=ARGO_TOKEN)
+    argo.apps["support-assistant-prompt"] = App("answer-prompt-v42", ["answer-prompt-v41"])
+    argo.denied.add("sync")
+    argo.echo = f" (you sent Authorization: Bearer {ARGO_TOKEN})"
+    receiver = FakeNoticeReceiver(HMAC_KEY)
+    with argo.running(), receiver.running():
+        async with make_harness(**chosen(argo, receiver)) as h:
+            inc = await h.submit(breach(SLO, **WORKED_EXAMPLE))
+            final = await h.result(inc)
+            timeline = json.dumps([e.model_dump(mode="json") for e in await h.timeline(inc)])
+    assert final.phase is IncidentPhase.FAILED
+    assert "rollback-prompt failed" in (final.error or "")
+    assert "HTTP 403" in (final.error or "") and "permission denied" in (final.error or "")
+    assert len([r for r in argo.requests if r.path.endswith("/sync")]) == 1, "not retried"
+    assert argo.apps["support-assistant-prompt"].revision == "answer-prompt-v42"
+    notices = json.dumps(receiver.notices)
+    assert "step_failed" in notices
+    for text in (timeline, final.model_dump_json(), notices):
+        assert ARGO_TOKEN not in text and HMAC_KEY not in text
