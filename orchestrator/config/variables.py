@@ -142,6 +142,10 @@ _INTEGRATIONS = (
     *_secret("ORCHESTRATOR_SLACK_BOT_TOKEN", "Slack bot token with chat:write (threads)"),
     _v("ORCHESTRATOR_SLACK_CHANNEL", "text", "-", "channel id the bot token posts to"),
     _v("ORCHESTRATOR_SLACK_API_URL", "text", "https://slack.com/api", "Slack Web API base"),
+    _v("ORCHESTRATOR_DEPLOY", "choice", "local", "local (state folder) or webhook (a CI/CD API)"),
+    _v("ORCHESTRATOR_DEPLOY_WEBHOOK_FILE", "path", "-", "YAML of the deploy webhook's requests"),
+    _v("ORCHESTRATOR_WEBHOOK_URL", "text", "-", "generic outgoing webhook: where notices go"),
+    *_secret("ORCHESTRATOR_WEBHOOK_SECRET", "HMAC-SHA256 key signing the outgoing webhook"),
     _v(
         "ORCHESTRATOR_LINK_BASE_URL",
         "text",
