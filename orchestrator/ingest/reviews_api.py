@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 from starlette.requests import Request
@@ -26,7 +27,6 @@ from orchestrator.errors import NotFoundError, ProviderError
 from orchestrator.ingest.incident_models import CloseReviewRequest
 from orchestrator.ingest.limits import RejectionError
 from orchestrator.ingest.operators import OperatorGuard
-from orchestrator.providers.tickets import TicketProvider
 
 CLOSE_ACTION = "rca.close_review"
 """The audit ``data.action`` of a closed review (the open is ``rca.open_review``)."""
@@ -66,8 +66,18 @@ def close_event(ticket: ReviewTicket, by: str, resolution: str, now: datetime) -
     )
 
 
+class ReviewTickets(Protocol):
+    """What this API needs of the ticket system (orchestrator/providers/tickets.py)."""
+
+    async def get(self, ticket_id: str) -> ReviewTicket | None: ...
+
+    async def close_review(
+        self, ticket_id: str, resolution: str, now: datetime
+    ) -> ReviewTicket: ...
+
+
 class ReviewsApi:
-    def __init__(self, guard: OperatorGuard, tickets: TicketProvider, audit: AuditStore) -> None:
+    def __init__(self, guard: OperatorGuard, tickets: ReviewTickets, audit: AuditStore) -> None:
         self.guard = guard
         self.tickets = tickets
         self.audit = audit
