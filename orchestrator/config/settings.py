@@ -21,6 +21,7 @@ from orchestrator.config.integrations import (
     chat_from_env,
     pager_from_env,
 )
+from orchestrator.config.model_registry import MlflowSettings, mlflow_from_env
 from orchestrator.config.principals import Principals
 from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
@@ -107,6 +108,8 @@ class Settings:
     """None: the local pager (an inbox file in the state folder)."""
     slack: SlackSettings | None = None
     """None: no chat notices."""
+    mlflow: MlflowSettings | None = None
+    """None: every component's version in the deployment provider (no model registry)."""
     link_base_url: str = ""
     """The operator API as people reach it: pages and chat messages link to the incident."""
 
@@ -207,6 +210,7 @@ class Settings:
             tickets=tickets_from_env(env),
             pagerduty=pager_from_env(env),
             slack=chat_from_env(env),
+            mlflow=mlflow_from_env(env),
             link_base_url=env.text("ORCHESTRATOR_LINK_BASE_URL", "").rstrip("/"),
         )
 
