@@ -14,15 +14,21 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
+from orchestrator.activities.deploy import DeployActivities
+from orchestrator.activities.ops_types import PinInput
+from orchestrator.config.files import load_catalog
 from orchestrator.config.model_registry import MlflowSettings, parse_models
-from orchestrator.errors import ProviderError, RateLimitedError
+from orchestrator.domain.actions import PREVIOUS
+from orchestrator.errors import PERMANENT_ERROR_TYPE, ProviderError, RateLimitedError
 from orchestrator.providers.deploy_routes import VersionRoutes
 from orchestrator.providers.local_deploy import LocalDeployments
 from orchestrator.providers.mlflow_registry import MlflowRegistry
 from orchestrator.secrets import Secret
 from tests.providers.fake_http import FakeHttpServer, Reply, Request
-from tests.providers.mlflow_server import MlflowServer
+from tests.providers.mlflow_server import ROOT, MlflowServer
 
 SERVICE = "support-assistant"
 V41, V42, V43 = "answer-prompt-v41", "answer-prompt-v42", "answer-prompt-v43"
@@ -252,9 +258,6 @@ async def test_no_credential_in_any_log_line(http: httpx.AsyncClient, registry: 
 async def test_replicas_stay_with_the_deployment_provider_and_versions_come_from_mlflow(
     http: httpx.AsyncClient, registry: Registry, tmp_path: Path
 ) -> None:
-    from orchestrator.config.files import load_catalog
-    from tests.conftest import ROOT
-
     local = LocalDeployments(tmp_path / "deployments.json")
     local.ensure_components(load_catalog(ROOT / "catalog" / "catalog.yaml"))
     routes = VersionRoutes(local, registry.adapter(http))
@@ -275,3 +278,23 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def test_previous_is_what_the_orchestrator_moved_the_alias_from(
+    http: httpx.AsyncClient, registry: Registry
+) -> None:
+    """The pin activity with ``version: previous``: MLflow keeps no alias history, so before any
+    pin there is no previous (refused at once); after one, previous is the version it replaced."""
+    deploy = DeployActivities(registry.adapter(http))
+
+    def pin(version: str) -> PinInput:
+        return PinInput(service=SERVICE, component="prompt", version=version, ref="inc-2/pin")
+
+    with pytest.raises(ApplicationError, match="no previous version") as caught:
+        await ActivityEnvironment().run(deploy.pin_component_version, pin(PREVIOUS))
+    assert caught.value.non_retryable and caught.value.type == PERMANENT_ERROR_TYPE
+    rolled = await ActivityEnvironment().run(deploy.pin_component_version, pin(V43))
+    assert (rolled.version_before, rolled.version_after, rolled.changed) == (V42, V43, True)
+    back = await ActivityEnvironment().run(deploy.pin_component_version, pin(PREVIOUS))
+    assert (back.version_before, back.version_after) == (V43, V42)
+    assert registry.server.alias(registry.model) == "2"
