@@ -73,9 +73,9 @@ def test_every_credential_is_a_mounted_secret_file(merged: dict[str, Any]) -> No
         for var, value in environment(service).items():
             if SECRET_NAME.search(var) and not var.endswith("_FILE"):
                 problems.append(f"{name}: {var} is set inline; use {var}_FILE")
-            if var.endswith("_FILE") and value and value.startswith(SECRETS_DIR):
-                if value[len(SECRETS_DIR) :] not in secret_names(service):
-                    problems.append(f"{name}: {value} is not mounted")
+            mounted = value is None or not value.startswith(SECRETS_DIR)
+            if not mounted and str(value)[len(SECRETS_DIR) :] not in secret_names(service):
+                problems.append(f"{name}: {value} is not mounted")
     assert not problems, problems
     declared = set(merged.get("secrets") or {})
     for name, service in merged["services"].items():

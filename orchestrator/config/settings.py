@@ -24,6 +24,7 @@ from orchestrator.config.integrations import (
     pager_from_env,
     webhook_from_env,
 )
+from orchestrator.config.model_registry import MlflowSettings, mlflow_from_env
 from orchestrator.config.principals import Principals
 from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
@@ -114,6 +115,8 @@ class Settings:
     """Where pins, scales and freezes go (``ORCHESTRATOR_DEPLOY``)."""
     webhook: WebhookSettings | None = None
     """None: no generic outgoing webhook (``ORCHESTRATOR_WEBHOOK_URL``)."""
+    mlflow: MlflowSettings | None = None
+    """None: every component's version in the deployment provider (no model registry)."""
     link_base_url: str = ""
     """The operator API as people reach it: pages and chat messages link to the incident."""
 
@@ -216,6 +219,7 @@ class Settings:
             slack=chat_from_env(env),
             deploy=deploy_from_env(env),
             webhook=webhook_from_env(env),
+            mlflow=mlflow_from_env(env),
             link_base_url=env.text("ORCHESTRATOR_LINK_BASE_URL", "").rstrip("/"),
         )
 

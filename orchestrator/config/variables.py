@@ -155,6 +155,32 @@ _INTEGRATIONS = (
 )
 
 
+_MODEL_REGISTRY = (
+    _v(
+        "ORCHESTRATOR_MODEL_REGISTRY",
+        "choice",
+        "none",
+        "none or mlflow: where component versions live",
+    ),
+    _v(
+        "ORCHESTRATOR_MLFLOW_TRACKING_URI",
+        "text",
+        "-",
+        "MLflow tracking server, https://host[:port]",
+    ),
+    _v(
+        "ORCHESTRATOR_MLFLOW_MODELS",
+        "text",
+        "-",
+        "components MLflow serves: service/component=registered model[@alias], comma-separated",
+    ),
+    _v("ORCHESTRATOR_MLFLOW_ALIAS", "text", "champion", "serving alias of an entry naming none"),
+    *_secret("ORCHESTRATOR_MLFLOW_TOKEN", "MLflow bearer token (MLFLOW_TRACKING_TOKEN)"),
+    _v("ORCHESTRATOR_MLFLOW_USERNAME", "text", "-", "MLflow basic-auth user (EDIT on the models)"),
+    *_secret("ORCHESTRATOR_MLFLOW_PASSWORD", "password of that MLflow user"),
+)
+
+
 def _ingest_source(source: str) -> tuple[Variable, ...]:
     key = INGEST_PREFIX + source.upper()
     return (
@@ -212,5 +238,14 @@ _EXTERNAL = (
 )
 
 VARIABLES: dict[str, Variable] = {
-    v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_TICKETS, *_INTEGRATIONS, *_INGEST, *_EXTERNAL)
+    v.name: v
+    for v in (
+        *_CORE,
+        *_LAUNCHDARKLY,
+        *_TICKETS,
+        *_INTEGRATIONS,
+        *_MODEL_REGISTRY,
+        *_INGEST,
+        *_EXTERNAL,
+    )
 }
