@@ -8,12 +8,15 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from orchestrator.config.settings import Settings
 from orchestrator.config.variables import VARIABLES
+from tests.ingest.operators import tokens_file_text
 from tests.test_compose import (
     COMPOSE_PATH,
     REPO_ROOT,
@@ -21,6 +24,7 @@ from tests.test_compose import (
     SECRETS_DIR,
     environment,
     is_orchestrator,
+    mounts,
     secret_names,
 )
 
@@ -89,9 +93,38 @@ def test_the_integrations_are_chosen_and_the_api_reads_the_tickets(
     assert worker["ORCHESTRATOR_PAGER"] == "pagerduty"
     assert worker["ORCHESTRATOR_CHAT"] == "slack"
     assert worker["ORCHESTRATOR_DEPLOY"] == "webhook"
+    assert worker["ORCHESTRATOR_MODEL_REGISTRY"] == "mlflow"
     api = environment(merged["services"]["api"])
     for var in ("ORCHESTRATOR_TICKETS", "ORCHESTRATOR_GITHUB_REPO"):
         assert api.get(var) == worker.get(var), f"api and worker disagree on {var}"
     # The override adds to the base: the api keeps its ingest and operator tokens.
     assert api["ORCHESTRATOR_TOKENS_FILE"].startswith(SECRETS_DIR)
     assert "operator_tokens" in secret_names(merged["services"]["api"])
+
+
+def test_the_worker_and_api_settings_load_from_the_merged_environment(
+    merged: dict[str, Any], tmp_path: Path
+) -> None:
+    """What the containers would read: every secret file and the mounted webhook file exist, and
+    Settings.from_env accepts the lot (no one-line ConfigError at start)."""
+    for name in ("worker", "api"):
+        service = merged["services"][name]
+        env = {k: v for k, v in environment(service).items() if v is not None}
+        files = {
+            f"{SECRETS_DIR}{secret}": f"secret-value-of-{secret}"
+            for secret in secret_names(service)
+        }
+        files[f"{SECRETS_DIR}operator_tokens"] = tokens_file_text()
+        for target in mounts(service):
+            if target.endswith(".yaml"):
+                files[target] = WEBHOOK_EXAMPLE.read_text("utf-8")
+
+        def read_file(path: str, files: dict[str, str] = files) -> str:
+            return files[path]
+
+        env["ORCHESTRATOR_STATE_DIR"] = str(tmp_path / name)
+        settings = Settings.from_env(env, read_file=read_file)
+        assert settings.tickets.backend == "github", name
+        if name == "worker":
+            assert settings.pagerduty is not None and settings.slack is not None
+            assert settings.deploy.backend == "webhook" and settings.mlflow is not None
