@@ -24,6 +24,8 @@ from psycopg.rows import TupleRow
 from orchestrator.audit.chain import GENESIS_HASH, seal
 from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
 from orchestrator.audit.model import canonical_json as _json
+from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query_sql import POSTGRES, postgres_indexes, where
 from orchestrator.audit.rows import (
     Clock,
     check_page,
@@ -95,6 +97,8 @@ _DDL = (
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_change",
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_truncate",
 )
+_INDEXES = postgres_indexes()
+_INDEX_NAMES = [statement.split()[5] for statement in _INDEXES]
 
 
 class PostgresAuditStore:
@@ -145,6 +149,15 @@ class PostgresAuditStore:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
 
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        check_page(after_seq, limit)
+        clause, params = where(flt, POSTGRES, after_seq=after_seq)
+        query = self._select(f"{clause} ORDER BY seq LIMIT %s")
+        rows = await self._run("query", lambda conn: _fetch(conn, query, (*params, limit)))
+        return events_from_rows(rows)
+
     async def incidents(
         self, *, service: str | None = None, limit: int = 100
     ) -> list[IncidentSummary]:
@@ -167,7 +180,9 @@ class PostgresAuditStore:
     # -- internals ----------------------------------------------------------------------------
 
     def _select(self, tail: str) -> sql.Composed:
-        return sql.SQL("SELECT {} FROM {} {}").format(_COLUMNS, self._table, sql.SQL(tail))
+        return sql.SQL("SELECT {} FROM {} {}").format(
+            _COLUMNS, self._table, sql.SQL(tail).format(t=self._table)
+        )
 
     async def _page(self, since_seq: int, limit: int) -> list[TupleRow]:
         query = self._select("WHERE seq > %s ORDER BY seq LIMIT %s")
@@ -215,7 +230,22 @@ class PostgresAuditStore:
         return conn
 
     async def _initialise(self, conn: Conn) -> None:
-        """Create schema, table, indexes and triggers unless all exist and are enabled."""
+        """Create schema, table, indexes and triggers unless all exist and are enabled; add the
+        query indexes to a table made before they existed."""
+        await self._create(conn)
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = ANY(%s)",
+            (self._schema, _INDEX_NAMES),
+        )
+        row = await cur.fetchone()
+        if row is not None and row[0] == len(_INDEX_NAMES):
+            return
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            for statement in _INDEXES:
+                await conn.execute(sql.SQL(statement).format(t=self._table))
+
+    async def _create(self, conn: Conn) -> None:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             cur = await conn.execute(

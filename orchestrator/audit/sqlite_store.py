@@ -25,6 +25,8 @@ from orchestrator.audit.model import (
     canonical_json,
     iso_utc,
 )
+from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query_sql import SQLITE, SQLITE_INDEXES, where
 from orchestrator.audit.rows import (
     EVENT_COLUMNS,
     Clock,
@@ -39,7 +41,8 @@ from orchestrator.audit.rows import (
 from orchestrator.errors import AuditError, NotFoundError
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the query indexes (:data:`~orchestrator.audit.query_sql.SQLITE_INDEXES`)."""
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit_events (
         seq INTEGER PRIMARY KEY,
@@ -119,6 +122,18 @@ class SqliteAuditStore:
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
+
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        check_page(after_seq, limit)
+        clause, params = where(flt, SQLITE, after_seq=after_seq)
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"{_SELECT} {clause} ORDER BY seq LIMIT ?", (*params, limit)
+            ).fetchall()
+        )
+        return events_from_rows(rows)
 
     async def incidents(
         self, *, service: str | None = None, limit: int = 100
@@ -236,7 +251,7 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
+    for statement in (*_SCHEMA, *SQLITE_INDEXES):
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

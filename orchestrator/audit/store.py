@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
+from orchestrator.audit.query import EventFilter
 
 
 class AuditStore(Protocol):
@@ -25,6 +26,14 @@ class AuditStore(Protocol):
 
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > since_seq`` in seq order, at most ``limit`` (a page)."""
+        ...
+
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        """The events ``flt`` matches with ``seq > after_seq``, in seq order, at most ``limit``
+        (1 to 10 000): a page. The next page's ``after_seq`` is the last event's seq; a page
+        shorter than ``limit`` is the last. Filtered in SQL, with indexes (query_sql.py)."""
         ...
 
     async def incidents(

@@ -1,0 +1,144 @@
+"""The SQL of an :class:`~orchestrator.audit.query.EventFilter`, for both backends.
+
+One builder, two dialects: SQLite reads ``data`` with ``json_extract`` and keeps ``at`` as ISO
+text (UTC, microseconds, so text order is time order); PostgreSQL reads it with ``->>`` and keeps
+``at`` as ``timestamptz``. The expressions here are the very ones the backends index (see
+:data:`SQLITE_INDEXES` / :data:`POSTGRES_INDEXES`), so the planner can use the indexes: an
+incident attribute (severity, dimension, segment) becomes ``incident_id IN (...)`` over a partial
+expression index of the few events that carry it; time ranges use the index on ``at``; paging is
+keyset by ``seq`` (the primary key), never OFFSET.
+
+Nothing is added to the stored rows: the hash chain's bytes stay exactly as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from orchestrator.audit.model import AuditKind, iso_utc
+from orchestrator.audit.query import TARGET_FIELDS, EventFilter
+from orchestrator.audit.rows import occurrences_of
+
+
+@dataclass(frozen=True)
+class Dialect:
+    param: str
+    """The placeholder: ``?`` (sqlite3) or ``%s`` (psycopg)."""
+    field: Callable[[str], str]
+    """SQL reading ``data``'s text at a path of keys."""
+    time: Callable[[datetime], Any]
+    """A datetime as the ``at`` column compares."""
+
+
+def _sqlite_field(path: str) -> str:
+    return f"json_extract(data, '$.{path}')"
+
+
+def _postgres_field(path: str) -> str:
+    *parents, last = path.split(".")
+    return "(data" + "".join(f"->'{p}'" for p in parents) + f"->>'{last}')"
+
+
+SQLITE = Dialect(param="?", field=_sqlite_field, time=iso_utc)
+POSTGRES = Dialect(param="%s", field=_postgres_field, time=lambda at: at)
+
+_SEVERITY = (AuditKind.SEVERITY_CLASSIFIED, "severity")
+_SIGNAL = AuditKind.SIGNAL_RECEIVED
+
+
+def _indexes(d: Dialect, table: str) -> tuple[str, ...]:
+    signal = f"kind = '{_SIGNAL.value}'"
+    return (
+        f"CREATE INDEX IF NOT EXISTS audit_events_at ON {table} (at, seq)",
+        f"CREATE INDEX IF NOT EXISTS audit_events_kind ON {table} (kind, seq)",
+        f"CREATE INDEX IF NOT EXISTS audit_events_severity ON {table}"
+        f" ({d.field('severity')}, incident_id) WHERE kind = '{_SEVERITY[0].value}'",
+        f"CREATE INDEX IF NOT EXISTS audit_events_dimension ON {table}"
+        f" ({d.field('dimension')}, incident_id) WHERE {signal}",
+        f"CREATE INDEX IF NOT EXISTS audit_events_segment ON {table}"
+        f" ({d.field('segment.key')}, {d.field('segment.value')}, incident_id) WHERE {signal}",
+    )
+
+
+SQLITE_INDEXES = _indexes(SQLITE, "audit_events")
+"""Indexes the queries use; created (once, for existing files too) when a store opens."""
+
+
+def postgres_indexes() -> tuple[str, ...]:
+    """As :data:`SQLITE_INDEXES`, with ``{t}`` for the table (a ``psycopg.sql`` template; a
+    PostgreSQL index lives in its table's schema, so its name needs no schema)."""
+    return _indexes(POSTGRES, "{t}")
+
+
+def where(flt: EventFilter, d: Dialect, *, after_seq: int = 0) -> tuple[str, list[Any]]:
+    """``WHERE ...`` (always at least the seq bound) and its parameters, in order."""
+    p = d.param
+    clauses: list[str] = [f"seq > {p}"]
+    params: list[Any] = [after_seq]
+
+    def add(clause: str, *values: Any) -> None:
+        clauses.append(clause)
+        params.extend(values)
+
+    if flt.occurrence is not None:
+        add(f"incident_id = {p}", flt.occurrence)
+    if flt.key is not None:
+        add(
+            f"(incident_id = {p} OR substr(incident_id, 1, {p}) = {p})",
+            flt.key,
+            *occurrences_of(flt.key),
+        )
+    for column in ("service", "slo", "actor"):
+        value = getattr(flt, column)
+        if value is not None:
+            add(f"{column} = {p}", value)
+    kinds = flt.kinds
+    if kinds is not None:
+        if not kinds:
+            add("1 = 0")
+        else:
+            add(f"kind IN ({', '.join([p] * len(kinds))})", *(k.value for k in kinds))
+    if flt.action is not None:
+        add(f"{d.field('action')} = {p}", flt.action)
+    if flt.target is not None:
+        fields = ", ".join(d.field(f) for f in TARGET_FIELDS)
+        add(f"{p} IN ({fields})", flt.target)
+    if flt.since is not None:
+        add(f"at >= {p}", d.time(flt.since))
+    if flt.until is not None:
+        add(f"at < {p}", d.time(flt.until))
+    for clause, values in _incident_clauses(flt, d):
+        add(clause, *values)
+    return "WHERE " + " AND ".join(clauses), params
+
+
+def _incident_clauses(flt: EventFilter, d: Dialect) -> list[tuple[str, list[Any]]]:
+    """Incident attributes: ``incident_id IN`` the incidents whose events carry them."""
+    p = d.param
+    out: list[tuple[str, list[Any]]] = []
+    table = "{t}" if d is POSTGRES else "audit_events"
+
+    def incidents_where(kind: AuditKind, condition: str, *values: Any) -> None:
+        out.append(
+            (
+                f"incident_id IN (SELECT incident_id FROM {table}"  # noqa: S608 - constants;
+                f" WHERE kind = '{kind.value}' AND {condition})",  # values are parameters
+                list(values),
+            )
+        )
+
+    if flt.severity is not None:
+        incidents_where(_SEVERITY[0], f"{d.field('severity')} = {p}", flt.severity.value)
+    if flt.dimension is not None:
+        incidents_where(_SIGNAL, f"{d.field('dimension')} = {p}", flt.dimension)
+    parts = flt.segment_parts
+    if parts is not None:
+        incidents_where(
+            _SIGNAL,
+            f"{d.field('segment.key')} = {p} AND {d.field('segment.value')} = {p}",
+            *parts,
+        )
+    return out
