@@ -21,7 +21,16 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from orchestrator.audit.model import AuditKind, IncidentState, as_utc
-from orchestrator.domain.severity import Severity
+
+
+class Severity(StrEnum):
+    """The severities an incident is classified with (``orchestrator.domain.severity.Severity``,
+    which the audit layer may not import; a test keeps the two equal)."""
+
+    SEV1 = "SEV1"
+    SEV2 = "SEV2"
+    SEV3 = "SEV3"
+    SEV4 = "SEV4"
 
 
 class Outcome(StrEnum):

@@ -9,7 +9,14 @@ from datetime import timedelta
 import pytest
 
 from orchestrator.audit.model import AuditEvent, AuditKind, StoredEvent
-from orchestrator.audit.query import EventFilter, FilterError, parse_filter, parse_time
+from orchestrator.audit.query import (
+    EventFilter,
+    FilterError,
+    Severity,
+    parse_filter,
+    parse_time,
+)
+from orchestrator.domain.severity import Severity as DomainSeverity
 from orchestrator.audit.store import AuditStore
 from tests.audit.conftest import Backend
 from tests.audit.factories import T0, incident_history
@@ -212,3 +219,7 @@ def test_blank_words_are_left_out() -> None:
     assert parse_filter({"service": "", "slo": None, "kind": " note "}, now=T0) == EventFilter(
         kind=AuditKind.NOTE
     )
+
+
+def test_the_filter_knows_the_severities_the_domain_classifies_with() -> None:
+    assert [s.value for s in Severity] == [s.value for s in DomainSeverity]
