@@ -16,8 +16,8 @@ from orchestrator.audit.query import (
     parse_filter,
     parse_time,
 )
-from orchestrator.domain.severity import Severity as DomainSeverity
 from orchestrator.audit.store import AuditStore
+from orchestrator.domain.severity import Severity as DomainSeverity
 from tests.audit.conftest import Backend
 from tests.audit.factories import T0, incident_history
 
