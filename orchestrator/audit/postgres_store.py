@@ -22,14 +22,22 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from orchestrator.audit.chain import GENESIS_HASH, seal
-from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
+from orchestrator.audit.model import (
+    AuditEvent,
+    ChainReport,
+    IncidentState,
+    IncidentSummary,
+    StoredEvent,
+)
 from orchestrator.audit.model import canonical_json as _json
 from orchestrator.audit.query import EventFilter
 from orchestrator.audit.query_sql import POSTGRES, postgres_indexes, where
+from orchestrator.audit.query_sql import incidents as incidents_sql
 from orchestrator.audit.rows import (
     Clock,
     check_page,
     events_from_rows,
+    incident_filter,
     occurrences_of,
     prepare_event,
     summaries_from_rows,
@@ -47,24 +55,6 @@ _COLUMNS = sql.SQL(
     "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data::text,"
     " recorded_at, prev_hash, hash"
 )
-_INCIDENTS = """
-WITH g AS (
-    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
-           MIN(seq) AS first_seq, MAX(seq) AS last_seq
-    FROM {t}
-    WHERE %(service)s::text IS NULL
-       OR incident_id IN (SELECT incident_id FROM {t} WHERE service = %(service)s::text)
-    GROUP BY incident_id ORDER BY last_seq DESC LIMIT %(limit)s
-)
-SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
-    (SELECT s.data::text FROM {t} s WHERE s.incident_id = g.incident_id
-       AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1),
-    (SELECT c.kind FROM {t} c WHERE c.incident_id = g.incident_id AND c.kind IN
-       ('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')
-       ORDER BY c.seq DESC LIMIT 1)
-FROM g JOIN {t} f ON f.seq = g.first_seq JOIN {t} l ON l.seq = g.last_seq
-ORDER BY g.last_seq DESC
-"""
 _DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
     """CREATE TABLE IF NOT EXISTS {t} (
@@ -159,11 +149,18 @@ class PostgresAuditStore:
         return events_from_rows(rows)
 
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
         check_page(0, limit)
-        query = sql.SQL(_INCIDENTS).format(t=self._table)
-        params = {"service": service, "limit": limit}
+        text, params = incidents_sql(
+            incident_filter(service, flt), POSTGRES, state=state, limit=limit
+        )
+        query = sql.SQL(text).format(t=self._table)
         rows = await self._run("incidents", lambda conn: _fetch(conn, query, params))
         return summaries_from_rows(rows)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from orchestrator.audit.model import AuditKind, iso_utc
+from orchestrator.audit.model import AuditKind, IncidentState, iso_utc
 from orchestrator.audit.query import TARGET_FIELDS, EventFilter
 from orchestrator.audit.rows import occurrences_of
 
@@ -27,19 +27,19 @@ from orchestrator.audit.rows import occurrences_of
 class Dialect:
     param: str
     """The placeholder: ``?`` (sqlite3) or ``%s`` (psycopg)."""
-    field: Callable[[str], str]
-    """SQL reading ``data``'s text at a path of keys."""
+    field: Callable[..., str]
+    """``field(path, column="data")``: SQL reading the text at a path of keys of a JSON column."""
     time: Callable[[datetime], Any]
     """A datetime as the ``at`` column compares."""
 
 
-def _sqlite_field(path: str) -> str:
-    return f"json_extract(data, '$.{path}')"
+def _sqlite_field(path: str, column: str = "data") -> str:
+    return f"json_extract({column}, '$.{path}')"
 
 
-def _postgres_field(path: str) -> str:
+def _postgres_field(path: str, column: str = "data") -> str:
     *parents, last = path.split(".")
-    return "(data" + "".join(f"->'{p}'" for p in parents) + f"->>'{last}')"
+    return f"({column}" + "".join(f"->'{p}'" for p in parents) + f"->>'{last}')"
 
 
 SQLITE = Dialect(param="?", field=_sqlite_field, time=iso_utc)
@@ -142,3 +142,57 @@ def _incident_clauses(flt: EventFilter, d: Dialect) -> list[tuple[str, list[Any]
             *parts,
         )
     return out
+
+
+_LIFECYCLE = "('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')"
+
+
+def incidents(
+    flt: EventFilter, d: Dialect, *, state: IncidentState | None, limit: int
+) -> tuple[str, list[Any]]:
+    """Incidents with any event ``flt`` matches, most recently active first: one row each of
+    incident_id, service, slo, first_at, last_at, events, last kind, latest severity, latest
+    lifecycle kind (see ``rows.summary_from_row``). Span and count are over all the incident's
+    events; ``flt.severity`` is then its latest classification, ``state`` its latest lifecycle."""
+    p = d.param
+    table = "{t}" if d is POSTGRES else "audit_events"
+    clause, params = where(flt, d)
+    severity = d.field("severity", "s.data")
+    outer: list[str] = []
+    if flt.severity is not None:
+        outer.append(f"sev = {p}")
+        params.append(flt.severity.value)
+    if state is IncidentState.OPEN:
+        outer.append("(lifecycle IS NULL OR lifecycle = 'incident_opened')")
+    elif state is not None:
+        outer.append(f"lifecycle = {p}")
+        params.append(_STATE_KIND[state].value)
+    params.append(limit)
+    text = f"""
+WITH g AS (
+    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
+           MIN(seq) AS first_seq, MAX(seq) AS last_seq
+    FROM {table}
+    WHERE incident_id IN (SELECT incident_id FROM {table} {clause})
+    GROUP BY incident_id
+), s AS (
+    SELECT g.*,
+        (SELECT {severity} FROM {table} s WHERE s.incident_id = g.incident_id
+           AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1) AS sev,
+        (SELECT c.kind FROM {table} c WHERE c.incident_id = g.incident_id
+           AND c.kind IN {_LIFECYCLE} ORDER BY c.seq DESC LIMIT 1) AS lifecycle
+    FROM g
+)
+SELECT s.incident_id, f.service, f.slo, s.first_at, s.last_at, s.n, l.kind, s.sev, s.lifecycle
+FROM s JOIN {table} f ON f.seq = s.first_seq JOIN {table} l ON l.seq = s.last_seq
+{"WHERE " + " AND ".join(outer) if outer else ""}
+ORDER BY s.last_seq DESC LIMIT {p}
+"""  # noqa: S608 - constant names; every value is a parameter
+    return text, params
+
+
+_STATE_KIND = {
+    IncidentState.RESOLVED: AuditKind.INCIDENT_RESOLVED,
+    IncidentState.CLOSED: AuditKind.INCIDENT_CLOSED,
+    IncidentState.ABORTED: AuditKind.INCIDENT_ABORTED,
+}

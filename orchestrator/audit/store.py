@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
+from orchestrator.audit.model import (
+    AuditEvent,
+    ChainReport,
+    IncidentState,
+    IncidentSummary,
+    StoredEvent,
+)
 from orchestrator.audit.query import EventFilter
 
 
@@ -37,9 +43,16 @@ class AuditStore(Protocol):
         ...
 
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
-        """Incidents, most recently active first, optionally of one service."""
+        """Incidents, most recently active first, at most ``limit``: those with an event of
+        ``service`` and an event ``flt`` matches (a time window: active in it), whose latest
+        severity is ``flt.severity`` and whose state is ``state`` when those are set."""
         ...
 
     async def verify(self) -> ChainReport:

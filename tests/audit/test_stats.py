@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from orchestrator.audit import stats
-from orchestrator.audit.model import AuditEvent
+from orchestrator.audit.model import AuditEvent, AuditKind, IncidentState
 from orchestrator.audit.query import EventFilter
 from orchestrator.audit.stats import Durations, KeyRow, PlaybookRow, StepRow, durations, key_of
 from orchestrator.audit.store import AuditStore
@@ -114,3 +114,47 @@ def test_key_of_an_occurrence() -> None:
     assert key_of(f"{KEY}--20261127-100000") == KEY
     assert key_of(f"{KEY}--20261127-100000-2") == KEY
     assert key_of(OTHER) == OTHER
+
+
+async def test_incidents_filtered_by_service_slo_severity_state_and_window(
+    backend: Backend,
+) -> None:
+    await fill(backend.store)
+    store = backend.store
+    first = f"{KEY}--20261127-100000"
+    every = await store.incidents()
+    assert [i.incident_id for i in every] == [
+        f"{OTHER}--20261127-200000",
+        *(f"{KEY}--20261127-{10 + i:02d}0000" for i in range(4, -1, -1)),
+    ]
+    assert [i.incident_id for i in await store.incidents(service="billing-bot")] == [
+        every[0].incident_id
+    ]
+    assert len(await store.incidents(flt=EventFilter(slo="fairness-gap"))) == 5
+    assert [i.state.value for i in await store.incidents(state=IncidentState.OPEN)] == ["open"]
+    assert len(await store.incidents(state=IncidentState.RESOLVED)) == 5
+    assert await store.incidents(state=IncidentState.ABORTED) == []
+    window = await store.incidents(flt=EventFilter(since=T0 + timedelta(hours=3, minutes=5)))
+    assert [i.incident_id[-6:] for i in window] == ["200000", "140000", "130000"]
+    whole = {i.incident_id: i for i in every}
+    assert all(i == whole[i.incident_id] for i in window), "span and count stay the incident's"
+    assert len(await store.incidents(limit=2)) == 2
+
+    # Re-classified SEV1: the incident list goes by the latest severity, events by any.
+    await store.append(
+        AuditEvent(
+            event_key=f"{first}/run-1/again",
+            incident_id=first,
+            kind=AuditKind.SEVERITY_CLASSIFIED,
+            at=T0 + timedelta(hours=11),
+            actor="orchestrator",
+            data={"severity": "SEV1"},
+        )
+    )
+    sev2 = await store.incidents(flt=EventFilter(severity="SEV2"))
+    assert first not in {i.incident_id for i in sev2} and len(sev2) == 4
+    sev1 = await store.incidents(flt=EventFilter(severity="SEV1"))
+    assert {i.incident_id for i in sev1} == {first, every[0].incident_id}
+    assert all(i.severity == "SEV1" for i in sev1)
+    events = await store.query(EventFilter(severity="SEV2", occurrence=first))
+    assert events and all(e.incident_id == first for e in events)
