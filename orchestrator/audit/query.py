@@ -86,6 +86,8 @@ FILTER_FIELDS = (
 )
 """The filter's words, as CLI options (``--slo``) and API query parameters (``slo=``)."""
 
+MAX_PAGE = 10_000
+"""The most events one query returns (``limit``)."""
 _AGO = re.compile(r"^(\d{1,6})([mhd])$")
 _UNIT = {"m": "minutes", "h": "hours", "d": "days"}
 

@@ -19,12 +19,11 @@ from orchestrator.audit.model import (
     StoredEvent,
     as_utc,
 )
-from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query import MAX_PAGE, EventFilter
 from orchestrator.errors import AuditError
 from orchestrator.secrets import redact, redact_text
 
 VERIFY_PAGE = 1000
-MAX_PAGE = 10_000
 EVENT_COLUMNS = (
     "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data,"
     " recorded_at, prev_hash, hash"

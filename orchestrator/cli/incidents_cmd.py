@@ -9,8 +9,7 @@ import typer
 
 from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import IncidentState
-from orchestrator.audit.query import EventFilter, FilterError, parse_state
-from orchestrator.audit.rows import MAX_PAGE
+from orchestrator.audit.query import MAX_PAGE, EventFilter, FilterError, parse_state
 from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
 from orchestrator.cli.incident_rows import COLUMNS, IncidentListing, merge
 from orchestrator.cli.query_cmd import SERVICE, SEVERITY, SINCE, SLO, UNTIL, build_filter

@@ -12,9 +12,8 @@ import typer
 
 from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import StoredEvent
-from orchestrator.audit.query import FILTER_FIELDS, EventFilter, FilterError, parse_filter
+from orchestrator.audit.query import FILTER_FIELDS, MAX_PAGE, EventFilter, FilterError, parse_filter
 from orchestrator.audit.report_figures import format_duration
-from orchestrator.audit.rows import MAX_PAGE
 from orchestrator.audit.stats import Durations, IncidentStats, incident_stats
 from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
 from orchestrator.cli.tabular import FORMAT_OPTION, check_format, emit, table
