@@ -92,3 +92,19 @@ def test_the_document_describes_every_filter() -> None:
     events = build_openapi()["paths"]["/v1/audit/events"]["get"]
     names = [p["name"] for p in events["parameters"]]
     assert names == [*FILTER_FIELDS, "limit", "after"]
+
+
+def test_every_reference_in_the_document_names_a_schema_it_has() -> None:
+    document = build_openapi()
+    schemas = set(document["components"]["schemas"])
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            found = [str(node["$ref"])] if "$ref" in node else []
+            return found + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    missing = sorted({r for r in refs(document) if r.rsplit("/", 1)[-1] not in schemas})
+    assert missing == []
