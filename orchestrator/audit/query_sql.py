@@ -31,6 +31,15 @@ class Dialect:
     """``field(path, column="data")``: SQL reading the text at a path of keys of a JSON column."""
     time: Callable[[datetime], Any]
     """A datetime as the ``at`` column compares."""
+    greatest: str
+    by_incident: str
+    """After a table's alias in a per-incident lookup: SQLite's planner, without statistics, would
+    rather walk the (kind, seq) index over every incident's events; PostgreSQL plans by its own
+    statistics."""
+
+
+def _table(d: Dialect) -> str:
+    return "{t}" if d is POSTGRES else "audit_events"
 
 
 def _sqlite_field(path: str, column: str = "data") -> str:
@@ -42,8 +51,18 @@ def _postgres_field(path: str, column: str = "data") -> str:
     return f"({column}" + "".join(f"->'{p}'" for p in parents) + f"->>'{last}')"
 
 
-SQLITE = Dialect(param="?", field=_sqlite_field, time=iso_utc)
-POSTGRES = Dialect(param="%s", field=_postgres_field, time=lambda at: at)
+SQLITE = Dialect(
+    param="?",
+    field=_sqlite_field,
+    time=iso_utc,
+    greatest="max",
+    by_incident=" INDEXED BY audit_events_incident",
+)
+POSTGRES = Dialect(
+    param="%s", field=_postgres_field, time=lambda at: at, greatest="GREATEST", by_incident=""
+)
+NO_SEQ = 2**63 - 1
+"""A seq beyond every event (the bound when nothing is recent enough)."""
 
 _SEVERITY = (AuditKind.SEVERITY_CLASSIFIED, "severity")
 _SIGNAL = AuditKind.SIGNAL_RECEIVED
@@ -95,6 +114,23 @@ def where(flt: EventFilter, d: Dialect, *, after_seq: int = 0) -> tuple[str, lis
         value = getattr(flt, column)
         if value is not None:
             add(f"{column} = {p}", value)
+    table = _table(d)
+    if flt.since is not None:
+        add(f"at >= {p}", d.time(flt.since))
+        if after_seq == 0:
+            # The first page starts at the least seq of the events at or after ``since`` (read
+            # from the (at, seq) index), not at seq 1; later pages start at their cursor, past
+            # it already. ``at`` is workflow time, not in seq order (an event may be written
+            # late), so the least seq is the bound, not the seq of the earliest ``at``. ``+ 0``:
+            # both planners would otherwise walk the primary key from seq 1 to find a min(seq).
+            # One lower bound on seq, so the planner starts its primary-key range there.
+            clauses[0] = (
+                f"seq > {d.greatest}({p}, coalesce((SELECT min(seq + 0) FROM {table}"  # noqa: S608
+                f" WHERE at >= {p}), {NO_SEQ}) - 1)"
+            )
+            params.insert(1, d.time(flt.since))
+    if flt.until is not None:
+        add(f"at < {p}", d.time(flt.until))
     kinds = flt.kinds
     if kinds is not None:
         if not kinds:
@@ -106,10 +142,6 @@ def where(flt: EventFilter, d: Dialect, *, after_seq: int = 0) -> tuple[str, lis
     if flt.target is not None:
         fields = ", ".join(d.field(f) for f in TARGET_FIELDS)
         add(f"{p} IN ({fields})", flt.target)
-    if flt.since is not None:
-        add(f"at >= {p}", d.time(flt.since))
-    if flt.until is not None:
-        add(f"at < {p}", d.time(flt.until))
     for clause, values in _incident_clauses(flt, d):
         add(clause, *values)
     return "WHERE " + " AND ".join(clauses), params
@@ -119,7 +151,7 @@ def _incident_clauses(flt: EventFilter, d: Dialect) -> list[tuple[str, list[Any]
     """Incident attributes: ``incident_id IN`` the incidents whose events carry them."""
     p = d.param
     out: list[tuple[str, list[Any]]] = []
-    table = "{t}" if d is POSTGRES else "audit_events"
+    table = _table(d)
 
     def incidents_where(kind: AuditKind, condition: str, *values: Any) -> None:
         out.append(
@@ -155,7 +187,8 @@ def incidents(
     lifecycle kind (see ``rows.summary_from_row``). Span and count are over all the incident's
     events; ``flt.severity`` is then its latest classification, ``state`` its latest lifecycle."""
     p = d.param
-    table = "{t}" if d is POSTGRES else "audit_events"
+    table = _table(d)
+    hint = d.by_incident
     clause, params = where(flt, d)
     severity = d.field("severity", "s.data")
     outer: list[str] = []
@@ -177,9 +210,9 @@ WITH g AS (
     GROUP BY incident_id
 ), s AS (
     SELECT g.*,
-        (SELECT {severity} FROM {table} s WHERE s.incident_id = g.incident_id
+        (SELECT {severity} FROM {table} s{hint} WHERE s.incident_id = g.incident_id
            AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1) AS sev,
-        (SELECT c.kind FROM {table} c WHERE c.incident_id = g.incident_id
+        (SELECT c.kind FROM {table} c{hint} WHERE c.incident_id = g.incident_id
            AND c.kind IN {_LIFECYCLE} ORDER BY c.seq DESC LIMIT 1) AS lifecycle
     FROM g
 )

@@ -19,7 +19,7 @@ from orchestrator.audit.query import (
 from orchestrator.audit.store import AuditStore
 from orchestrator.domain.severity import Severity as DomainSeverity
 from tests.audit.conftest import Backend
-from tests.audit.factories import T0, incident_history
+from tests.audit.factories import T0, event, incident_history
 
 KEY = "incident-support-assistant--fairness-gap"
 OCC_A = f"{KEY}--20261127-093000"
@@ -223,3 +223,18 @@ def test_blank_words_are_left_out() -> None:
 
 def test_the_filter_knows_the_severities_the_domain_classifies_with() -> None:
     assert [s.value for s in Severity] == [s.value for s in DomainSeverity]
+
+
+async def test_since_holds_when_events_are_written_out_of_time_order(backend: Backend) -> None:
+    """``at`` is workflow time: a late write (a drained spool, a queued event) has a higher seq
+    than events that happened after it; the window must still find it, on every page."""
+    minutes = [50, 10, 40, 5, 30, 60, 1, 45]
+    for n, minute in enumerate(minutes):
+        await backend.store.append(event(n, at=T0 + timedelta(minutes=minute)))
+    flt = EventFilter(since=T0 + timedelta(minutes=30))
+    want = [n + 1 for n, minute in enumerate(minutes) if minute >= 30]
+    assert [e.seq for e in await backend.store.query(flt)] == want
+    first = await backend.store.query(flt, limit=2)
+    rest = await backend.store.query(flt, after_seq=first[-1].seq)
+    assert [e.seq for e in [*first, *rest]] == want
+    assert await backend.store.query(EventFilter(since=T0 + timedelta(days=1))) == []
