@@ -26,11 +26,11 @@ def check_format(value: str, formats: Sequence[str] = FORMATS) -> str:
     return value
 
 
-def cell(value: Any) -> str:
-    """One line of text: JSON for structures, control characters escaped."""
+def cell(value: Any, none: str = "-") -> str:
+    """One line of text: JSON for structures, control characters escaped; ``none`` for None."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
     if value is None:
-        text = "-"
+        text = none
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
 
 
@@ -45,7 +45,7 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str) ->
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([cell(row.get(c)) for c in columns])
+            writer.writerow([cell(row.get(c), none="") for c in columns])
         echo(out.getvalue().rstrip("\n"))
         return
     table(rows, columns)

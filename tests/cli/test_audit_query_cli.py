@@ -107,3 +107,14 @@ async def test_incidents_from_the_audit_when_temporal_is_away(env: dict[str, str
     bad = await cli("incidents", "--state", "gone", env=env)
     assert bad.code == 2
     assert bad.err.strip() == "error: unknown state 'gone'; valid: open, resolved, closed, aborted"
+
+
+async def test_incidents_as_csv(env: dict[str, str]) -> None:
+    got = await cli("incidents", "--state", "open", "--format", "csv", env=env)
+    [row] = list(csv.DictReader(io.StringIO(got.out)))
+    assert (row["incident_id"], row["severity"], row["phase"], row["events"]) == (
+        SEV1,
+        "SEV1",
+        "",
+        "5",
+    )
