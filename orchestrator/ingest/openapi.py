@@ -20,7 +20,12 @@ from orchestrator.ingest.alertmanager import AlertmanagerPayload
 from orchestrator.ingest.audit_api import AUDIT_MODELS, AUDIT_PATHS
 from orchestrator.ingest.generic import GenericSignal
 from orchestrator.ingest.grafana import GrafanaPayload
-from orchestrator.ingest.incident_models import INCIDENT_MODELS, INCIDENT_PATHS, SAFETY_PATHS
+from orchestrator.ingest.incident_models import (
+    INCIDENT_MODELS,
+    INCIDENT_PATHS,
+    REVIEW_PATHS,
+    SAFETY_PATHS,
+)
 
 _REF = "#/components/schemas/{model}"
 
@@ -150,6 +155,7 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
     }
     paths.update(INCIDENT_PATHS)
     paths.update(SAFETY_PATHS)
+    paths.update(REVIEW_PATHS)
     paths.update(AUDIT_PATHS)
     paths.update(extra_paths or {})
     return {

@@ -34,6 +34,8 @@ COMMANDS = [
     ["playbooks", "list"],
     ["slo"],
     ["slo", "rules"],
+    ["reviews"],
+    ["reviews", "close"],
 ]
 
 
