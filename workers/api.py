@@ -20,6 +20,7 @@ from orchestrator.config.settings import Settings
 from orchestrator.domain.principals import Principal, Role
 from orchestrator.errors import ConfigError
 from orchestrator.ingest import IngestMetrics, create_app
+from orchestrator.ingest.audit_api import AuditApi
 from orchestrator.ingest.audit_metrics import AuditMetrics
 from orchestrator.ingest.incidents import IncidentApi
 from orchestrator.ingest.operators import OperatorGuard
@@ -65,7 +66,12 @@ def build_app(
         seen_signatures=open_seen_signatures(
             runtime.settings.effective_audit_url, window_seconds=ingest.timestamp_window_seconds
         ),
-        extra_routes=[*api.routes(), *safety.routes(), *reviews.routes()],
+        extra_routes=[
+            *api.routes(),
+            *safety.routes(),
+            *reviews.routes(),
+            *AuditApi(guard, runtime.audit).routes(),
+        ],
     )
     app.state.audit_metrics = AuditMetrics(runtime.audit, metrics.registry)
     return app

@@ -17,6 +17,7 @@ from orchestrator.cli import (
     control_cmd,
     incidents_cmd,
     playbooks_cmd,
+    query_cmd,
     report_cmd,
     reviews_cmd,
     safety_cmd,
@@ -85,6 +86,7 @@ def root(
 signal_cmd.register(app)
 incidents_cmd.register(app)
 audit_cmd.register(app)
+query_cmd.register(app)
 report_cmd.register(app)
 reviews_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")

@@ -80,7 +80,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": _json({"$ref": "#/components/schemas/ErrorBody"}),
+        "content": _json({"$ref": "#/components/schemas/Error"}),
     }
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import __version__
 from orchestrator.ingest.alertmanager import AlertmanagerPayload
+from orchestrator.ingest.audit_api import AUDIT_MODELS, AUDIT_PATHS
 from orchestrator.ingest.generic import GenericSignal
 from orchestrator.ingest.grafana import GrafanaPayload
 from orchestrator.ingest.incident_models import (
@@ -155,6 +156,7 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
     paths.update(INCIDENT_PATHS)
     paths.update(SAFETY_PATHS)
     paths.update(REVIEW_PATHS)
+    paths.update(AUDIT_PATHS)
     paths.update(extra_paths or {})
     return {
         "openapi": "3.1.0",
@@ -183,6 +185,7 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
                 SignalsAccepted,
                 ErrorBody,
                 *INCIDENT_MODELS,
+                *AUDIT_MODELS,
             ),
         },
     }

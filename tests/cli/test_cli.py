@@ -24,6 +24,8 @@ COMMANDS = [
     ["audit", "export"],
     ["audit", "verify"],
     ["audit", "digest"],
+    ["audit", "query"],
+    ["stats"],
     ["up"],
     ["worker"],
     ["demo"],
