@@ -15,49 +15,18 @@ service), ``MODEL`` a registered model's name and ``ALIAS`` its serving alias (d
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from orchestrator.config.env import Env
+from orchestrator.domain.model_registry import DEFAULT_ALIAS, MlflowModel, MlflowSettings
 from orchestrator.errors import ConfigError
-from orchestrator.secrets import Secret
 
 REGISTRIES = ("none", "mlflow")
-DEFAULT_ALIAS = "champion"
 _ALIAS = re.compile(r"[\w-]{1,255}")
 """MLflow's rule for alias names (alphanumerics, ``_`` and ``-``), less the reserved ones below."""
 _RESERVED_ALIAS = re.compile(r"latest|[vV]\d+", re.IGNORECASE)
 _COMPONENT = re.compile(r"(?:[A-Za-z0-9_.-]+/)?[A-Za-z0-9_.-]+")
 _MODEL_NAME = re.compile(r"[^'\"`\\,=@\s][^'\"`\\,=@]{0,254}(?<!\s)")
 """A registered model's name: no quotes or backslashes (it goes into a search filter)."""
-
-
-@dataclass(frozen=True)
-class MlflowModel:
-    """Where one component's serving version lives: ``alias`` of registered model ``name``."""
-
-    component: str
-    """``service/component``, or a bare component name (that component of every service)."""
-    name: str
-    alias: str = DEFAULT_ALIAS
-
-
-@dataclass(frozen=True)
-class MlflowSettings:
-    tracking_uri: str
-    models: tuple[MlflowModel, ...]
-    token: Secret | None = None
-    """Sent as ``Authorization: Bearer`` (MLflow's MLFLOW_TRACKING_TOKEN)."""
-    username: str = ""
-    password: Secret | None = None
-    """With ``username``: HTTP basic auth (MLflow's built-in ``basic-auth`` app)."""
-
-    def model_for(self, service: str, component: str) -> MlflowModel | None:
-        """The registered model of ``service/component``: the exact entry before a bare one."""
-        for key in (f"{service}/{component}", component):
-            for model in self.models:
-                if model.component == key:
-                    return model
-        return None
 
 
 def mlflow_from_env(env: Env) -> MlflowSettings | None:

@@ -24,10 +24,11 @@ from orchestrator.config.integrations import (
     pager_from_env,
     webhook_from_env,
 )
-from orchestrator.config.model_registry import MlflowSettings, mlflow_from_env
+from orchestrator.config.model_registry import mlflow_from_env
 from orchestrator.config.principals import Principals
 from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
+from orchestrator.domain.model_registry import MlflowSettings
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
 

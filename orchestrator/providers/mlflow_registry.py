@@ -1,6 +1,6 @@
 """MLflow Model Registry as the home of component versions, through registered-model aliases.
 
-A component mapped in the settings (:class:`~orchestrator.config.model_registry.MlflowModel`)
+A component mapped in the settings (:class:`~orchestrator.domain.model_registry.MlflowModel`)
 serves the model version its alias (``champion`` by default) points at. Its REST API 2.0:
 
 - ``GET /api/2.0/mlflow/registered-models/alias?name=&alias=``: the version the alias points at
@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import structlog
 
-from orchestrator.config.model_registry import MlflowModel, MlflowSettings
+from orchestrator.domain.model_registry import MlflowModel, MlflowSettings
 from orchestrator.domain.ops_models import ComponentState
 from orchestrator.errors import ProviderError
 from orchestrator.providers.http_api import (

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config.model_registry import MlflowModel
 from orchestrator.config.settings import Settings
+from orchestrator.domain.model_registry import MlflowModel
 from orchestrator.errors import ConfigError
 from workers.runtime import build_runtime
 

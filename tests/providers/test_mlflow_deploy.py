@@ -20,8 +20,9 @@ from temporalio.testing import ActivityEnvironment
 from orchestrator.activities.deploy import DeployActivities
 from orchestrator.activities.ops_types import PinInput
 from orchestrator.config.files import load_catalog
-from orchestrator.config.model_registry import MlflowSettings, parse_models
+from orchestrator.config.model_registry import parse_models
 from orchestrator.domain.actions import PREVIOUS
+from orchestrator.domain.model_registry import MlflowSettings
 from orchestrator.errors import PERMANENT_ERROR_TYPE, ProviderError, RateLimitedError
 from orchestrator.providers.deploy_routes import VersionRoutes
 from orchestrator.providers.local_deploy import LocalDeployments

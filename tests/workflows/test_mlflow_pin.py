@@ -9,7 +9,8 @@ import json
 import uuid
 
 from orchestrator.audit.model import AuditKind
-from orchestrator.config.model_registry import MlflowSettings, parse_models
+from orchestrator.config.model_registry import parse_models
+from orchestrator.domain.model_registry import MlflowSettings
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.secrets import Secret
 from orchestrator.workflows.types import IncidentPhase
