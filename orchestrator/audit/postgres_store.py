@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,6 +31,7 @@ from orchestrator.audit.rows import (
     occurrences_of,
     prepare_event,
     summaries_from_rows,
+    timeline_range,
     utc_now,
     verify_rows,
 )
@@ -41,6 +42,8 @@ T = TypeVar("T")
 Conn = psycopg.AsyncConnection[TupleRow]
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TRIGGERS = ("audit_events_no_change", "audit_events_no_truncate")
+_NEWEST_INDEX = "audit_events_incident_c_idx"
+"""A store made before this index existed gets it (with the rest of the DDL) when opened."""
 _COLUMNS = sql.SQL(
     "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data::text,"
     " recorded_at, prev_hash, hash"
@@ -83,6 +86,9 @@ _DDL = (
     )""",
     "CREATE INDEX IF NOT EXISTS audit_events_incident_idx ON {t} (incident_id, seq)",
     "CREATE INDEX IF NOT EXISTS audit_events_service_idx ON {t} (service, incident_id)",
+    # byte order whatever the database's collation: a timeline is one range of it
+    'CREATE INDEX IF NOT EXISTS audit_events_incident_c_idx ON {t} ((incident_id COLLATE "C"),'
+    " seq)",
     """CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP;
@@ -133,9 +139,10 @@ class PostgresAuditStore:
 
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         query = self._select(
-            "WHERE incident_id = %s OR substr(incident_id, 1, %s) = %s ORDER BY seq"
+            'WHERE incident_id COLLATE "C" >= %s AND incident_id COLLATE "C" < %s'
+            " AND (incident_id = %s OR substr(incident_id, 1, %s) = %s) ORDER BY seq"
         )
-        params = (incident_id, *occurrences_of(incident_id))
+        params = (*timeline_range(incident_id), incident_id, *occurrences_of(incident_id))
         rows = await self._run("timeline", lambda conn: _fetch(conn, query, params))
         if not rows:
             raise NotFoundError(f"no audit events for incident {incident_id!r}")
@@ -144,6 +151,10 @@ class PostgresAuditStore:
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
+
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        check_page(since_seq, limit)
+        return list(await self._page(since_seq, limit))
 
     async def incidents(
         self, *, service: str | None = None, limit: int = 100
@@ -219,12 +230,16 @@ class PostgresAuditStore:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             cur = await conn.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(%s)"
-                " AND tgname = ANY(%s) AND tgenabled <> 'D'",
-                (f'"{self._schema}"."audit_events"', list(_TRIGGERS)),
+                "SELECT count(*), to_regclass(%s) IS NOT NULL FROM pg_trigger"
+                " WHERE tgrelid = to_regclass(%s) AND tgname = ANY(%s) AND tgenabled <> 'D'",
+                (
+                    f'"{self._schema}"."{_NEWEST_INDEX}"',
+                    f'"{self._schema}"."audit_events"',
+                    list(_TRIGGERS),
+                ),
             )
             row = await cur.fetchone()
-            if row is not None and row[0] == len(_TRIGGERS):
+            if row is not None and row[0] == len(_TRIGGERS) and row[1]:
                 return
             names = {
                 "s": sql.Identifier(self._schema),

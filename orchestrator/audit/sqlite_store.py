@@ -33,6 +33,7 @@ from orchestrator.audit.rows import (
     occurrences_of,
     prepare_event,
     summaries_from_rows,
+    timeline_range,
     utc_now,
     verify_rows,
 )
@@ -108,8 +109,9 @@ class SqliteAuditStore:
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         rows = await self._run(
             lambda conn: conn.execute(
-                f"{_SELECT} WHERE incident_id = ? OR substr(incident_id, 1, ?) = ? ORDER BY seq",
-                (incident_id, *occurrences_of(incident_id)),
+                f"{_SELECT} WHERE incident_id >= ? AND incident_id < ?"
+                " AND (incident_id = ? OR substr(incident_id, 1, ?) = ?) ORDER BY seq",
+                (*timeline_range(incident_id), incident_id, *occurrences_of(incident_id)),
             ).fetchall()
         )
         if not rows:
@@ -119,6 +121,10 @@ class SqliteAuditStore:
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
+
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        check_page(since_seq, limit)
+        return list(await self._page(since_seq, limit))
 
     async def incidents(
         self, *, service: str | None = None, limit: int = 100
