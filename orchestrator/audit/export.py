@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,10 +35,33 @@ def digest_line(digest: Digest) -> str:
     return canonical_json({"record": "digest", **digest.body(), "sig": digest.sig})
 
 
+@dataclass
+class ExportTally:
+    """What the trailer says about the lines before it, gathered while they are written."""
+
+    events: int = 0
+    digests: int = 0
+    first: tuple[int, str] | None = None
+    """(seq, at as ISO-8601 UTC) of the first event written."""
+    last: tuple[int, str] | None = None
+    content: Any = field(default_factory=hashlib.sha256)
+    """SHA-256 of every line so far, each with its newline."""
+
+    def line(self, text: str) -> str:
+        """Count ``text`` (one line, no newline) into the content hash; it, with its newline."""
+        out = text + "\n"
+        self.content.update(out.encode())
+        return out
+
+    def event(self, seq: int, at: str) -> None:
+        self.events += 1
+        self.first = self.first or (seq, at)
+        self.last = (seq, at)
+
+
 def trailer_line(
     signer: Signer,
-    lines: list[str],
-    events: list[StoredEvent],
+    tally: ExportTally,
     *,
     head: tuple[int, str] | None,
     exported_at: datetime,
@@ -49,15 +73,15 @@ def trailer_line(
         "format": FORMAT,
         "exported_at": iso_utc(exported_at),
         "filters": filters,
-        "events": len(events),
-        "digests": len(lines) - len(events),
-        "first_seq": events[0].seq if events else None,
-        "last_seq": events[-1].seq if events else None,
-        "first_at": iso_utc(events[0].at) if events else None,
-        "last_at": iso_utc(events[-1].at) if events else None,
+        "events": tally.events,
+        "digests": tally.digests,
+        "first_seq": tally.first[0] if tally.first else None,
+        "last_seq": tally.last[0] if tally.last else None,
+        "first_at": tally.first[1] if tally.first else None,
+        "last_at": tally.last[1] if tally.last else None,
         "head_seq": head[0] if head else 0,
         "head_hash": head[1] if head else GENESIS_HASH,
-        "content_sha256": content_hash(lines),
+        "content_sha256": tally.content.hexdigest(),
         "digest_interval_s": interval,
         "alg": signer.alg,
         "key_id": signer.key_id,

@@ -4,37 +4,93 @@ export kept elsewhere. The pure formats are :mod:`~orchestrator.audit.export` an
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from orchestrator.audit.digests import check_digests, load_digests, staleness
-from orchestrator.audit.export import digest_line, event_line, parse_export, trailer_line
+from orchestrator.audit.export import (
+    ExportTally,
+    digest_line,
+    event_line,
+    parse_export,
+    trailer_line,
+)
 from orchestrator.audit.holdings import HoldingStore
-from orchestrator.audit.model import StoredEvent
+from orchestrator.audit.model import iso_utc
+from orchestrator.audit.raw import EVENT_LINE, row_parts
+from orchestrator.audit.rows import events_from_rows
 from orchestrator.audit.signing import Signer
 from orchestrator.audit.store import AuditStore
 
 PAGE = 5000
+"""Rows read at a time: export and checks hold one page, never the whole history."""
 
 
-async def all_events(store: AuditStore) -> list[StoredEvent]:
-    out: list[StoredEvent] = []
-    while page := await store.events(since_seq=out[-1].seq if out else 0, limit=PAGE):
-        out.extend(page)
-    return out
+async def row_pages(store: AuditStore) -> AsyncIterator[list[Sequence[Any]]]:
+    """The store's rows, a page at a time, in seq order."""
+    since = 0
+    while rows := await store.event_rows(since_seq=since, limit=PAGE):
+        yield rows
+        since = int(rows[-1][0])
 
 
-def _selected(
-    events: list[StoredEvent], since: datetime | None, incident: str | None
-) -> list[StoredEvent]:
-    if since is not None:
-        first = next((i for i, e in enumerate(events) if e.recorded_at >= since), len(events))
-        events = events[first:]
-    if incident is not None:
-        prefix = f"{incident}--"
-        events = [
-            e for e in events if e.incident_id == incident or e.incident_id.startswith(prefix)
-        ]
-    return events
+def _parts(row: Sequence[Any]) -> dict[str, str]:
+    """The row's JSON texts (:func:`raw.row_parts`), through the models when the fast path is
+    unsure: a row that does not parse raises the AuditError reading it always raised."""
+    parts = row_parts(row)
+    if parts is not None:
+        return parts
+    event = events_from_rows([row])[0]
+    return {
+        "line": event_line(event),
+        "at": iso_utc(event.at),
+        "rec": iso_utc(event.recorded_at),
+    }
+
+
+def _line(parts: dict[str, str]) -> str:
+    return parts.get("line") or EVENT_LINE.format_map(parts)
+
+
+async def write_export(
+    store: AuditStore,
+    digests: HoldingStore,
+    signer: Signer,
+    write: Callable[[str], object],
+    *,
+    now: datetime,
+    interval: float,
+    since: datetime | None = None,
+    incident: str | None = None,
+) -> int:
+    """Write the export through ``write`` (each call one line with its newline): the selected
+    events (from the first recorded at or after ``since``; of ``incident`` and its occurrences),
+    every digest, the signed trailer. Reads the store a page at a time; returns the number of
+    records before the trailer."""
+    tally = ExportTally()
+    head: tuple[int, str] | None = None
+    start = None if since is None else iso_utc(since)  # ISO-8601 UTC texts sort as times
+    prefix = f"{incident}--"
+    async for rows in row_pages(store):
+        for row in rows:
+            parts = _parts(row)
+            if start is not None and parts["rec"] < start:
+                continue
+            start = None  # from the first one on, every later event is in range
+            if incident is None or row[2] == incident or str(row[2]).startswith(prefix):
+                write(tally.line(_line(parts)))
+                tally.event(int(row[0]), parts["at"])
+        head = (int(rows[-1][0]), str(rows[-1][13]))
+    for digest in await load_digests(digests):
+        write(tally.line(digest_line(digest)))
+        tally.digests += 1
+    filters = {"since": since.isoformat() if since else None, "incident": incident}
+    trailer = trailer_line(
+        signer, tally, head=head, exported_at=now, interval=interval, filters=filters
+    )
+    write(trailer + "\n")
+    return tally.events + tally.digests
 
 
 async def build_export(
@@ -47,27 +103,40 @@ async def build_export(
     since: datetime | None = None,
     incident: str | None = None,
 ) -> str:
-    """The export text: selected events, every digest, the signed trailer."""
-    every = await all_events(store)
-    head = (every[-1].seq, every[-1].hash) if every else None
-    chosen = _selected(every, since, incident)
-    lines = [event_line(e) for e in chosen]
-    lines += [digest_line(d) for d in await load_digests(digests)]
-    filters = {"since": since.isoformat() if since else None, "incident": incident}
-    trailer = trailer_line(
-        signer, lines, chosen, head=head, exported_at=now, interval=interval, filters=filters
+    """The export (:func:`write_export`) as one text."""
+    out: list[str] = []
+    await write_export(
+        store,
+        digests,
+        signer,
+        out.append,
+        now=now,
+        interval=interval,
+        since=since,
+        incident=incident,
     )
-    return "\n".join([*lines, trailer]) + "\n"
+    return "".join(out)
+
+
+async def _hashes_at(store: AuditStore, wanted: set[int]) -> tuple[dict[int, str], int]:
+    """(seq -> hash of the events at the ``wanted`` seqs, last seq), reading every row."""
+    found: dict[int, str] = {}
+    last = 0
+    async for rows in row_pages(store):
+        for row in rows:
+            _parts(row)
+            if row[0] in wanted:
+                found[int(row[0])] = str(row[13])
+        last = int(rows[-1][0])
+    return found, last
 
 
 async def verify_store_digests(
     store: AuditStore, digests: HoldingStore, signer: Signer, *, now: datetime, interval: float
 ) -> list[str]:
     """The live store's digests against its events: signatures, chaining, heads, freshness."""
-    events = await all_events(store)
-    hash_at = {e.seq: e.hash for e in events}
-    head_seq = events[-1].seq if events else 0
     found = await load_digests(digests)
+    hash_at, head_seq = await _hashes_at(store, {d.head_seq for d in found})
     problems = check_digests(found, signer, hash_at, head_seq, complete_from=1)
     stale = staleness(found, now, interval, head_seq)
     return problems + ([stale] if stale else [])
@@ -76,19 +145,20 @@ async def verify_store_digests(
 async def verify_store_against(store: AuditStore, text: str) -> list[str]:
     """Does the store still hold exactly what the export holds, up to the export's head?"""
     records, _digests, trailer, _lines = parse_export(text)
-    events = {e.seq: e for e in await all_events(store)}
+    head_seq, head_hash = int(trailer["head_seq"]), str(trailer["head_hash"])
+    wanted = {int(record["seq"]) for record in records} | {head_seq}
+    hashes, _last = await _hashes_at(store, wanted)
     problems: list[str] = []
     for record in records:
         seq = int(record["seq"])
-        found = events.get(seq)
+        found = hashes.get(seq)
         if found is None:
             problems.append(f"seq {seq} is in the export but no longer in the store: deleted")
-        elif found.hash != record["hash"]:
+        elif found != record["hash"]:
             problems.append(f"seq {seq} differs between the export and the store: rewritten")
-    head_seq, head_hash = int(trailer["head_seq"]), str(trailer["head_hash"])
-    head = events.get(head_seq)
+    head = hashes.get(head_seq)
     if head_seq and head is None:
         problems.append(f"the export's head seq {head_seq} is no longer in the store: tail deleted")
-    elif head is not None and head.hash != head_hash:
+    elif head is not None and head != head_hash:
         problems.append(f"the store's seq {head_seq} is not the export's head: chain rewritten")
     return problems

@@ -9,6 +9,8 @@ The key is ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] (HMAC) or ORCHESTRATOR_AUDIT_ED
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import typer
 from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
 from orchestrator.audit.export import ExportError, verify_export
 from orchestrator.audit.factory import open_audit_store, open_holding_store
-from orchestrator.audit.proof import build_export, verify_store_against, verify_store_digests
+from orchestrator.audit.proof import verify_store_against, verify_store_digests, write_export
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
 from orchestrator.cli.common import echo, fail, run, settings_of
 from orchestrator.config.settings import Settings
@@ -90,14 +92,15 @@ def export(
     now = datetime.now(UTC)
     start = _since(since, now)
 
-    async def body() -> str:
+    async def body(write: Callable[[str], object]) -> int:
         store = open_audit_store(settings.effective_audit_url)
         digests = open_holding_store(settings.effective_audit_url, DIGESTS_TABLE)
         try:
-            return await build_export(
+            return await write_export(
                 store,
                 digests,
                 signer,
+                write,
                 now=now,
                 interval=settings.audit_digest_interval,
                 since=start,
@@ -107,15 +110,21 @@ def export(
             await digests.close()
             await store.close()
 
-    text = run(body)
     if out is None:
-        typer.echo(text, nl=False)
+        run(lambda: body(sys.stdout.write))
         return
+    # Written line by line to a file beside the target, renamed into place once complete: a
+    # failed export never leaves a partial file under the name asked for.
+    partial = out.with_name(f".{out.name}.partial")
     try:
-        out.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as file:
+            records = run(lambda: body(file.write))
+        partial.replace(out)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
-    echo(f"exported {text.count(chr(10)) - 1} records to {out}")
+    finally:
+        partial.unlink(missing_ok=True)
+    echo(f"exported {records} records to {out}")
 
 
 def verify(
