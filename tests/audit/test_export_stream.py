@@ -3,14 +3,13 @@ the store's checks read it a page at a time and name the same problems."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from orchestrator.audit import proof
-from orchestrator.audit.digests import DIGESTS_TABLE, load_digests, write_digest_if_due
+from orchestrator.audit.digests import load_digests, write_digest_if_due
 from orchestrator.audit.export import (
     FORMAT,
     content_hash,
@@ -18,7 +17,6 @@ from orchestrator.audit.export import (
     event_line,
     verify_export,
 )
-from orchestrator.audit.factory import open_holding_store
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.model import AuditKind, StoredEvent, canonical_json, iso_utc
 from orchestrator.audit.signing import HmacSigner
@@ -29,15 +27,6 @@ from tests.audit.factories import event
 
 KEY = HmacSigner(Secret("k3y-for-stream-tests-0123456789ab"))
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def digests(backend: Backend) -> AsyncIterator[HoldingStore]:
-    store = open_holding_store(backend.url, DIGESTS_TABLE)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _model_export(
@@ -80,21 +69,26 @@ async def test_paged_exports_are_the_model_built_exports(
     backend: Backend, digests: HoldingStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(proof, "PAGE", 4)  # many pages, a short last one
-    clock = [NOW - timedelta(hours=30)]
     for n in range(1, 15):
         data = {"n": n, "note": 'quote " backslash \\ tab \t é', "list": [1.5, None, True]}
         kind = AuditKind.EFFECT_APPLIED if n % 3 else AuditKind.NOTE
         incident = ["inc-a", "inc-a--20261130-101500", "inc-b"][n % 3]
         await backend.store.append(event(n, incident=incident, kind=kind, data=data))
         await write_digest_if_due(
-            backend.store, digests, KEY, now=clock[0], every=5, interval=600.0
+            backend.store, digests, KEY, now=NOW - timedelta(hours=30), every=5, interval=600.0
         )
     since = (await backend.store.events())[6].recorded_at
-    for since_, incident in [(None, None), (since, None), (None, "inc-a"), (since, "inc-b")]:
+    cases: list[tuple[datetime | None, str | None]] = [
+        (None, None),
+        (since, None),
+        (None, "inc-a"),
+        (since, "inc-b"),
+    ]
+    for since_, only in cases:
         streamed = await proof.build_export(
-            backend.store, digests, KEY, now=NOW, interval=600.0, since=since_, incident=incident
+            backend.store, digests, KEY, now=NOW, interval=600.0, since=since_, incident=only
         )
-        assert streamed == await _model_export(backend, digests, since_, incident)
+        assert streamed == await _model_export(backend, digests, since_, only)
         assert "digests are missing" not in " ".join(verify_export(streamed, KEY))
     assert await proof.verify_store_against(backend.store, streamed) == []
 
