@@ -18,7 +18,7 @@ from orchestrator.audit.export import (
 )
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.model import iso_utc
-from orchestrator.audit.raw import EVENT_LINE, row_parts
+from orchestrator.audit.raw import line_of, row_texts
 from orchestrator.audit.rows import events_from_rows
 from orchestrator.audit.signing import Signer
 from orchestrator.audit.store import AuditStore
@@ -35,22 +35,15 @@ async def row_pages(store: AuditStore) -> AsyncIterator[list[Sequence[Any]]]:
         since = int(rows[-1][0])
 
 
-def _parts(row: Sequence[Any]) -> dict[str, str]:
-    """The row's JSON texts (:func:`raw.row_parts`), through the models when the fast path is
-    unsure: a row that does not parse raises the AuditError reading it always raised."""
-    parts = row_parts(row)
-    if parts is not None:
-        return parts
+def _texts(row: Sequence[Any]) -> tuple[str, str, str]:
+    """(export line, at, recorded_at) of ``row`` (:func:`raw.row_texts`), through the models
+    when the fast path is unsure: a row that does not parse raises the AuditError reading it
+    always raised."""
+    texts = row_texts(row)
+    if texts is not None:
+        return line_of(texts), texts.at, texts.rec
     event = events_from_rows([row])[0]
-    return {
-        "line": event_line(event),
-        "at": iso_utc(event.at),
-        "rec": iso_utc(event.recorded_at),
-    }
-
-
-def _line(parts: dict[str, str]) -> str:
-    return parts.get("line") or EVENT_LINE.format_map(parts)
+    return event_line(event), iso_utc(event.at), iso_utc(event.recorded_at)
 
 
 async def write_export(
@@ -74,13 +67,13 @@ async def write_export(
     prefix = f"{incident}--"
     async for rows in row_pages(store):
         for row in rows:
-            parts = _parts(row)
-            if start is not None and parts["rec"] < start:
+            line, at, recorded_at = _texts(row)
+            if start is not None and recorded_at < start:
                 continue
             start = None  # from the first one on, every later event is in range
             if incident is None or row[2] == incident or str(row[2]).startswith(prefix):
-                write(tally.line(_line(parts)))
-                tally.event(int(row[0]), parts["at"])
+                write(tally.line(line))
+                tally.event(int(row[0]), at)
         head = (int(rows[-1][0]), str(rows[-1][13]))
     for digest in await load_digests(digests):
         write(tally.line(digest_line(digest)))
@@ -124,7 +117,8 @@ async def _hashes_at(store: AuditStore, wanted: set[int]) -> tuple[dict[int, str
     last = 0
     async for rows in row_pages(store):
         for row in rows:
-            _parts(row)
+            if row_texts(row) is None:
+                events_from_rows([row])  # raises as reading always did if it does not parse
             if row[0] in wanted:
                 found[int(row[0])] = str(row[13])
         last = int(rows[-1][0])

@@ -19,7 +19,7 @@ from orchestrator.audit.model import (
     StoredEvent,
     as_utc,
 )
-from orchestrator.audit.raw import hash_text
+from orchestrator.audit.raw import hash_text, stored_event
 from orchestrator.errors import AuditError
 from orchestrator.secrets import redact, redact_text
 
@@ -61,6 +61,12 @@ def _dt(value: Any) -> datetime:
 
 def event_from_row(row: Sequence[Any]) -> StoredEvent:
     """A StoredEvent from a row in EVENT_COLUMNS order; ValueError if the row is malformed."""
+    fast = stored_event(row)  # the same event, built without validating what was checked
+    return fast if fast is not None else validated_event(row)
+
+
+def validated_event(row: Sequence[Any]) -> StoredEvent:
+    """:func:`event_from_row` through the models' validation, whatever the row."""
     (seq, key, incident, run, kind, at, actor, service, slo, summary, data, rec, prev, digest) = row
     return StoredEvent(
         seq=seq,

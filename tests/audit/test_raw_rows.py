@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,8 +13,8 @@ from orchestrator.audit import raw
 from orchestrator.audit.chain import GENESIS_HASH, canonical_json, hash_fields, seal
 from orchestrator.audit.export import event_line
 from orchestrator.audit.model import AuditKind, StoredEvent
-from orchestrator.audit.rows import event_from_row
-from orchestrator.audit.sqlite_store import _row
+from orchestrator.audit.rows import event_from_row, validated_event
+from orchestrator.audit.sqlite_store import row_values as _row
 from tests.audit.conftest import Backend
 from tests.audit.factories import T0, event
 
@@ -63,6 +64,19 @@ def test_a_row_gives_the_models_bytes(
     )
     for row in (tuple(_row(stored)), _as_postgres(tuple(_row(stored)))):
         assert (raw.hash_text(row), raw.event_line(row)) == _model_texts(row)
+        _assert_same_model(raw.stored_event(row), validated_event(row))
+
+
+def _assert_same_model(fast: StoredEvent | None, validated: StoredEvent) -> None:
+    """Equal, and indistinguishable: the same dump in the same key order, the same types."""
+    assert fast is not None
+    assert fast == validated
+    assert json.dumps(fast.model_dump(mode="json")) == json.dumps(validated.model_dump(mode="json"))
+    assert fast.model_fields_set == validated.model_fields_set
+    assert [type(v) for v in fast.__dict__.values()] == [
+        type(v) for v in validated.__dict__.values()
+    ]
+    assert fast.at.tzinfo is validated.at.tzinfo and fast.kind is validated.kind
 
 
 def test_rows_in_a_non_canonical_form_are_normalised_as_the_models_do() -> None:
@@ -72,6 +86,9 @@ def test_rows_in_a_non_canonical_form_are_normalised_as_the_models_do() -> None:
     row[11] = "2026-11-27 10:00:00.000001+00:00"
     assert raw.hash_text(tuple(row)) == _model_texts(tuple(row))[0]
     assert raw.event_line(tuple(row)) == _model_texts(tuple(row))[1]
+    assert raw.stored_event(tuple(row)) is None  # data in another spelling: the models decide
+    row[10] = canonical_json({"b": [1, 2.5], "a": "é"})
+    _assert_same_model(raw.stored_event(tuple(row)), validated_event(tuple(row)))
 
 
 def test_rows_the_models_refuse_are_left_to_them() -> None:
@@ -96,6 +113,7 @@ def test_rows_the_models_refuse_are_left_to_them() -> None:
         row[index] = value
         assert raw.hash_text(tuple(row)) is None, (index, value)
         assert raw.event_line(tuple(row)) is None
+        assert raw.stored_event(tuple(row)) is None
     big = list(good)
     big[10] = canonical_json({"blob": "€" * 22_000})  # 66 kB as UTF-8, fewer characters
     assert raw.hash_text(tuple(big)) is None
