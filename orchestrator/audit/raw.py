@@ -27,6 +27,23 @@ from orchestrator.audit.model import (
     iso_utc,
 )
 
+COLUMNS = (
+    "seq",
+    "event_key",
+    "incident_id",
+    "run_id",
+    "kind",
+    "at",
+    "actor",
+    "service",
+    "slo",
+    "summary",
+    "data",
+    "recorded_at",
+    "prev_hash",
+    "hash",
+)
+"""The columns of an event row, in the order every read returns them (``rows.EVENT_COLUMNS``)."""
 _str = json.encoder.encode_basestring
 """What ``canonical_json`` (``ensure_ascii=False``) writes for a string."""
 _make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
@@ -194,27 +211,16 @@ def stored_event(row: Sequence[Any]) -> StoredEvent | None:
     try:
         if not _fits(row):
             return None
-        seq, key, incident, run, kind, at, actor, service, slo, summary, data, rec, prev, digest = (
-            row
-        )
-        parsed, canonical = _parse_data(data)
-        if canonical != data:
+        fields = dict(zip(COLUMNS, row, strict=True))
+        parsed, canonical = _parse_data(fields["data"])
+        if canonical != fields["data"]:
             return None
-        return StoredEvent.model_construct(
-            event_key=key,
-            incident_id=incident,
-            run_id=run,
-            kind=AuditKind(kind),
-            at=_when(at),
-            actor=actor,
-            service=service,
-            slo=slo,
-            summary=summary,
+        fields.update(
+            kind=AuditKind(fields["kind"]),
+            at=_when(fields["at"]),
+            recorded_at=_when(fields["recorded_at"]),
             data=parsed,
-            seq=seq,
-            recorded_at=_when(rec),
-            prev_hash=prev,
-            hash=digest,
         )
+        return StoredEvent.model_construct(**fields)
     except (ValueError, TypeError, OverflowError, RecursionError, StopIteration):
         return None

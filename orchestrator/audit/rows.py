@@ -19,16 +19,13 @@ from orchestrator.audit.model import (
     StoredEvent,
     as_utc,
 )
-from orchestrator.audit.raw import hash_text, stored_event
+from orchestrator.audit.raw import COLUMNS, hash_text, stored_event
 from orchestrator.errors import AuditError
 from orchestrator.secrets import redact, redact_text
 
 VERIFY_PAGE = 1000
 MAX_PAGE = 10_000
-EVENT_COLUMNS = (
-    "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data,"
-    " recorded_at, prev_hash, hash"
-)
+EVENT_COLUMNS = ", ".join(COLUMNS)
 """Column order of every event row the backends read (``data`` as JSON text)."""
 
 
@@ -67,23 +64,13 @@ def event_from_row(row: Sequence[Any]) -> StoredEvent:
 
 def validated_event(row: Sequence[Any]) -> StoredEvent:
     """:func:`event_from_row` through the models' validation, whatever the row."""
-    (seq, key, incident, run, kind, at, actor, service, slo, summary, data, rec, prev, digest) = row
-    return StoredEvent(
-        seq=seq,
-        event_key=key,
-        incident_id=incident,
-        run_id=run,
-        kind=kind,
-        at=_dt(at),
-        actor=actor,
-        service=service,
-        slo=slo,
-        summary=summary,
-        data=json.loads(data),
-        recorded_at=_dt(rec),
-        prev_hash=prev,
-        hash=digest,
+    fields = dict(zip(COLUMNS, row, strict=True))
+    fields.update(
+        at=_dt(fields["at"]),
+        recorded_at=_dt(fields["recorded_at"]),
+        data=json.loads(fields["data"]),
     )
+    return StoredEvent(**fields)
 
 
 def events_from_rows(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
