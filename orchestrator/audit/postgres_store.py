@@ -272,22 +272,7 @@ class PostgresAuditStore:
                     " slo, summary, data, recorded_at, prev_hash, hash)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s)"
                 ).format(self._table),
-                (
-                    stored.seq,
-                    stored.event_key,
-                    stored.incident_id,
-                    stored.run_id,
-                    stored.kind.value,
-                    stored.at,
-                    stored.actor,
-                    stored.service,
-                    stored.slo,
-                    stored.summary,
-                    _json(stored.data),
-                    stored.recorded_at,
-                    stored.prev_hash,
-                    stored.hash,
-                ),
+                row_values(stored),
             )
         return stored
 
@@ -299,6 +284,26 @@ class PostgresAuditStore:
         if self._password is not None:
             message = message.replace(self._password.reveal(), REDACTED)
         return AuditError(message)
+
+
+def row_values(stored: StoredEvent) -> tuple[Any, ...]:
+    """The values an append inserts for ``stored``, in column order (a bulk loader uses them)."""
+    return (
+        stored.seq,
+        stored.event_key,
+        stored.incident_id,
+        stored.run_id,
+        stored.kind.value,
+        stored.at,
+        stored.actor,
+        stored.service,
+        stored.slo,
+        stored.summary,
+        _json(stored.data),
+        stored.recorded_at,
+        stored.prev_hash,
+        stored.hash,
+    )
 
 
 async def _fetch(conn: Conn, query: sql.Composed, params: Any) -> list[TupleRow]:

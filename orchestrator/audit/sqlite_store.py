@@ -66,7 +66,7 @@ _SCHEMA = (
     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END""",
 )
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM audit_events"  # noqa: S608 - constant column list
-_INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
+INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
 _INCIDENTS = """
 WITH g AS (
     SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
@@ -199,7 +199,7 @@ class SqliteAuditStore:
         ).fetchone()
         seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
         stored = seal(event, seq=seq, prev_hash=prev_hash, recorded_at=self._clock())
-        conn.execute(_INSERT, _row(stored))
+        conn.execute(INSERT, row_values(stored))
         return stored
 
     def _close(self) -> None:
@@ -252,7 +252,8 @@ def _by_key(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
     return events_from_rows([row])[0] if row else None
 
 
-def _row(event: StoredEvent) -> Sequence[Any]:
+def row_values(event: StoredEvent) -> Sequence[Any]:
+    """The values :data:`INSERT` stores for ``event`` (a bulk loader uses the same two)."""
     return (
         event.seq,
         event.event_key,
