@@ -17,7 +17,7 @@ from pathlib import Path
 import typer
 
 from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
-from orchestrator.audit.export import ExportError, verify_export
+from orchestrator.audit.export_check import ExportError, verify_export_file
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.proof import verify_store_against, verify_store_digests, write_export
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
@@ -143,14 +143,13 @@ def verify(
         _report(run(lambda: _live(settings, signer)), "store ok: chain and digests verify")
         return
     try:
-        text = export_file.read_text(encoding="utf-8")
+        problems = verify_export_file(export_file, signer)  # streamed: any size
+        if against_store and not problems:
+            text = export_file.read_text(encoding="utf-8")
+            problems = run(lambda: _against(settings, text))
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise fail(f"cannot read {export_file}: {reason or exc}") from None
-    try:
-        problems = verify_export(text, signer)
-        if against_store and not problems:
-            problems = run(lambda: _against(settings, text))
     except ExportError as exc:
         raise fail(f"{export_file}: {exc}") from None
     _report(problems, f"export ok: {export_file}")

@@ -4,6 +4,7 @@ the store's checks read it a page at a time and name the same problems."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from orchestrator.audit.export import (
     event_line,
     verify_export,
 )
+from orchestrator.audit.export_check import verify_export_file
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.model import AuditKind, StoredEvent, canonical_json, iso_utc
 from orchestrator.audit.signing import HmacSigner
@@ -24,6 +26,8 @@ from orchestrator.errors import AuditError
 from orchestrator.secrets import Secret
 from tests.audit.conftest import Backend
 from tests.audit.factories import event
+from tests.audit.test_proof import KEY as PROOF_KEY
+from tests.audit.test_proof import _export, _history, _tampered
 
 KEY = HmacSigner(Secret("k3y-for-stream-tests-0123456789ab"))
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -104,3 +108,17 @@ async def test_a_row_that_does_not_parse_stops_the_export_as_before(
         await proof.build_export(backend.store, digests, KEY, now=NOW, interval=600.0)
     with pytest.raises(AuditError, match="audit row seq 2 is malformed"):
         await proof.verify_store_digests(backend.store, digests, KEY, now=NOW, interval=600.0)
+
+
+@pytest.mark.parametrize("how", ["none", "edit", "delete", "reorder", "insert", "truncate"])
+async def test_a_file_is_checked_as_a_stream_with_the_same_findings(
+    backend: Backend, digests: HoldingStore, tmp_path: Path, how: str
+) -> None:
+    await _history(backend, digests)
+    text = await _export(backend, digests)
+    copy = text if how == "none" else _tampered(text, how)
+    path = tmp_path / "copy.jsonl"
+    path.write_bytes(copy.replace("\n", "\r\n").encode())  # as a Windows editor saves it
+    found = verify_export_file(path, PROOF_KEY)
+    assert found == verify_export(copy, PROOF_KEY)
+    assert (found == []) is (how == "none")
