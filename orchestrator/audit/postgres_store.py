@@ -66,6 +66,11 @@ SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
 FROM g JOIN {t} f ON f.seq = g.first_seq JOIN {t} l ON l.seq = g.last_seq
 ORDER BY g.last_seq DESC
 """
+_INDEX_DDL = (
+    'CREATE INDEX IF NOT EXISTS audit_events_incident_c_idx ON {t} ((incident_id COLLATE "C"), seq)'
+)
+"""Byte order whatever the database's collation: a timeline reads one range of it. A role
+limited to SELECT, INSERT cannot add it to an older store; the owner can (docs/audit.md)."""
 _DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
     """CREATE TABLE IF NOT EXISTS {t} (
@@ -86,9 +91,7 @@ _DDL = (
     )""",
     "CREATE INDEX IF NOT EXISTS audit_events_incident_idx ON {t} (incident_id, seq)",
     "CREATE INDEX IF NOT EXISTS audit_events_service_idx ON {t} (service, incident_id)",
-    # byte order whatever the database's collation: a timeline is one range of it
-    'CREATE INDEX IF NOT EXISTS audit_events_incident_c_idx ON {t} ((incident_id COLLATE "C"),'
-    " seq)",
+    _INDEX_DDL,
     """CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP;
@@ -239,13 +242,17 @@ class PostgresAuditStore:
                 ),
             )
             row = await cur.fetchone()
-            if row is not None and row[0] == len(_TRIGGERS) and row[1]:
-                return
             names = {
                 "s": sql.Identifier(self._schema),
                 "t": self._table,
                 "f": sql.Identifier(self._schema, "audit_events_append_only"),
             }
+            if row is not None and row[0] == len(_TRIGGERS):
+                if not row[1]:  # a store made before the index: add it if this role may
+                    with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+                        async with conn.transaction():
+                            await conn.execute(sql.SQL(_INDEX_DDL).format(**names))
+                return
             for statement in _DDL:
                 await conn.execute(sql.SQL(statement).format(**names))
 
