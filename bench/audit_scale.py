@@ -30,6 +30,7 @@ from psycopg import sql
 
 from bench import audit_measure as measure
 from bench.audit_history import END, history, load_postgres, load_sqlite, plan, sealed
+from bench.audit_tables import tables
 from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.postgres_store import PostgresAuditStore
 from orchestrator.audit.sqlite_store import SqliteAuditStore
@@ -208,7 +209,7 @@ def main() -> None:
     out = CACHE / f"audit-scale-{args.events}-{args.incidents}.json"
     out.write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report, indent=2, default=str))
-    say(f"figures saved to {out}")
+    say(f"figures saved to {out}\n\n{tables(report)}")
 
 
 if __name__ == "__main__":
