@@ -206,7 +206,7 @@ def main() -> None:
         "python": sys.version.split()[0],
         "results": results,
     }
-    out = CACHE / f"audit-scale-{args.events}-{args.incidents}.json"
+    out = CACHE / f"audit-scale-{args.backend}-{args.events}-{args.incidents}.json"
     out.write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report, indent=2, default=str))
     say(f"figures saved to {out}\n\n{tables(report)}")

@@ -1,6 +1,6 @@
 """The audit scale benchmark's figures as the Markdown tables of docs/BENCHMARKS.md.
 
-Run: .venv/bin/python -m bench.audit_tables .bench/audit-scale-1000000-10000.json
+Run: .venv/bin/python -m bench.audit_tables .bench/audit-scale-both-1000000-10000.json
 """
 
 from __future__ import annotations
