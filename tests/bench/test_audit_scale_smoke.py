@@ -24,7 +24,7 @@ async def test_a_small_run_generates_measures_and_cleans_up(backend: str, tmp_pa
     figures = await audit_scale.run_backend(
         backend, 2000, 20, samples=15, seed=5, workdir=tmp_path, cache=tmp_path / "cache"
     )
-    assert figures["timeline"]["n"] == 15
+    assert figures["timeline"]["n"] == figures["timeline"]["again"]["n"] == 15
     chain = figures["chain"]
     assert chain["events"] == 2000 and chain["verifier_ok"]
     assert chain["raw_sha256_s"] > 0 and chain["ratio"] > 0
