@@ -22,12 +22,22 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 
 from orchestrator.audit.chain import GENESIS_HASH, seal
-from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
+from orchestrator.audit.model import (
+    AuditEvent,
+    ChainReport,
+    IncidentState,
+    IncidentSummary,
+    StoredEvent,
+)
 from orchestrator.audit.model import canonical_json as _json
+from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query_sql import POSTGRES, postgres_indexes, where
+from orchestrator.audit.query_sql import incidents as incidents_sql
 from orchestrator.audit.rows import (
     Clock,
     check_page,
     events_from_rows,
+    incident_filter,
     occurrences_of,
     prepare_event,
     summaries_from_rows,
@@ -42,35 +52,14 @@ T = TypeVar("T")
 Conn = psycopg.AsyncConnection[TupleRow]
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TRIGGERS = ("audit_events_no_change", "audit_events_no_truncate")
-_NEWEST_INDEX = "audit_events_incident_c_idx"
-"""A store made before this index existed gets it (with the rest of the DDL) when opened."""
 _COLUMNS = sql.SQL(
     "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data::text,"
     " recorded_at, prev_hash, hash"
 )
-_INCIDENTS = """
-WITH g AS (
-    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
-           MIN(seq) AS first_seq, MAX(seq) AS last_seq
-    FROM {t}
-    WHERE %(service)s::text IS NULL
-       OR incident_id IN (SELECT incident_id FROM {t} WHERE service = %(service)s::text)
-    GROUP BY incident_id ORDER BY last_seq DESC LIMIT %(limit)s
-)
-SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
-    (SELECT s.data::text FROM {t} s WHERE s.incident_id = g.incident_id
-       AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1),
-    (SELECT c.kind FROM {t} c WHERE c.incident_id = g.incident_id AND c.kind IN
-       ('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')
-       ORDER BY c.seq DESC LIMIT 1)
-FROM g JOIN {t} f ON f.seq = g.first_seq JOIN {t} l ON l.seq = g.last_seq
-ORDER BY g.last_seq DESC
-"""
 _INDEX_DDL = (
     'CREATE INDEX IF NOT EXISTS audit_events_incident_c_idx ON {t} ((incident_id COLLATE "C"), seq)'
 )
-"""Byte order whatever the database's collation: a timeline reads one range of it. A role
-limited to SELECT, INSERT cannot add it to an older store; the owner can (docs/audit.md)."""
+"""Byte order whatever the database's collation: a timeline reads one range of it."""
 _DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
     """CREATE TABLE IF NOT EXISTS {t} (
@@ -91,7 +80,6 @@ _DDL = (
     )""",
     "CREATE INDEX IF NOT EXISTS audit_events_incident_idx ON {t} (incident_id, seq)",
     "CREATE INDEX IF NOT EXISTS audit_events_service_idx ON {t} (service, incident_id)",
-    _INDEX_DDL,
     """CREATE OR REPLACE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP;
@@ -104,6 +92,8 @@ _DDL = (
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_change",
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_truncate",
 )
+_INDEXES = (*postgres_indexes(), _INDEX_DDL)
+_INDEX_NAMES = [statement.split()[5] for statement in _INDEXES]
 
 
 class PostgresAuditStore:
@@ -159,12 +149,28 @@ class PostgresAuditStore:
         check_page(since_seq, limit)
         return list(await self._page(since_seq, limit))
 
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        check_page(after_seq, limit)
+        clause, params = where(flt, POSTGRES, after_seq=after_seq)
+        query = self._select(f"{clause} ORDER BY seq LIMIT %s")
+        rows = await self._run("query", lambda conn: _fetch(conn, query, (*params, limit)))
+        return events_from_rows(rows)
+
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
         check_page(0, limit)
-        query = sql.SQL(_INCIDENTS).format(t=self._table)
-        params = {"service": service, "limit": limit}
+        text, params = incidents_sql(
+            incident_filter(service, flt), POSTGRES, state=state, limit=limit
+        )
+        query = sql.SQL(text).format(t=self._table)
         rows = await self._run("incidents", lambda conn: _fetch(conn, query, params))
         return summaries_from_rows(rows)
 
@@ -181,7 +187,9 @@ class PostgresAuditStore:
     # -- internals ----------------------------------------------------------------------------
 
     def _select(self, tail: str) -> sql.Composed:
-        return sql.SQL("SELECT {} FROM {} {}").format(_COLUMNS, self._table, sql.SQL(tail))
+        return sql.SQL("SELECT {} FROM {} {}").format(
+            _COLUMNS, self._table, sql.SQL(tail).format(t=self._table)
+        )
 
     async def _page(self, since_seq: int, limit: int) -> list[TupleRow]:
         query = self._select("WHERE seq > %s ORDER BY seq LIMIT %s")
@@ -229,30 +237,40 @@ class PostgresAuditStore:
         return conn
 
     async def _initialise(self, conn: Conn) -> None:
-        """Create schema, table, indexes and triggers unless all exist and are enabled."""
+        """Create schema, table, indexes and triggers unless all exist and are enabled; add the
+        query indexes to a table made before they existed."""
+        await self._create(conn)
+        cur = await conn.execute(
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = %s AND indexname = ANY(%s)",
+            (self._schema, _INDEX_NAMES),
+        )
+        row = await cur.fetchone()
+        if row is not None and row[0] == len(_INDEX_NAMES):
+            return
+        # A role limited to SELECT, INSERT (docs/audit.md) may not add them: it works without
+        # them (slower) until the table's owner opens the store once.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                for statement in _INDEXES:
+                    await conn.execute(sql.SQL(statement).format(t=self._table))
+
+    async def _create(self, conn: Conn) -> None:
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             cur = await conn.execute(
-                "SELECT count(*), to_regclass(%s) IS NOT NULL FROM pg_trigger"
-                " WHERE tgrelid = to_regclass(%s) AND tgname = ANY(%s) AND tgenabled <> 'D'",
-                (
-                    f'"{self._schema}"."{_NEWEST_INDEX}"',
-                    f'"{self._schema}"."audit_events"',
-                    list(_TRIGGERS),
-                ),
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(%s)"
+                " AND tgname = ANY(%s) AND tgenabled <> 'D'",
+                (f'"{self._schema}"."audit_events"', list(_TRIGGERS)),
             )
             row = await cur.fetchone()
+            if row is not None and row[0] == len(_TRIGGERS):
+                return
             names = {
                 "s": sql.Identifier(self._schema),
                 "t": self._table,
                 "f": sql.Identifier(self._schema, "audit_events_append_only"),
             }
-            if row is not None and row[0] == len(_TRIGGERS):
-                if not row[1]:  # a store made before the index: add it if this role may
-                    with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
-                        async with conn.transaction():
-                            await conn.execute(sql.SQL(_INDEX_DDL).format(**names))
-                return
             for statement in _DDL:
                 await conn.execute(sql.SQL(statement).format(**names))
 

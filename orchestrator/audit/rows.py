@@ -19,12 +19,12 @@ from orchestrator.audit.model import (
     StoredEvent,
     as_utc,
 )
+from orchestrator.audit.query import MAX_PAGE, EventFilter
 from orchestrator.audit.raw import COLUMNS, hash_text, stored_event
 from orchestrator.errors import AuditError
 from orchestrator.secrets import redact, redact_text
 
 VERIFY_PAGE = 1000
-MAX_PAGE = 10_000
 EVENT_COLUMNS = ", ".join(COLUMNS)
 """Column order of every event row the backends read (``data`` as JSON text)."""
 
@@ -91,13 +91,10 @@ def summaries_from_rows(rows: Sequence[Sequence[Any]]) -> list[IncidentSummary]:
 
 
 def summary_from_row(row: Sequence[Any]) -> IncidentSummary:
-    """Row: incident_id, service, slo, first_at, last_at, count, last_kind, severity data, lifecycle
-    kind (see the backends' incidents queries)."""
-    incident, service, slo, first_at, last_at, count, last_kind, sev_data, lifecycle = row
-    severity: str | None = None
-    if sev_data is not None:
-        value = json.loads(sev_data).get("severity")
-        severity = None if value is None else str(value)
+    """Row: incident_id, service, slo, first_at, last_at, count, last_kind, severity, lifecycle
+    kind (see :func:`orchestrator.audit.query_sql.incidents`)."""
+    incident, service, slo, first_at, last_at, count, last_kind, sev, lifecycle = row
+    severity = None if sev is None else str(sev)
     state = LIFECYCLE_KINDS[AuditKind(lifecycle)] if lifecycle else IncidentState.OPEN
     return IncidentSummary(
         incident_id=incident,
@@ -125,6 +122,12 @@ def timeline_range(incident_id: str) -> tuple[str, str]:
     one range of the incident index; the exact test (:func:`occurrences_of`) then drops the few
     other ids in that range."""
     return incident_id, f"{incident_id}-."
+
+
+def incident_filter(service: str | None, flt: EventFilter | None) -> EventFilter:
+    """The filter of ``incidents()``: ``flt`` (any when None), narrowed to ``service``."""
+    flt = flt or EventFilter()
+    return flt if service is None else flt.model_copy(update={"service": service})
 
 
 def check_page(since_seq: int, limit: int) -> None:

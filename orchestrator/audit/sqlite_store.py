@@ -20,16 +20,21 @@ from orchestrator.audit.chain import GENESIS_HASH, seal
 from orchestrator.audit.model import (
     AuditEvent,
     ChainReport,
+    IncidentState,
     IncidentSummary,
     StoredEvent,
     canonical_json,
     iso_utc,
 )
+from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query_sql import SQLITE, SQLITE_INDEXES, where
+from orchestrator.audit.query_sql import incidents as incidents_sql
 from orchestrator.audit.rows import (
     EVENT_COLUMNS,
     Clock,
     check_page,
     events_from_rows,
+    incident_filter,
     occurrences_of,
     prepare_event,
     summaries_from_rows,
@@ -40,7 +45,8 @@ from orchestrator.audit.rows import (
 from orchestrator.errors import AuditError, NotFoundError
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the query indexes (:data:`~orchestrator.audit.query_sql.SQLITE_INDEXES`)."""
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit_events (
         seq INTEGER PRIMARY KEY,
@@ -67,23 +73,6 @@ _SCHEMA = (
 )
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM audit_events"  # noqa: S608 - constant column list
 INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
-_INCIDENTS = """
-WITH g AS (
-    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
-           MIN(seq) AS first_seq, MAX(seq) AS last_seq
-    FROM audit_events
-    WHERE ?1 IS NULL OR incident_id IN (SELECT incident_id FROM audit_events WHERE service = ?1)
-    GROUP BY incident_id ORDER BY last_seq DESC LIMIT ?2
-)
-SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
-    (SELECT s.data FROM audit_events s WHERE s.incident_id = g.incident_id
-       AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1),
-    (SELECT c.kind FROM audit_events c WHERE c.incident_id = g.incident_id AND c.kind IN
-       ('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')
-       ORDER BY c.seq DESC LIMIT 1)
-FROM g JOIN audit_events f ON f.seq = g.first_seq JOIN audit_events l ON l.seq = g.last_seq
-ORDER BY g.last_seq DESC
-"""
 
 
 class SqliteAuditStore:
@@ -126,11 +115,31 @@ class SqliteAuditStore:
         check_page(since_seq, limit)
         return list(await self._page(since_seq, limit))
 
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        check_page(after_seq, limit)
+        clause, params = where(flt, SQLITE, after_seq=after_seq)
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"{_SELECT} {clause} ORDER BY seq LIMIT ?", (*params, limit)
+            ).fetchall()
+        )
+        return events_from_rows(rows)
+
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
         check_page(0, limit)
-        rows = await self._run(lambda conn: conn.execute(_INCIDENTS, (service, limit)).fetchall())
+        text, params = incidents_sql(
+            incident_filter(service, flt), SQLITE, state=state, limit=limit
+        )
+        rows = await self._run(lambda conn: conn.execute(text, params).fetchall())
         return summaries_from_rows(rows)
 
     async def verify(self) -> ChainReport:
@@ -242,7 +251,7 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
+    for statement in (*_SCHEMA, *SQLITE_INDEXES):
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from orchestrator.audit.model import AuditEvent, ChainReport, IncidentSummary, StoredEvent
+from orchestrator.audit.model import (
+    AuditEvent,
+    ChainReport,
+    IncidentState,
+    IncidentSummary,
+    StoredEvent,
+)
+from orchestrator.audit.query import EventFilter
 
 
 class AuditStore(Protocol):
@@ -33,10 +40,25 @@ class AuditStore(Protocol):
         JSON text; times as text or datetimes): what verification and export stream through."""
         ...
 
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        """The events ``flt`` matches with ``seq > after_seq``, in seq order, at most ``limit``
+        (1 to 10 000): a page. The next page's ``after_seq`` is the last event's seq; a page
+        shorter than ``limit`` is the last. Filtered in SQL, with indexes (query_sql.py)."""
+        ...
+
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
-        """Incidents, most recently active first, optionally of one service."""
+        """Incidents, most recently active first, at most ``limit``: those with an event of
+        ``service`` and an event ``flt`` matches (a time window: active in it), whose latest
+        severity is ``flt.severity`` and whose state is ``state`` when those are set."""
         ...
 
     async def verify(self) -> ChainReport:

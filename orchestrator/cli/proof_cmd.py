@@ -8,10 +8,9 @@ The key is ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] (HMAC) or ORCHESTRATOR_AUDIT_ED
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -20,13 +19,13 @@ from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
 from orchestrator.audit.export_check import ExportError, verify_export_file
 from orchestrator.audit.factory import open_audit_store, open_holding_store
 from orchestrator.audit.proof import verify_store_against, verify_store_digests, write_export
+from orchestrator.audit.query import FilterError, parse_time
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
 from orchestrator.cli.common import echo, fail, run, settings_of
 from orchestrator.config.settings import Settings
 from orchestrator.errors import AuditError
 from orchestrator.secrets import Secret
 
-_AGO = re.compile(r"^(\d+)([mhd])$")
 KEY_FILE = typer.Option(None, "--key-file", help="File whose first line is the HMAC key")
 PUBLIC_KEY = typer.Option(None, "--public-key", help="Ed25519 public key (PEM) to check with")
 
@@ -60,15 +59,10 @@ def _first_line(path: Path) -> Secret:
 def _since(text: str | None, now: datetime) -> datetime | None:
     if text is None:
         return None
-    match = _AGO.match(text.strip())
-    if match:
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[match[2]]
-        return now - timedelta(**{unit: int(match[1])})
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--since must be like 7d, 12h, 30m or an ISO time; got {text[:40]!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return parse_time(text, now=now, name="--since")
+    except FilterError as exc:
+        raise fail(str(exc)) from None
 
 
 def _report(problems: list[str], ok: str) -> None:
