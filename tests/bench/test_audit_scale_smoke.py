@@ -25,6 +25,8 @@ async def test_a_small_run_generates_measures_and_cleans_up(backend: str, tmp_pa
         backend, 2000, 20, samples=15, seed=5, workdir=tmp_path, cache=tmp_path / "cache"
     )
     assert figures["timeline"]["n"] == figures["timeline"]["again"]["n"] == 15
+    assert figures["query_first"]["n"] == 15 and figures["query_all"]["events"] > 0
+    assert figures["stats_all"]["incidents"] > 0
     chain = figures["chain"]
     assert chain["events"] == 2000 and chain["verifier_ok"]
     assert chain["raw_sha256_s"] > 0 and chain["ratio"] > 0
