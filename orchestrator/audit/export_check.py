@@ -60,7 +60,7 @@ def _digest(record: dict[str, Any]) -> Digest:
         raise ExportError(f"a digest record does not parse: {exc}") from None
 
 
-def _outline(lines: Lines) -> tuple[list[Digest], dict[str, Any], int]:
+def export_outline(lines: Lines) -> tuple[list[Digest], dict[str, Any], int]:
     """(digests, trailer, number of event records); ExportError when it is not an export."""
     digests: list[dict[str, Any]] = []
     trailer: dict[str, Any] | None = None
@@ -77,9 +77,16 @@ def _outline(lines: Lines) -> tuple[list[Digest], dict[str, Any], int]:
     return [_digest(d) for d in digests], trailer, events
 
 
+def event_records(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The event records of an export (one whose outline was read), in file order."""
+    for _line, record, last in _with_last(lines):
+        if not last and record["record"] == "event":
+            yield record
+
+
 def parse_export(text: str) -> tuple[list[dict[str, Any]], list[Digest], dict[str, Any], list[str]]:
     """(event records, digests, trailer, body lines) of an export held in memory."""
-    digests, trailer, _events = _outline(lambda: text.split("\n"))
+    digests, trailer, _events = export_outline(lambda: text.split("\n"))
     body = [(line, r) for line, r, last in _with_last(text.split("\n")) if not last]
     return [r for _, r in body if r["record"] == "event"], digests, trailer, [x for x, _ in body]
 
@@ -93,15 +100,17 @@ def verify_export_file(path: Path, signer: Signer) -> list[str]:
     """:func:`verify_export` of a file, read as a stream (OSError, UnicodeDecodeError as
     reading raises them)."""
 
-    def lines() -> Iterator[str]:
-        with path.open(encoding="utf-8") as file:
-            yield from file
+    return verify_export_lines(lambda: file_lines(path), signer)
 
-    return verify_export_lines(lines, signer)
+
+def file_lines(path: Path) -> Iterator[str]:
+    """The lines of an export file, read as a stream (universal newlines, as read_text)."""
+    with path.open(encoding="utf-8") as file:
+        yield from file
 
 
 def verify_export_lines(lines: Lines, signer: Signer) -> list[str]:
-    digests, trailer, events = _outline(lines)
+    digests, trailer, events = export_outline(lines)
     if trailer.get("key_id") != signer.key_id:
         return [
             f"the export was signed with key {trailer.get('key_id')!r},"

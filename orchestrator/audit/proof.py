@@ -13,9 +13,9 @@ from orchestrator.audit.export import (
     ExportTally,
     digest_line,
     event_line,
-    parse_export,
     trailer_line,
 )
+from orchestrator.audit.export_check import Lines, event_records, export_outline
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.model import iso_utc
 from orchestrator.audit.raw import line_of, row_texts
@@ -138,21 +138,64 @@ async def verify_store_digests(
 
 async def verify_store_against(store: AuditStore, text: str) -> list[str]:
     """Does the store still hold exactly what the export holds, up to the export's head?"""
-    records, _digests, trailer, _lines = parse_export(text)
+    return await verify_store_against_lines(store, lambda: text.split("\n"))
+
+
+async def verify_store_against_lines(store: AuditStore, lines: Lines) -> list[str]:
+    """:func:`verify_store_against` reading the export as a stream: its events (in seq order,
+    as in any export that verifies) side by side with the store's rows, a page at a time."""
+    trailer = export_outline(lines)[1]
     head_seq, head_hash = int(trailer["head_seq"]), str(trailer["head_hash"])
-    wanted = {int(record["seq"]) for record in records} | {head_seq}
-    hashes, _last = await _hashes_at(store, wanted)
+    stored = _store_hashes(store)
+    current = await anext(stored, None)
+    head: str | None = None
     problems: list[str] = []
-    for record in records:
+    last = 0
+    for record in event_records(lines()):
         seq = int(record["seq"])
-        found = hashes.get(seq)
+        if seq <= last:  # not in seq order: compare as a whole
+            return await _against_in_memory(store, lines, head_seq, head_hash)
+        last = seq
+        while current is not None and current[0] < seq:
+            head = current[1] if current[0] == head_seq else head
+            current = await anext(stored, None)
+        found = current[1] if current is not None and current[0] == seq else None
         if found is None:
             problems.append(f"seq {seq} is in the export but no longer in the store: deleted")
         elif found != record["hash"]:
             problems.append(f"seq {seq} differs between the export and the store: rewritten")
-    head = hashes.get(head_seq)
+    while current is not None:  # every row is read (a row that does not parse raises)
+        head = current[1] if current[0] == head_seq else head
+        current = await anext(stored, None)
+    return problems + _head_problems(head_seq, head_hash, head)
+
+
+async def _store_hashes(store: AuditStore) -> AsyncIterator[tuple[int, str]]:
+    async for rows in row_pages(store):
+        for row in rows:
+            if row_texts(row) is None:
+                events_from_rows([row])  # raises as reading always did if it does not parse
+            yield int(row[0]), str(row[13])
+
+
+async def _against_in_memory(
+    store: AuditStore, lines: Lines, head_seq: int, head_hash: str
+) -> list[str]:
+    records = [(int(r["seq"]), r["hash"]) for r in event_records(lines())]
+    hashes, _last = await _hashes_at(store, {seq for seq, _ in records} | {head_seq})
+    problems: list[str] = []
+    for seq, digest in records:
+        found = hashes.get(seq)
+        if found is None:
+            problems.append(f"seq {seq} is in the export but no longer in the store: deleted")
+        elif found != digest:
+            problems.append(f"seq {seq} differs between the export and the store: rewritten")
+    return problems + _head_problems(head_seq, head_hash, hashes.get(head_seq))
+
+
+def _head_problems(head_seq: int, head_hash: str, head: str | None) -> list[str]:
     if head_seq and head is None:
-        problems.append(f"the export's head seq {head_seq} is no longer in the store: tail deleted")
-    elif head is not None and head != head_hash:
-        problems.append(f"the store's seq {head_seq} is not the export's head: chain rewritten")
-    return problems
+        return [f"the export's head seq {head_seq} is no longer in the store: tail deleted"]
+    if head is not None and head != head_hash:
+        return [f"the store's seq {head_seq} is not the export's head: chain rewritten"]
+    return []

@@ -16,9 +16,13 @@ from pathlib import Path
 import typer
 
 from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
-from orchestrator.audit.export_check import ExportError, verify_export_file
+from orchestrator.audit.export_check import ExportError, file_lines, verify_export_file
 from orchestrator.audit.factory import open_audit_store, open_holding_store
-from orchestrator.audit.proof import verify_store_against, verify_store_digests, write_export
+from orchestrator.audit.proof import (
+    verify_store_against_lines,
+    verify_store_digests,
+    write_export,
+)
 from orchestrator.audit.query import FilterError, parse_time
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
 from orchestrator.cli.common import echo, fail, run, settings_of
@@ -139,8 +143,7 @@ def verify(
     try:
         problems = verify_export_file(export_file, signer)  # streamed: any size
         if against_store and not problems:
-            text = export_file.read_text(encoding="utf-8")
-            problems = run(lambda: _against(settings, text))
+            problems = run(lambda: _against(settings, export_file))
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise fail(f"cannot read {export_file}: {reason or exc}") from None
@@ -167,10 +170,10 @@ async def _live(settings: Settings, signer: Signer) -> list[str]:
         await store.close()
 
 
-async def _against(settings: Settings, text: str) -> list[str]:
+async def _against(settings: Settings, export_file: Path) -> list[str]:
     store = open_audit_store(settings.effective_audit_url)
     try:
-        return await verify_store_against(store, text)
+        return await verify_store_against_lines(store, lambda: file_lines(export_file))
     finally:
         await store.close()
 

@@ -122,3 +122,17 @@ async def test_a_file_is_checked_as_a_stream_with_the_same_findings(
     found = verify_export_file(path, PROOF_KEY)
     assert found == verify_export(copy, PROOF_KEY)
     assert (found == []) is (how == "none")
+
+
+async def test_the_store_against_an_export_out_of_seq_order(
+    backend: Backend, digests: HoldingStore
+) -> None:
+    await _history(backend, digests)
+    text = _tampered(await _export(backend, digests), "reorder")  # seq 4 before seq 3
+    await backend.disable_guards()
+    await backend.raw("UPDATE {table} SET hash = 'x' WHERE seq = 3")
+    await backend.raw("DELETE FROM {table} WHERE seq = 9")
+    assert await proof.verify_store_against(backend.store, text) == [
+        "seq 3 differs between the export and the store: rewritten",
+        "seq 9 is in the export but no longer in the store: deleted",
+    ]
