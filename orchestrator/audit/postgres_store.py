@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ from orchestrator.audit.rows import (
     occurrences_of,
     prepare_event,
     summaries_from_rows,
+    timeline_range,
     utc_now,
     verify_rows,
 )
@@ -55,6 +56,10 @@ _COLUMNS = sql.SQL(
     "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data::text,"
     " recorded_at, prev_hash, hash"
 )
+_INDEX_DDL = (
+    'CREATE INDEX IF NOT EXISTS audit_events_incident_c_idx ON {t} ((incident_id COLLATE "C"), seq)'
+)
+"""Byte order whatever the database's collation: a timeline reads one range of it."""
 _DDL = (
     "CREATE SCHEMA IF NOT EXISTS {s}",
     """CREATE TABLE IF NOT EXISTS {t} (
@@ -87,7 +92,7 @@ _DDL = (
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_change",
     "ALTER TABLE {t} ENABLE TRIGGER audit_events_no_truncate",
 )
-_INDEXES = postgres_indexes()
+_INDEXES = (*postgres_indexes(), _INDEX_DDL)
 _INDEX_NAMES = [statement.split()[5] for statement in _INDEXES]
 
 
@@ -127,9 +132,10 @@ class PostgresAuditStore:
 
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         query = self._select(
-            "WHERE incident_id = %s OR substr(incident_id, 1, %s) = %s ORDER BY seq"
+            'WHERE incident_id COLLATE "C" >= %s AND incident_id COLLATE "C" < %s'
+            " AND (incident_id = %s OR substr(incident_id, 1, %s) = %s) ORDER BY seq"
         )
-        params = (incident_id, *occurrences_of(incident_id))
+        params = (*timeline_range(incident_id), incident_id, *occurrences_of(incident_id))
         rows = await self._run("timeline", lambda conn: _fetch(conn, query, params))
         if not rows:
             raise NotFoundError(f"no audit events for incident {incident_id!r}")
@@ -138,6 +144,10 @@ class PostgresAuditStore:
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
+
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        check_page(since_seq, limit)
+        return list(await self._page(since_seq, limit))
 
     async def query(
         self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
@@ -237,10 +247,13 @@ class PostgresAuditStore:
         row = await cur.fetchone()
         if row is not None and row[0] == len(_INDEX_NAMES):
             return
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
-            for statement in _INDEXES:
-                await conn.execute(sql.SQL(statement).format(t=self._table))
+        # A role limited to SELECT, INSERT (docs/audit.md) may not add them: it works without
+        # them (slower) until the table's owner opens the store once.
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+                for statement in _INDEXES:
+                    await conn.execute(sql.SQL(statement).format(t=self._table))
 
     async def _create(self, conn: Conn) -> None:
         async with conn.transaction():
@@ -284,22 +297,7 @@ class PostgresAuditStore:
                     " slo, summary, data, recorded_at, prev_hash, hash)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s)"
                 ).format(self._table),
-                (
-                    stored.seq,
-                    stored.event_key,
-                    stored.incident_id,
-                    stored.run_id,
-                    stored.kind.value,
-                    stored.at,
-                    stored.actor,
-                    stored.service,
-                    stored.slo,
-                    stored.summary,
-                    _json(stored.data),
-                    stored.recorded_at,
-                    stored.prev_hash,
-                    stored.hash,
-                ),
+                row_values(stored),
             )
         return stored
 
@@ -311,6 +309,26 @@ class PostgresAuditStore:
         if self._password is not None:
             message = message.replace(self._password.reveal(), REDACTED)
         return AuditError(message)
+
+
+def row_values(stored: StoredEvent) -> tuple[Any, ...]:
+    """The values an append inserts for ``stored``, in column order (a bulk loader uses them)."""
+    return (
+        stored.seq,
+        stored.event_key,
+        stored.incident_id,
+        stored.run_id,
+        stored.kind.value,
+        stored.at,
+        stored.actor,
+        stored.service,
+        stored.slo,
+        stored.summary,
+        _json(stored.data),
+        stored.recorded_at,
+        stored.prev_hash,
+        stored.hash,
+    )
 
 
 async def _fetch(conn: Conn, query: sql.Composed, params: Any) -> list[TupleRow]:

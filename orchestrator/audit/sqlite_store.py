@@ -38,6 +38,7 @@ from orchestrator.audit.rows import (
     occurrences_of,
     prepare_event,
     summaries_from_rows,
+    timeline_range,
     utc_now,
     verify_rows,
 )
@@ -71,7 +72,7 @@ _SCHEMA = (
     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END""",
 )
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM audit_events"  # noqa: S608 - constant column list
-_INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
+INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
 
 
 class SqliteAuditStore:
@@ -97,8 +98,9 @@ class SqliteAuditStore:
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         rows = await self._run(
             lambda conn: conn.execute(
-                f"{_SELECT} WHERE incident_id = ? OR substr(incident_id, 1, ?) = ? ORDER BY seq",
-                (incident_id, *occurrences_of(incident_id)),
+                f"{_SELECT} WHERE incident_id >= ? AND incident_id < ?"
+                " AND (incident_id = ? OR substr(incident_id, 1, ?) = ?) ORDER BY seq",
+                (*timeline_range(incident_id), incident_id, *occurrences_of(incident_id)),
             ).fetchall()
         )
         if not rows:
@@ -108,6 +110,10 @@ class SqliteAuditStore:
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
+
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        check_page(since_seq, limit)
+        return list(await self._page(since_seq, limit))
 
     async def query(
         self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
@@ -202,7 +208,7 @@ class SqliteAuditStore:
         ).fetchone()
         seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
         stored = seal(event, seq=seq, prev_hash=prev_hash, recorded_at=self._clock())
-        conn.execute(_INSERT, _row(stored))
+        conn.execute(INSERT, row_values(stored))
         return stored
 
     def _close(self) -> None:
@@ -255,7 +261,8 @@ def _by_key(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
     return events_from_rows([row])[0] if row else None
 
 
-def _row(event: StoredEvent) -> Sequence[Any]:
+def row_values(event: StoredEvent) -> Sequence[Any]:
+    """The values :data:`INSERT` stores for ``event`` (a bulk loader uses the same two)."""
     return (
         event.seq,
         event.event_key,

@@ -4,7 +4,8 @@ and :mod:`~orchestrator.audit.rows` holds what both share."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from orchestrator.audit.model import (
     AuditEvent,
@@ -32,6 +33,11 @@ class AuditStore(Protocol):
 
     async def events(self, *, since_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
         """Events with ``seq > since_seq`` in seq order, at most ``limit`` (a page)."""
+        ...
+
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        """The rows of :meth:`events`, unparsed, in ``rows.EVENT_COLUMNS`` order (``data`` as
+        JSON text; times as text or datetimes): what verification and export stream through."""
         ...
 
     async def query(
