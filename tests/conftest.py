@@ -4,7 +4,7 @@ fresh runtime (flag store, SDK evaluator, SQLite audit store) plus its own task 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 
 from orchestrator.config.settings import Settings
 from orchestrator.workflows.types import SEARCH_ATTRIBUTES
+from tests.providers.mlflow_server import MLFLOW, MlflowServer, running_mlflow
 from workers.devserver import temporal_binary
 from workers.runtime import Runtime, build_runtime
 
@@ -34,6 +35,15 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """The real MLflow tracking server (basic auth on), once a session: it starts in seconds."""
+    if not MLFLOW.exists():  # built by `make test`: its absence is a broken set-up, not a skip
+        pytest.fail(f"{MLFLOW} is missing: run 'make mlflow-server'")
+    with running_mlflow(tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
 
 
 @pytest.fixture

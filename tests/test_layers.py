@@ -55,6 +55,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "orchestrator.audit.report",
         "orchestrator.audit.report_model",
         "orchestrator.audit.report_render",
+        "orchestrator.audit.query",
+        "orchestrator.audit.stats",
         "orchestrator.domain",
         "orchestrator.logging",
         *BASE,

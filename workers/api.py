@@ -20,9 +20,11 @@ from orchestrator.config.settings import Settings
 from orchestrator.domain.principals import Principal, Role
 from orchestrator.errors import ConfigError
 from orchestrator.ingest import IngestMetrics, create_app
+from orchestrator.ingest.audit_api import AuditApi
 from orchestrator.ingest.audit_metrics import AuditMetrics
 from orchestrator.ingest.incidents import IncidentApi
 from orchestrator.ingest.operators import OperatorGuard
+from orchestrator.ingest.reviews_api import ReviewsApi
 from orchestrator.ingest.safety_api import SafetyApi
 from workers.devserver import port_in_use
 from workers.runtime import Runtime
@@ -55,6 +57,7 @@ def build_app(
         workflow_id_prefix=runtime.settings.workflow_id_prefix,
     )
     safety = SafetyApi(guard, runtime.ops.safety, runtime.audit, floor=runtime.settings.kill_switch)
+    reviews = ReviewsApi(guard, runtime.ops.tickets, runtime.audit)
     app = create_app(
         submitter,
         ingest,
@@ -63,7 +66,12 @@ def build_app(
         seen_signatures=open_seen_signatures(
             runtime.settings.effective_audit_url, window_seconds=ingest.timestamp_window_seconds
         ),
-        extra_routes=[*api.routes(), *safety.routes()],
+        extra_routes=[
+            *api.routes(),
+            *safety.routes(),
+            *reviews.routes(),
+            *AuditApi(guard, runtime.audit).routes(),
+        ],
     )
     app.state.audit_metrics = AuditMetrics(runtime.audit, metrics.registry)
     return app

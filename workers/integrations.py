@@ -1,5 +1,6 @@
-"""The pager and the chat the settings choose (docs/integrations.md): PagerDuty or the local
-inbox file; Slack or no chat. Both over the worker's one shared HTTP client."""
+"""The pager, the chat and the outgoing webhook the settings choose (docs/integrations.md):
+PagerDuty or the local inbox file; Slack or no chat; a signed webhook or none. All over the
+worker's one shared HTTP client."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from orchestrator.config.settings import Settings
 from orchestrator.providers.chat import ChatNotifier
 from orchestrator.providers.pagerduty import PagerDutyPager
 from orchestrator.providers.paging import LocalPager
+from orchestrator.providers.signed_webhook import SignedWebhook
 from orchestrator.providers.slack import SlackNotifier
 
 
@@ -40,4 +42,16 @@ def chat_for(settings: Settings, http: httpx.AsyncClient) -> ChatNotifier | None
         channel=slack.channel,
         api_url=slack.api_url,
         rate_limit_cap=settings.rate_limit_cap,
+    )
+
+
+def webhook_for(settings: Settings, http: httpx.AsyncClient) -> SignedWebhook | None:
+    hook = settings.webhook
+    if hook is None:
+        return None
+    return SignedWebhook(
+        http,
+        url=hook.url,
+        secret=hook.secret,
+        record=settings.state_dir / "webhook" / "delivered.json",
     )

@@ -41,7 +41,8 @@ from orchestrator.providers.local_flags import LocalFlagStore
 from orchestrator.providers.local_ops import OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
-from workers.integrations import chat_for, pager_for
+from workers.deploy import check_model_registry, deploy_providers, with_model_registry
+from workers.integrations import chat_for, pager_for, webhook_for
 from workers.tickets import ticket_provider
 
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
@@ -118,6 +119,7 @@ async def build_runtime(
     """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
     catalog, library = load_catalog_and_playbooks(settings)
     limits = load_safety_limits(settings.catalog_path)
+    check_model_registry(settings, catalog)
     local = local_ops(settings.state_dir)
     local.deploy.ensure_components(catalog)
     # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
@@ -127,9 +129,17 @@ async def build_runtime(
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
     pager = pager_for(settings, http, local.pager)
     ops = local.providers(safety)
-    ops = replace(ops, pager=pager, tickets=ticket_provider(settings, http, ops.tickets))
+    deploy, freezes = deploy_providers(settings, http, local)
+    tickets = ticket_provider(settings, http, ops.tickets)
+    ops = replace(ops, deploy=deploy, freezes=freezes, pager=pager, tickets=tickets)
+    ops = replace(ops, deploy=with_model_registry(settings, http, ops.deploy))
     ops = ops if wrap_ops is None else wrap_ops(ops)
-    updates = IncidentUpdates(chat_for(settings, http), pager, link_base_url=settings.link_base_url)
+    updates = IncidentUpdates(
+        chat_for(settings, http),
+        pager,
+        link_base_url=settings.link_base_url,
+        webhook=webhook_for(settings, http),
+    )
     audit = open_audit_store(settings.effective_audit_url)
     digests = start_digest_job(
         settings.effective_audit_url,

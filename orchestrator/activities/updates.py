@@ -8,6 +8,9 @@ What happens:
   eye (:data:`POSTED`) is a reply in that thread; its ending is a reply shown in the channel too.
   A chat that cannot thread (an incoming webhook) gets the opening and the ending only. Each post
   is keyed by its audit event, so a retried audit activity posts nothing twice.
+* **webhook** (the generic outgoing one, :mod:`orchestrator.providers.signed_webhook`): the
+  same notices a threading chat gets (opening, decisions and effects, ending), as signed JSON
+  keyed by their audit event.
 * **pages**: a person answering an approval (granted or denied) acknowledges the incident's
   pages; the incident resolving (the SLO recovered) resolves them. An incident that failed or was
   aborted keeps its pages open: a person still has to act.
@@ -20,6 +23,7 @@ succeeds all the same.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from urllib.parse import quote
@@ -31,6 +35,7 @@ from orchestrator.audit.model import AuditEvent, AuditKind
 from orchestrator.errors import ProviderError
 from orchestrator.providers.chat import ChatNotifier
 from orchestrator.providers.paging import PageFollowUps
+from orchestrator.providers.signed_webhook import Notice, SignedWebhook
 from orchestrator.secrets import redact_text
 
 UPDATES_BUDGET = 10.0
@@ -54,6 +59,7 @@ POSTED = {
 }
 ANSWERED = (AuditKind.APPROVAL_GRANTED, AuditKind.APPROVAL_DENIED)
 
+_EMOJI = re.compile(r":[a-z_]+:")
 _log = structlog.get_logger("orchestrator.activities.updates")
 
 
@@ -71,25 +77,49 @@ class IncidentUpdates:
         link_base_url: str = "",
         clock: Callable[[], datetime] = utc_now,
         budget: float = UPDATES_BUDGET,
+        webhook: SignedWebhook | None = None,
     ) -> None:
         self._chat = chat
         self._pages = pages
+        self._webhook = webhook
         self._links = link_base_url.rstrip("/")
         self._clock = clock
         self._budget = budget
 
     async def after(self, events: Sequence[AuditEvent]) -> None:
         """Post and follow up what ``events`` (just stored) call for; never raises."""
-        if self._chat is None and self._pages is None:
+        if self._chat is None and self._pages is None and self._webhook is None:
             return
         try:
             async with asyncio.timeout(self._budget):
                 # The opening first: it is the root, whatever the workflow recorded before it.
                 for event in sorted(events, key=lambda e: e.kind is not AuditKind.INCIDENT_OPENED):
                     await self._post(event)
+                    await self._notify(event)
                     await self._follow_up(event)
         except TimeoutError:
             _log.warning("incident updates cut short", budget_seconds=self._budget)
+
+    def _link(self, incident_id: str) -> str | None:
+        return f"{self._links}/v1/incidents/{quote(incident_id, safe='')}" if self._links else None
+
+    def notice(self, event: AuditEvent) -> Notice | None:
+        """What the webhook gets about ``event`` (what a threading chat gets); None: nothing."""
+        label = {AuditKind.INCIDENT_OPENED: "opened", **ENDINGS, **POSTED}.get(event.kind)
+        if label is None:
+            return None
+        return Notice(
+            id=event.event_key,
+            type=event.kind.value,
+            title=_EMOJI.sub("", label).strip(),  # the chat's words without Slack's emoji
+            incident_id=event.incident_id,
+            service=event.service,
+            slo=event.slo,
+            summary=event.summary,
+            at=event.at.isoformat(),
+            final=event.kind in ENDINGS,
+            link=self._link(event.incident_id),
+        )
 
     def text(self, event: AuditEvent) -> str | None:
         """What the chat says about ``event``; None when it says nothing."""
@@ -97,9 +127,9 @@ class IncidentUpdates:
         if event.kind is AuditKind.INCIDENT_OPENED:
             where = f" ({event.service} / {event.slo})" if event.service else ""
             text = f":rotating_light: *{_escape(event.incident_id)}* opened{where}: {summary}"
-            if self._links:
-                url = f"{self._links}/v1/incidents/{quote(event.incident_id, safe='')}"
-                text += f"\n<{url}|incident record>"
+            link = self._link(event.incident_id)
+            if link:
+                text += f"\n<{link}|incident record>"
             return text
         if event.kind in ENDINGS:
             return f"{ENDINGS[event.kind]}: {summary}"
@@ -117,6 +147,15 @@ class IncidentUpdates:
             )
         except Exception as exc:  # bookkeeping: logged, never failing the write
             self._failed("chat post", event, exc)
+
+    async def _notify(self, event: AuditEvent) -> None:
+        notice = None if self._webhook is None else self.notice(event)
+        if self._webhook is None or notice is None:
+            return
+        try:
+            await self._webhook.send(notice)
+        except Exception as exc:  # bookkeeping: logged, never failing the write
+            self._failed("webhook notice", event, exc)
 
     async def _follow_up(self, event: AuditEvent) -> None:
         if self._pages is None:

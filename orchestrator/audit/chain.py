@@ -113,6 +113,18 @@ class ChainVerifier:
         self._head = event.hash
         return True
 
+    def feed_hashed(self, seq: int, prev_hash: str, digest: str, text: str) -> bool:
+        """Check the next event given as ``text`` (its ``canonical_json(hash_fields(...))``):
+        True and advanced when it verifies; False, nothing recorded, when it does not (the
+        caller then feeds the event itself, which records why)."""
+        if self.failed or seq != self._checked + 1 or prev_hash != self._head:
+            return False
+        if hashlib.sha256((prev_hash + text).encode()).hexdigest() != digest:
+            return False
+        self._checked = seq
+        self._head = digest
+        return True
+
     def report(self) -> ChainReport:
         if self._bad_seq is not None:
             return ChainReport(

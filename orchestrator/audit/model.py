@@ -86,16 +86,19 @@ def json_default(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=json_default,
+)
+"""What ``json.dumps`` with these options builds on every call; built once (it holds no state)."""
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, no NaN/Infinity, datetimes as ISO-8601 UTC."""
-    return json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=json_default,
-    )
+    return _CANONICAL.encode(value)
 
 
 class AuditEvent(BaseModel):

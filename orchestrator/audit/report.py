@@ -83,7 +83,7 @@ def build_report(
             if e.kind in (AuditKind.VERIFICATION_PASSED, AuditKind.VERIFICATION_FAILED)
         ),
         measures=measures(events),
-        rca=tuple(_rca(e) for e in events if e.data.get("action") == "rca.open_review"),
+        rca=tuple(_rca(e, events) for e in events if e.data.get("action") == "rca.open_review"),
         phases=phases(events),
         raw_signals=tuple(
             RawSignal(seq=e.seq, at=e.at, body=json.dumps(e.data, indent=2, sort_keys=True))
@@ -190,12 +190,25 @@ def _timeline(events: Sequence[StoredEvent]) -> tuple[TimelineRow, ...]:
     )
 
 
-def _rca(event: StoredEvent) -> RcaTask:
+def _rca(event: StoredEvent, events: Sequence[StoredEvent]) -> RcaTask:
     d = event.data
     evidence = d.get("evidence") if isinstance(d.get("evidence"), Mapping) else {}
     assert isinstance(evidence, Mapping)
+    ticket = str(d.get("ticket", "-"))
+    closes = [
+        e
+        for e in events
+        if e.data.get("action") == "rca.close_review" and e.data.get("ticket") == ticket
+    ]
+    closed = (
+        f"{closes[0].at:%Y-%m-%d %H:%M} UTC by {closes[0].actor}:"
+        f" {closes[0].data.get('resolution', '')}"
+        if closes
+        else "open"
+    )
     return RcaTask(
-        ticket=cut(str(d.get("ticket", "-"))),
+        ticket=cut(ticket),
+        status=cut(closed, 1000),
         owner=cut(str(d.get("owner", "-"))),
         deadline=cut(str(d.get("deadline", "-"))),
         verification=cut(str(d.get("verification", "-")), 1000),

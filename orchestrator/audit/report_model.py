@@ -102,6 +102,8 @@ class Measure(_Row):
 
 class RcaTask(_Row):
     ticket: str
+    status: str = "open"
+    """``open``, or when, by whom and with what resolution the review was closed."""
     owner: str
     deadline: str
     verification: str

@@ -92,6 +92,7 @@ Nothing was verified.
 - Deadline: {{ t.deadline }}
 - Verification method: {{ t.verification }}
 - Opened: {{ t.summary }}
+- Status: {% if t.status == "open" %}open{% else %}closed {{ t.status }}{% endif %}
 - Evidence:
 {% for name, value in t.evidence %}  - {{ name }}: {{ value }}
 {% endfor %}
@@ -221,6 +222,7 @@ the table below), squares verifications, circles signals; hover for details.</p>
 {% for t in r.rca %}<h3>{{ t.ticket }}</h3>
 <table><tr><th>Owner</th><td>{{ t.owner }}</td></tr><tr><th>Deadline</th><td>{{ t.deadline }}</td></tr>
 <tr><th>Verification method</th><td>{{ t.verification }}</td></tr><tr><th>Opened</th><td>{{ t.summary }}</td></tr>
+<tr><th>Status</th><td>{% if t.status == "open" %}open{% else %}closed {{ t.status }}{% endif %}</td></tr>
 {% for name, value in t.evidence %}<tr><th>Evidence: {{ name }}</th><td><code>{{ value }}</code></td></tr>
 {% endfor %}</table>
 {% else %}<p>No review was opened.</p>{% endfor %}

@@ -19,15 +19,13 @@ from orchestrator.audit.model import (
     StoredEvent,
     as_utc,
 )
+from orchestrator.audit.query import MAX_PAGE, EventFilter
+from orchestrator.audit.raw import COLUMNS, hash_text, stored_event
 from orchestrator.errors import AuditError
 from orchestrator.secrets import redact, redact_text
 
 VERIFY_PAGE = 1000
-MAX_PAGE = 10_000
-EVENT_COLUMNS = (
-    "seq, event_key, incident_id, run_id, kind, at, actor, service, slo, summary, data,"
-    " recorded_at, prev_hash, hash"
-)
+EVENT_COLUMNS = ", ".join(COLUMNS)
 """Column order of every event row the backends read (``data`` as JSON text)."""
 
 
@@ -60,23 +58,19 @@ def _dt(value: Any) -> datetime:
 
 def event_from_row(row: Sequence[Any]) -> StoredEvent:
     """A StoredEvent from a row in EVENT_COLUMNS order; ValueError if the row is malformed."""
-    (seq, key, incident, run, kind, at, actor, service, slo, summary, data, rec, prev, digest) = row
-    return StoredEvent(
-        seq=seq,
-        event_key=key,
-        incident_id=incident,
-        run_id=run,
-        kind=kind,
-        at=_dt(at),
-        actor=actor,
-        service=service,
-        slo=slo,
-        summary=summary,
-        data=json.loads(data),
-        recorded_at=_dt(rec),
-        prev_hash=prev,
-        hash=digest,
+    fast = stored_event(row)  # the same event, built without validating what was checked
+    return fast if fast is not None else validated_event(row)
+
+
+def validated_event(row: Sequence[Any]) -> StoredEvent:
+    """:func:`event_from_row` through the models' validation, whatever the row."""
+    fields = dict(zip(COLUMNS, row, strict=True))
+    fields.update(
+        at=_dt(fields["at"]),
+        recorded_at=_dt(fields["recorded_at"]),
+        data=json.loads(fields["data"]),
     )
+    return StoredEvent(**fields)
 
 
 def events_from_rows(rows: Sequence[Sequence[Any]]) -> list[StoredEvent]:
@@ -97,13 +91,10 @@ def summaries_from_rows(rows: Sequence[Sequence[Any]]) -> list[IncidentSummary]:
 
 
 def summary_from_row(row: Sequence[Any]) -> IncidentSummary:
-    """Row: incident_id, service, slo, first_at, last_at, count, last_kind, severity data, lifecycle
-    kind (see the backends' incidents queries)."""
-    incident, service, slo, first_at, last_at, count, last_kind, sev_data, lifecycle = row
-    severity: str | None = None
-    if sev_data is not None:
-        value = json.loads(sev_data).get("severity")
-        severity = None if value is None else str(value)
+    """Row: incident_id, service, slo, first_at, last_at, count, last_kind, severity, lifecycle
+    kind (see :func:`orchestrator.audit.query_sql.incidents`)."""
+    incident, service, slo, first_at, last_at, count, last_kind, sev, lifecycle = row
+    severity = None if sev is None else str(sev)
     state = LIFECYCLE_KINDS[AuditKind(lifecycle)] if lifecycle else IncidentState.OPEN
     return IncidentSummary(
         incident_id=incident,
@@ -125,6 +116,20 @@ def occurrences_of(incident_id: str) -> tuple[int, str]:
     return len(prefix), prefix
 
 
+def timeline_range(incident_id: str) -> tuple[str, str]:
+    """``(low, high)``: in byte order, ``low <= id < high`` holds for ``incident_id`` itself and
+    every occurrence id ``<incident_id>--...`` (after ``--`` comes ``-.``), so the timeline reads
+    one range of the incident index; the exact test (:func:`occurrences_of`) then drops the few
+    other ids in that range."""
+    return incident_id, f"{incident_id}-."
+
+
+def incident_filter(service: str | None, flt: EventFilter | None) -> EventFilter:
+    """The filter of ``incidents()``: ``flt`` (any when None), narrowed to ``service``."""
+    flt = flt or EventFilter()
+    return flt if service is None else flt.model_copy(update={"service": service})
+
+
 def check_page(since_seq: int, limit: int) -> None:
     if since_seq < 0:
         raise ValueError("since_seq must be >= 0")
@@ -137,14 +142,19 @@ async def verify_rows(
 ) -> ChainReport:
     """Verify the chain page by page; ``fetch(since_seq, limit)`` returns raw rows in seq order.
 
-    Rows are parsed one by one so that a tampered row that no longer parses is reported as the
-    first bad seq rather than crashing the check.
+    Rows are hashed straight from their columns (:mod:`~orchestrator.audit.raw`); a row that
+    does not verify that way is parsed into its model and checked again, so that the report
+    names why, and a tampered row that no longer parses is reported as the first bad seq rather
+    than crashing the check.
     """
     verifier = ChainVerifier()
     since = 0
     while True:
         rows = await fetch(since, VERIFY_PAGE)
         for row in rows:
+            text = hash_text(row)  # the fast path; a row it is unsure of takes the models
+            if text is not None and verifier.feed_hashed(row[0], row[12], row[13], text):
+                continue
             try:
                 event = event_from_row(row)
             except (ValueError, TypeError) as exc:

@@ -21,26 +21,33 @@ from orchestrator.audit.chain import GENESIS_HASH, seal
 from orchestrator.audit.model import (
     AuditEvent,
     ChainReport,
+    IncidentState,
     IncidentSummary,
     StoredEvent,
     canonical_json,
     iso_utc,
 )
+from orchestrator.audit.query import EventFilter
+from orchestrator.audit.query_sql import SQLITE, SQLITE_INDEXES, where
+from orchestrator.audit.query_sql import incidents as incidents_sql
 from orchestrator.audit.rows import (
     EVENT_COLUMNS,
     Clock,
     check_page,
     events_from_rows,
+    incident_filter,
     occurrences_of,
     prepare_event,
     summaries_from_rows,
+    timeline_range,
     utc_now,
     verify_rows,
 )
 from orchestrator.errors import AuditError, NotFoundError
 
 T = TypeVar("T")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the query indexes (:data:`~orchestrator.audit.query_sql.SQLITE_INDEXES`)."""
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit_events (
         seq INTEGER PRIMARY KEY,
@@ -66,24 +73,7 @@ _SCHEMA = (
     BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: DELETE refused'); END""",
 )
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM audit_events"  # noqa: S608 - constant column list
-_INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
-_INCIDENTS = """
-WITH g AS (
-    SELECT incident_id, COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at,
-           MIN(seq) AS first_seq, MAX(seq) AS last_seq
-    FROM audit_events
-    WHERE ?1 IS NULL OR incident_id IN (SELECT incident_id FROM audit_events WHERE service = ?1)
-    GROUP BY incident_id ORDER BY last_seq DESC LIMIT ?2
-)
-SELECT g.incident_id, f.service, f.slo, g.first_at, g.last_at, g.n, l.kind,
-    (SELECT s.data FROM audit_events s WHERE s.incident_id = g.incident_id
-       AND s.kind = 'severity_classified' ORDER BY s.seq DESC LIMIT 1),
-    (SELECT c.kind FROM audit_events c WHERE c.incident_id = g.incident_id AND c.kind IN
-       ('incident_opened', 'incident_resolved', 'incident_closed', 'incident_aborted')
-       ORDER BY c.seq DESC LIMIT 1)
-FROM g JOIN audit_events f ON f.seq = g.first_seq JOIN audit_events l ON l.seq = g.last_seq
-ORDER BY g.last_seq DESC
-"""
+INSERT = f"INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 14)})"  # noqa: S608
 
 
 class SqliteAuditStore:
@@ -120,8 +110,9 @@ class SqliteAuditStore:
     async def timeline(self, incident_id: str) -> list[StoredEvent]:
         rows = await self._run(
             lambda conn: conn.execute(
-                f"{_SELECT} WHERE incident_id = ? OR substr(incident_id, 1, ?) = ? ORDER BY seq",
-                (incident_id, *occurrences_of(incident_id)),
+                f"{_SELECT} WHERE incident_id >= ? AND incident_id < ?"
+                " AND (incident_id = ? OR substr(incident_id, 1, ?) = ?) ORDER BY seq",
+                (*timeline_range(incident_id), incident_id, *occurrences_of(incident_id)),
             ).fetchall()
         )
         if not rows:
@@ -132,11 +123,35 @@ class SqliteAuditStore:
         check_page(since_seq, limit)
         return events_from_rows(await self._page(since_seq, limit))
 
+    async def event_rows(self, *, since_seq: int = 0, limit: int = 1000) -> list[Sequence[Any]]:
+        check_page(since_seq, limit)
+        return list(await self._page(since_seq, limit))
+
+    async def query(
+        self, flt: EventFilter, *, limit: int = 100, after_seq: int = 0
+    ) -> list[StoredEvent]:
+        check_page(after_seq, limit)
+        clause, params = where(flt, SQLITE, after_seq=after_seq)
+        rows = await self._run(
+            lambda conn: conn.execute(
+                f"{_SELECT} {clause} ORDER BY seq LIMIT ?", (*params, limit)
+            ).fetchall()
+        )
+        return events_from_rows(rows)
+
     async def incidents(
-        self, *, service: str | None = None, limit: int = 100
+        self,
+        *,
+        service: str | None = None,
+        limit: int = 100,
+        flt: EventFilter | None = None,
+        state: IncidentState | None = None,
     ) -> list[IncidentSummary]:
         check_page(0, limit)
-        rows = await self._run(lambda conn: conn.execute(_INCIDENTS, (service, limit)).fetchall())
+        text, params = incidents_sql(
+            incident_filter(service, flt), SQLITE, state=state, limit=limit
+        )
+        rows = await self._run(lambda conn: conn.execute(text, params).fetchall())
         return summaries_from_rows(rows)
 
     async def verify(self) -> ChainReport:
@@ -210,7 +225,7 @@ class SqliteAuditStore:
         ).fetchone()
         seq, prev_hash = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS_HASH)
         stored = seal(event, seq=seq, prev_hash=prev_hash, recorded_at=self._clock())
-        conn.execute(_INSERT, _row(stored))
+        conn.execute(INSERT, row_values(stored))
         return stored
 
     def _close(self) -> None:
@@ -294,7 +309,7 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
+    for statement in (*_SCHEMA, *SQLITE_INDEXES):
         conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -304,7 +319,8 @@ def _by_key(conn: sqlite3.Connection, key: str) -> StoredEvent | None:
     return events_from_rows([row])[0] if row else None
 
 
-def _row(event: StoredEvent) -> Sequence[Any]:
+def row_values(event: StoredEvent) -> Sequence[Any]:
+    """The values :data:`INSERT` stores for ``event`` (a bulk loader uses the same two)."""
     return (
         event.seq,
         event.event_key,

@@ -8,7 +8,7 @@ from orchestrator.audit.factory import open_audit_store
 from orchestrator.audit.model import ChainReport, StoredEvent
 from orchestrator.audit.render import format_incidents, format_timeline
 from orchestrator.audit.spool import AuditSpool
-from orchestrator.cli import proof_cmd
+from orchestrator.cli import proof_cmd, query_cmd
 from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
 from orchestrator.errors import NotFoundError
 
@@ -28,7 +28,9 @@ def audit(
     they wait in the state folder's audit-spool/ for a worker to drain) and then exits 1.
 
     The audit store outlives Temporal's retention; it is the record for post-incident review.
-    Subcommands export, verify and digest prove it was not edited (docs/audit.md).
+    Subcommand query filters the events (by service, SLO, severity, actor, kind, action,
+    target, outcome, time, ...); export, verify and digest prove it was not edited
+    (docs/audit.md).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -88,4 +90,5 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(invoke_without_command=True, rich_markup_mode=None)
     group.callback()(audit)
     proof_cmd.register(group)
+    group.command("query")(query_cmd.query)
     app.add_typer(group, name="audit")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import typer
 
-from orchestrator.cli.common import echo, echo_json, run, settings_of
+from orchestrator.audit.factory import open_audit_store
+from orchestrator.audit.model import IncidentState
+from orchestrator.audit.query import MAX_PAGE, EventFilter, FilterError, parse_state
+from orchestrator.cli.common import echo, echo_json, fail, run, settings_of
+from orchestrator.cli.incident_rows import COLUMNS, IncidentListing, merge
+from orchestrator.cli.query_cmd import SERVICE, SEVERITY, SINCE, SLO, UNTIL, build_filter
+from orchestrator.cli.tabular import FORMAT_OPTION, check_format, emit
 from orchestrator.client.connect import connect
 from orchestrator.client.queries import IncidentRow, incident_state, list_incidents
-from orchestrator.workflows.types import IncidentState
+from orchestrator.config.settings import Settings
+from orchestrator.errors import NotFoundError, OrchestratorError
+from orchestrator.workflows.types import IncidentState as LiveState
 
 
-def _render_state(state: IncidentState) -> str:
+def _render_state(state: LiveState) -> str:
     lines = [
         f"incident  {state.incident_id}",
         f"service   {state.service} / {state.slo}",
@@ -47,11 +58,12 @@ def status(
 ) -> None:
     """Show an incident's live state (phase, severity, playbook, steps) from its workflow."""
     if incident_id is None:
-        incidents(ctx, service=None, all_=False, as_json=as_json)
+        listing = IncidentListing(state=IncidentState.OPEN.value)
+        _print(ctx, listing, "jsonl" if as_json else "table", as_json=as_json)
         return
     settings = settings_of(ctx)
 
-    async def body() -> IncidentState:
+    async def body() -> LiveState:
         return await incident_state(await connect(settings), incident_id)
 
     state = run(body)
@@ -60,29 +72,80 @@ def status(
 
 def incidents(
     ctx: typer.Context,
-    service: str | None = typer.Option(None, help="Only this service"),
-    all_: bool = typer.Option(False, "--all", help="Include closed incidents (Temporal retention)"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+    service: str | None = SERVICE,
+    slo: str | None = SLO,
+    severity: str | None = SEVERITY,
+    state: str | None = typer.Option(None, "--state", help="open, resolved, closed or aborted"),
+    since: str | None = SINCE,
+    until: str | None = UNTIL,
+    limit: int = typer.Option(50, "--limit", help=f"At most this many, 1 to {MAX_PAGE}"),
+    fmt: str = FORMAT_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (a list)"),
 ) -> None:
-    """List incidents from Temporal visibility (open ones unless --all)."""
+    """List incidents, most recently active first: the audit history (every incident, whatever
+    Temporal's retention), with the live phase and playbook of those still open from Temporal
+    visibility (open ones the audit has not seen yet too).
+
+    --since/--until keep incidents active in that window; --severity is the latest
+    classification; --state the latest lifecycle event (open, resolved, closed, aborted).
+    """
+    check_format(fmt)
+    if not 1 <= limit <= MAX_PAGE:
+        raise fail(f"--limit must be between 1 and {MAX_PAGE}, got {limit}")
+    listing = IncidentListing(
+        service=service,
+        slo=slo,
+        severity=severity,
+        state=state,
+        since=since,
+        until=until,
+        limit=limit,
+    )
+    _print(ctx, listing, fmt, as_json=as_json)
+
+
+def _print(ctx: typer.Context, listing: IncidentListing, fmt: str, *, as_json: bool) -> None:
+    flt = build_filter(dataclasses.asdict(listing))
+    try:
+        state = parse_state(listing.state)
+    except FilterError as exc:
+        raise fail(str(exc)) from None
     settings = settings_of(ctx)
 
-    async def body() -> list[IncidentRow]:
-        client = await connect(settings)
-        return await list_incidents(client, service=service, include_closed=all_)
+    async def body() -> tuple[list[dict[str, Any]], str | None]:
+        store = open_audit_store(settings.effective_audit_url)
+        try:
+            audited = await store.incidents(flt=flt, state=state, limit=listing.limit)
+        finally:
+            await store.close()
+        live, problem = await _live(settings, flt, state)
+        return merge(audited, live, flt, state, listing.limit), problem
 
-    rows = [row.model_dump() for row in run(body)]
+    rows, problem = run(body)
+    if problem:
+        echo(f"warning: {problem}", err=True)
     if as_json:
         echo_json(rows)
-        return
-    if not rows:
+    elif not rows and fmt == "table":
         typer.echo("no incidents")
-        return
-    cols = ["incident_id", "severity", "state", "playbook", "started"]
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
-    echo("  ".join(c.upper().ljust(widths[c]) for c in cols))
-    for row in rows:
-        echo("  ".join(str(row[c]).ljust(widths[c]) for c in cols))
+    else:
+        emit(rows, COLUMNS, fmt)
+
+
+async def _live(
+    settings: Settings, flt: EventFilter, state: IncidentState | None
+) -> tuple[list[IncidentRow], str | None]:
+    """Temporal's open incidents (none needed when only closed ones are asked for); a problem
+    reaching Temporal is a warning: the audit's rows are shown without the live columns."""
+    if state not in (None, IncidentState.OPEN):
+        return [], None
+    try:
+        client = await connect(settings)
+        return await list_incidents(client, service=flt.service), None
+    except NotFoundError:
+        return [], None  # a service name visibility cannot hold: nothing open for it
+    except OrchestratorError as exc:
+        return [], f"live state not shown: {exc}"
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,9 @@ from orchestrator.cli import (
     control_cmd,
     incidents_cmd,
     playbooks_cmd,
+    query_cmd,
     report_cmd,
+    reviews_cmd,
     safety_cmd,
     signal_cmd,
     slo_cmd,
@@ -84,7 +86,9 @@ def root(
 signal_cmd.register(app)
 incidents_cmd.register(app)
 audit_cmd.register(app)
+query_cmd.register(app)
 report_cmd.register(app)
+reviews_cmd.register(app)
 app.add_typer(playbooks_cmd.app, name="playbooks")
 app.add_typer(slo_cmd.app, name="slo")
 control_cmd.register(app)

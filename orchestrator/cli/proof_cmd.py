@@ -8,23 +8,28 @@ The key is ORCHESTRATOR_AUDIT_SIGNING_KEY[_FILE] (HMAC) or ORCHESTRATOR_AUDIT_ED
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
-from orchestrator.audit.export import ExportError, verify_export
+from orchestrator.audit.export_check import ExportError, file_lines, verify_export_file
 from orchestrator.audit.factory import open_audit_store, open_holding_store
-from orchestrator.audit.proof import build_export, verify_store_against, verify_store_digests
+from orchestrator.audit.proof import (
+    verify_store_against_lines,
+    verify_store_digests,
+    write_export,
+)
+from orchestrator.audit.query import FilterError, parse_time
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner, Signer, signer_for
 from orchestrator.cli.common import echo, fail, run, settings_of
 from orchestrator.config.settings import Settings
 from orchestrator.errors import AuditError
 from orchestrator.secrets import Secret
 
-_AGO = re.compile(r"^(\d+)([mhd])$")
 KEY_FILE = typer.Option(None, "--key-file", help="File whose first line is the HMAC key")
 PUBLIC_KEY = typer.Option(None, "--public-key", help="Ed25519 public key (PEM) to check with")
 
@@ -58,15 +63,10 @@ def _first_line(path: Path) -> Secret:
 def _since(text: str | None, now: datetime) -> datetime | None:
     if text is None:
         return None
-    match = _AGO.match(text.strip())
-    if match:
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[match[2]]
-        return now - timedelta(**{unit: int(match[1])})
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--since must be like 7d, 12h, 30m or an ISO time; got {text[:40]!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return parse_time(text, now=now, name="--since")
+    except FilterError as exc:
+        raise fail(str(exc)) from None
 
 
 def _report(problems: list[str], ok: str) -> None:
@@ -90,14 +90,15 @@ def export(
     now = datetime.now(UTC)
     start = _since(since, now)
 
-    async def body() -> str:
+    async def body(write: Callable[[str], object]) -> int:
         store = open_audit_store(settings.effective_audit_url)
         digests = open_holding_store(settings.effective_audit_url, DIGESTS_TABLE)
         try:
-            return await build_export(
+            return await write_export(
                 store,
                 digests,
                 signer,
+                write,
                 now=now,
                 interval=settings.audit_digest_interval,
                 since=start,
@@ -107,15 +108,21 @@ def export(
             await digests.close()
             await store.close()
 
-    text = run(body)
     if out is None:
-        typer.echo(text, nl=False)
+        run(lambda: body(sys.stdout.write))
         return
+    # Written line by line to a file beside the target, renamed into place once complete: a
+    # failed export never leaves a partial file under the name asked for.
+    partial = out.with_name(f".{out.name}.partial")
     try:
-        out.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as file:
+            records = run(lambda: body(file.write))
+        partial.replace(out)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
-    echo(f"exported {text.count(chr(10)) - 1} records to {out}")
+    finally:
+        partial.unlink(missing_ok=True)
+    echo(f"exported {records} records to {out}")
 
 
 def verify(
@@ -134,14 +141,12 @@ def verify(
         _report(run(lambda: _live(settings, signer)), "store ok: chain and digests verify")
         return
     try:
-        text = export_file.read_text(encoding="utf-8")
+        problems = verify_export_file(export_file, signer)  # streamed: any size
+        if against_store and not problems:
+            problems = run(lambda: _against(settings, export_file))
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise fail(f"cannot read {export_file}: {reason or exc}") from None
-    try:
-        problems = verify_export(text, signer)
-        if against_store and not problems:
-            problems = run(lambda: _against(settings, text))
     except ExportError as exc:
         raise fail(f"{export_file}: {exc}") from None
     _report(problems, f"export ok: {export_file}")
@@ -165,10 +170,10 @@ async def _live(settings: Settings, signer: Signer) -> list[str]:
         await store.close()
 
 
-async def _against(settings: Settings, text: str) -> list[str]:
+async def _against(settings: Settings, export_file: Path) -> list[str]:
     store = open_audit_store(settings.effective_audit_url)
     try:
-        return await verify_store_against(store, text)
+        return await verify_store_against_lines(store, lambda: file_lines(export_file))
     finally:
         await store.close()
 

@@ -148,3 +148,18 @@ class Env:
         """One secret from ``NAME`` or the first line of ``NAME_FILE``."""
         found = self.secrets(name)
         return found[0] if found else None
+
+    def named_secret(self, name: str) -> Secret | None:
+        """A secret under a name a configuration file chose (a ``${NAME}`` header of the deploy
+        webhook), so not in the settings table: ``NAME``, or the first line of ``NAME_FILE``."""
+        value = self._environ.get(name, "").strip()
+        if value:
+            return Secret(value)
+        path = self._environ.get(f"{name}_FILE", "").strip()
+        if not path:
+            return None
+        try:
+            lines = [line.strip() for line in self._read(path).splitlines() if line.strip()]
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE: cannot read {path}: {exc.strerror or exc}") from exc
+        return Secret(lines[0]) if lines else None

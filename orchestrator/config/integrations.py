@@ -2,7 +2,8 @@
 
 Chosen by configuration alone: ``ORCHESTRATOR_PAGER=pagerduty`` with a routing key pages through
 PagerDuty instead of the local inbox file; ``ORCHESTRATOR_CHAT=slack`` with an incoming webhook
-URL or a bot token (and a channel) posts each incident to Slack. Every credential is a
+URL or a bot token (and a channel) posts each incident to Slack; ``ORCHESTRATOR_WEBHOOK_URL`` with
+a signing secret sends the same notices, signed, to any receiver. Every credential is a
 :class:`~orchestrator.secrets.Secret` (``NAME`` or the first line of ``NAME_FILE``). See
 docs/integrations.md.
 """
@@ -77,3 +78,29 @@ def chat_from_env(env: Env) -> SlackSettings | None:
         channel=channel,
         api_url=env.text("ORCHESTRATOR_SLACK_API_URL", SLACK_API_URL),
     )
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """The generic outgoing webhook: notices POSTed as JSON, HMAC-signed with ``secret``."""
+
+    url: str
+    secret: Secret
+
+
+def webhook_from_env(env: Env) -> WebhookSettings | None:
+    """None when no outgoing webhook is configured (the default)."""
+    url = env.raw("ORCHESTRATOR_WEBHOOK_URL")
+    secret = env.secret("ORCHESTRATOR_WEBHOOK_SECRET")
+    if url is None:
+        if secret is not None:
+            raise ConfigError("ORCHESTRATOR_WEBHOOK_SECRET is set without ORCHESTRATOR_WEBHOOK_URL")
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ConfigError("ORCHESTRATOR_WEBHOOK_URL must be an http(s) URL")
+    if secret is None:
+        raise ConfigError(
+            "ORCHESTRATOR_WEBHOOK_URL needs ORCHESTRATOR_WEBHOOK_SECRET (or ..._FILE): every"
+            " delivery is signed"
+        )
+    return WebhookSettings(url=url, secret=secret)

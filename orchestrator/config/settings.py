@@ -13,17 +13,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from orchestrator.config.deploy import DeploySettings, deploy_from_env
 from orchestrator.config.env import Env, ReadFile
 from orchestrator.config.ingest import IngestSettings, ingest_from_env
 from orchestrator.config.integrations import (
     PagerDutySettings,
     SlackSettings,
+    WebhookSettings,
     chat_from_env,
     pager_from_env,
+    webhook_from_env,
 )
+from orchestrator.config.model_registry import mlflow_from_env
 from orchestrator.config.principals import Principals
 from orchestrator.config.tickets import TicketSettings, tickets_from_env
 from orchestrator.config.variables import RETIRED
+from orchestrator.domain.model_registry import MlflowSettings
 from orchestrator.errors import ConfigError
 from orchestrator.secrets import Secret
 
@@ -107,6 +112,12 @@ class Settings:
     """None: the local pager (an inbox file in the state folder)."""
     slack: SlackSettings | None = None
     """None: no chat notices."""
+    deploy: DeploySettings = field(default_factory=DeploySettings)
+    """Where pins, scales and freezes go (``ORCHESTRATOR_DEPLOY``)."""
+    webhook: WebhookSettings | None = None
+    """None: no generic outgoing webhook (``ORCHESTRATOR_WEBHOOK_URL``)."""
+    mlflow: MlflowSettings | None = None
+    """None: every component's version in the deployment provider (no model registry)."""
     link_base_url: str = ""
     """The operator API as people reach it: pages and chat messages link to the incident."""
 
@@ -207,6 +218,9 @@ class Settings:
             tickets=tickets_from_env(env),
             pagerduty=pager_from_env(env),
             slack=chat_from_env(env),
+            deploy=deploy_from_env(env),
+            webhook=webhook_from_env(env),
+            mlflow=mlflow_from_env(env),
             link_base_url=env.text("ORCHESTRATOR_LINK_BASE_URL", "").rstrip("/"),
         )
 

@@ -142,12 +142,42 @@ _INTEGRATIONS = (
     *_secret("ORCHESTRATOR_SLACK_BOT_TOKEN", "Slack bot token with chat:write (threads)"),
     _v("ORCHESTRATOR_SLACK_CHANNEL", "text", "-", "channel id the bot token posts to"),
     _v("ORCHESTRATOR_SLACK_API_URL", "text", "https://slack.com/api", "Slack Web API base"),
+    _v("ORCHESTRATOR_DEPLOY", "choice", "local", "local (state folder) or webhook (a CI/CD API)"),
+    _v("ORCHESTRATOR_DEPLOY_WEBHOOK_FILE", "path", "-", "YAML of the deploy webhook's requests"),
+    _v("ORCHESTRATOR_WEBHOOK_URL", "text", "-", "generic outgoing webhook: where notices go"),
+    *_secret("ORCHESTRATOR_WEBHOOK_SECRET", "HMAC-SHA256 key signing the outgoing webhook"),
     _v(
         "ORCHESTRATOR_LINK_BASE_URL",
         "text",
         "-",
         "public base URL of the operator API: links to the incident in pages and chat",
     ),
+)
+
+
+_MODEL_REGISTRY = (
+    _v(
+        "ORCHESTRATOR_MODEL_REGISTRY",
+        "choice",
+        "none",
+        "none or mlflow: where component versions live",
+    ),
+    _v(
+        "ORCHESTRATOR_MLFLOW_TRACKING_URI",
+        "text",
+        "-",
+        "MLflow tracking server, https://host[:port]",
+    ),
+    _v(
+        "ORCHESTRATOR_MLFLOW_MODELS",
+        "text",
+        "-",
+        "components MLflow serves: service/component=registered model[@alias], comma-separated",
+    ),
+    _v("ORCHESTRATOR_MLFLOW_ALIAS", "text", "champion", "serving alias of an entry naming none"),
+    *_secret("ORCHESTRATOR_MLFLOW_TOKEN", "MLflow bearer token (MLFLOW_TRACKING_TOKEN)"),
+    _v("ORCHESTRATOR_MLFLOW_USERNAME", "text", "-", "MLflow basic-auth user (EDIT on the models)"),
+    *_secret("ORCHESTRATOR_MLFLOW_PASSWORD", "password of that MLflow user"),
 )
 
 
@@ -208,5 +238,14 @@ _EXTERNAL = (
 )
 
 VARIABLES: dict[str, Variable] = {
-    v.name: v for v in (*_CORE, *_LAUNCHDARKLY, *_TICKETS, *_INTEGRATIONS, *_INGEST, *_EXTERNAL)
+    v.name: v
+    for v in (
+        *_CORE,
+        *_LAUNCHDARKLY,
+        *_TICKETS,
+        *_INTEGRATIONS,
+        *_MODEL_REGISTRY,
+        *_INGEST,
+        *_EXTERNAL,
+    )
 }

@@ -1,17 +1,17 @@
 """Who may post: a bearer token per source, and an HMAC-SHA256 over the raw body where senders sign.
 
-Grafana's scheme: the hex HMAC-SHA256, keyed with the shared secret, of ``"<unix seconds>:" +
-body``, in the signature header (``X-Grafana-Alerting-Signature``), the time in the timestamp
-header. A timestamp more than the window away from the clock (either way) is refused, and a
-verified signature is accepted once: the :class:`SeenSignatureCache` remembers it. A signature over
-the body alone is refused unless the source opted in (``hmac_untimestamped``). Every comparison is
-constant time (:func:`hmac.compare_digest`) and every configured token is compared, so timing tells
+Grafana's scheme (:mod:`orchestrator.domain.signatures`, shared with the outgoing webhook): the
+hex HMAC-SHA256, keyed with the shared secret, of ``"<unix seconds>:" + body``, in the signature
+header (``X-Grafana-Alerting-Signature``), the time in the timestamp header. A timestamp more than
+the window away from the clock (either way) is refused, and a verified signature is accepted
+once: the :class:`SeenSignatureCache` remembers it. A signature over the body alone is refused
+unless the source opted in (``hmac_untimestamped``). Every comparison is constant time
+(:func:`hmac.compare_digest`) and every configured token and secret is compared, so timing tells
 nothing. Messages say which check failed, never what was sent or expected.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from starlette.datastructures import Headers
 
 from orchestrator.config.ingest import PREFIX, SIGNAL_SOURCES, IngestSettings, SourceAuth
+from orchestrator.domain.signatures import SignatureError, check_timestamp, verify
 from orchestrator.ingest.limits import RejectionError
 from orchestrator.secrets import Secret
 
@@ -62,12 +63,6 @@ def check_bearer(headers: Headers, auth: SourceAuth) -> None:
         raise unauthorized("invalid bearer token")
 
 
-def signature(secret: str, body: bytes, timestamp: str | None = None) -> str:
-    """The hex signature a sender puts in the signature header (what Grafana computes)."""
-    signed = body if timestamp is None else timestamp.encode("ascii") + b":" + body
-    return hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
-
-
 def _timestamp(headers: Headers, auth: SourceAuth, window: int, now: float) -> str | None:
     name = auth.timestamp_header
     value = headers.get(name) if name else None
@@ -75,20 +70,10 @@ def _timestamp(headers: Headers, auth: SourceAuth, window: int, now: float) -> s
         if auth.hmac_untimestamped:
             return None  # the source opted in to signatures over the body alone
         raise unauthorized(f"missing {name or 'timestamp'} header (signatures must be timestamped)")
-    value = value.strip()
-    if not value.isascii() or not value.isdigit() or len(value) > 12:
-        raise unauthorized(f"{name} is not a Unix time in seconds")
-    if now - int(value) > window:
-        raise unauthorized(
-            f"{name} is outside the accepted window of {window} seconds: too old"
-            " (a stale or replayed request, or clocks out of sync)"
-        )
-    if int(value) - now > window:
-        raise unauthorized(
-            f"{name} is outside the accepted window of {window} seconds: in the future"
-            " (clocks out of sync)"
-        )
-    return value
+    try:
+        return check_timestamp(value, name=name, window=window, now=now)
+    except SignatureError as exc:
+        raise unauthorized(str(exc)) from None
 
 
 def check_signature(
@@ -105,14 +90,10 @@ def check_signature(
     if given is None or not given.strip():
         raise unauthorized(f"missing {auth.signature_header} header")
     timestamp = _timestamp(headers, auth, window, now)
-    given_hex = given.strip().lower().removeprefix("sha256=").encode("latin-1")
-    matched = False
-    for secret in auth.hmac_secrets:
-        expected = signature(secret.reveal(), body, timestamp).encode("ascii")
-        matched |= hmac.compare_digest(given_hex, expected)
-    if not matched:
-        raise unauthorized(f"{auth.signature_header} does not match the request body")
-    return given_hex.decode("ascii")
+    try:
+        return verify(given, body, auth.hmac_secrets, timestamp, name=auth.signature_header)
+    except SignatureError as exc:
+        raise unauthorized(str(exc)) from None
 
 
 async def check_replay(

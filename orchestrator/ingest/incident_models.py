@@ -64,6 +64,15 @@ class DecisionRequest(BaseModel):
     )
 
 
+class CloseReviewRequest(BaseModel):
+    """``POST /v1/reviews/{ticket}/close``: the review (RCA task) is done (responder)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=4000)
+    """What the review concluded: recorded on the ticket and in the audit history."""
+
+
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
@@ -71,7 +80,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": _json({"$ref": "#/components/schemas/ErrorBody"}),
+        "content": _json({"$ref": "#/components/schemas/Error"}),
     }
 
 
@@ -197,4 +206,52 @@ SAFETY_PATHS: dict[str, Any] = {
     },
 }
 
-INCIDENT_MODELS: tuple[type[BaseModel], ...] = (LaunchRequest, DecisionRequest, KillSwitchRequest)
+_TICKET = [
+    {
+        "name": "ticket",
+        "in": "path",
+        "required": True,
+        "description": "The ticket system's id (RCA-1, owner/repo#7 as owner/repo%237, PROJ-12)",
+        "schema": {"type": "string", "maxLength": 200},
+    }
+]
+REVIEW_PATHS: dict[str, Any] = {
+    "/v1/reviews/{ticket}": {
+        "get": {
+            "summary": "An incident review (RCA task) as the ticket system holds it (viewer)",
+            "security": _SECURITY,
+            "parameters": _TICKET,
+            "responses": {
+                "200": {"description": "The review ticket."},
+                "404": _error("No such review in the configured ticket system."),
+                "422": _error("Not a ticket id."),
+                **_COMMON,
+            },
+        }
+    },
+    "/v1/reviews/{ticket}/close": {
+        "post": {
+            "summary": "Close a review when it is done (responder; read back; audited once)",
+            "security": _SECURITY,
+            "parameters": _TICKET,
+            "requestBody": {
+                "required": True,
+                "content": _json({"$ref": "#/components/schemas/CloseReviewRequest"}),
+            },
+            "responses": {
+                "200": {"description": "The closed ticket, who closed it, its audit seq."},
+                "404": _error("No such review in the configured ticket system."),
+                "422": _error("Not a ticket id, or an invalid body."),
+                "502": _error("The ticket system refused, or still shows the review open."),
+                **_COMMON,
+            },
+        }
+    },
+}
+
+INCIDENT_MODELS: tuple[type[BaseModel], ...] = (
+    LaunchRequest,
+    DecisionRequest,
+    KillSwitchRequest,
+    CloseReviewRequest,
+)

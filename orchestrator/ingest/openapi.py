@@ -17,9 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator import __version__
 from orchestrator.ingest.alertmanager import AlertmanagerPayload
+from orchestrator.ingest.audit_api import AUDIT_MODELS, AUDIT_PATHS
 from orchestrator.ingest.generic import GenericSignal
 from orchestrator.ingest.grafana import GrafanaPayload
-from orchestrator.ingest.incident_models import INCIDENT_MODELS, INCIDENT_PATHS, SAFETY_PATHS
+from orchestrator.ingest.incident_models import (
+    INCIDENT_MODELS,
+    INCIDENT_PATHS,
+    REVIEW_PATHS,
+    SAFETY_PATHS,
+)
 
 _REF = "#/components/schemas/{model}"
 
@@ -149,6 +155,8 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
     }
     paths.update(INCIDENT_PATHS)
     paths.update(SAFETY_PATHS)
+    paths.update(REVIEW_PATHS)
+    paths.update(AUDIT_PATHS)
     paths.update(extra_paths or {})
     return {
         "openapi": "3.1.0",
@@ -177,6 +185,7 @@ def build_openapi(extra_paths: Mapping[str, Any] | None = None) -> dict[str, Any
                 SignalsAccepted,
                 ErrorBody,
                 *INCIDENT_MODELS,
+                *AUDIT_MODELS,
             ),
         },
     }

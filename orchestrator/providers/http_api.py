@@ -127,9 +127,17 @@ class HttpSender:
         return redact_text(text, *self._secrets)
 
     async def post(
-        self, url: str, what: str, *, json: Any, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        what: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """POST ``json``; a transport failure (refused, reset, timed out) is retryable."""
+        """POST ``json`` (or the exact bytes ``content``, for a signed body); a transport failure
+        (refused, reset, timed out) is retryable."""
+        body: dict[str, Any] = {"json": json} if content is None else {"content": content}
         return await send(
             self._http,
             "POST",
@@ -137,8 +145,8 @@ class HttpSender:
             what=f"{self.vendor} {what}",
             secret=self._secrets,
             error=_maybe_delivered,
-            json=json,
             headers=dict(headers or {}),
+            **body,
         )
 
     def raise_for_status(self, response: httpx.Response, what: str, detail: str = "") -> None:

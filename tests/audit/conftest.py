@@ -20,7 +20,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from orchestrator.audit.factory import open_audit_store
+from orchestrator.audit.digests import DIGESTS_TABLE
+from orchestrator.audit.factory import open_audit_store, open_holding_store
+from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.store import AuditStore
 
 PG_URL = os.environ.get("AUDIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -127,3 +129,13 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield made
     finally:
         await made.store.close()
+
+
+@pytest.fixture
+async def digests(backend: Backend) -> AsyncIterator[HoldingStore]:
+    """The signed-digest store beside the backend's events."""
+    store = open_holding_store(backend.url, DIGESTS_TABLE)
+    try:
+        yield store
+    finally:
+        await store.close()

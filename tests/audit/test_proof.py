@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,9 +15,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from orchestrator.audit.digests import DIGESTS_TABLE, write_digest_if_due
+from orchestrator.audit.digests import write_digest_if_due
 from orchestrator.audit.export import ExportError, verify_export
-from orchestrator.audit.factory import open_holding_store
 from orchestrator.audit.holdings import HoldingStore
 from orchestrator.audit.proof import build_export, verify_store_against, verify_store_digests
 from orchestrator.audit.signing import Ed25519Signer, HmacSigner
@@ -29,15 +27,6 @@ from tests.audit.factories import event
 
 KEY = HmacSigner(Secret("k3y-for-tests-only-0123456789abcdef"))
 INTERVAL = 600.0
-
-
-@pytest.fixture
-async def digests(backend: Backend) -> AsyncIterator[HoldingStore]:
-    store = open_holding_store(backend.url, DIGESTS_TABLE)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def _history(backend: Backend, digests: HoldingStore, n: int = 12) -> None:

@@ -122,3 +122,23 @@ async def test_ed25519_export_checked_with_the_public_key(
     assert ok.code == 1  # the HMAC digests of the fixture do not verify with this key
     assert "digest #1: signature does not verify with this key: forged" in ok.out
     assert "PRIVATE" not in ok.out + ok.err
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def test_export_to_stdout_and_an_unwritable_target(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    to_file = tmp_path / "copy.jsonl"
+    assert (await cli("audit", "export", "-o", str(to_file), env=env)).code == 0
+    shown = await cli("audit", "export", env=env)
+    assert shown.code == 0
+    assert shown.out.splitlines()[:-1] == to_file.read_text().splitlines()[:-1]
+    (tmp_path / "a-folder").mkdir()
+    for target, reason in [("no-such-dir/copy.jsonl", "No such file"), ("a-folder", "Is a dir")]:
+        failed = await cli("audit", "export", "-o", str(tmp_path / target), env=env)
+        assert failed.code == 2
+        assert f"error: cannot write {tmp_path / target}: {reason}" in failed.err + failed.out
+    assert _names(tmp_path) == ["a-folder", "copy.jsonl", "state"]  # no partial file left

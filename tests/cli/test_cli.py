@@ -24,6 +24,8 @@ COMMANDS = [
     ["audit", "export"],
     ["audit", "verify"],
     ["audit", "digest"],
+    ["audit", "query"],
+    ["stats"],
     ["up"],
     ["worker"],
     ["demo"],
@@ -32,6 +34,8 @@ COMMANDS = [
     ["playbooks", "list"],
     ["slo"],
     ["slo", "rules"],
+    ["reviews"],
+    ["reviews", "close"],
 ]
 
 

@@ -87,3 +87,40 @@ def test_credentials_are_ignored_unless_their_integration_is_chosen() -> None:
         {"ORCHESTRATOR_PAGERDUTY_ROUTING_KEY": ROUTING_KEY, "ORCHESTRATOR_SLACK_BOT_TOKEN": "x"}
     )
     assert settings.pagerduty is None and settings.slack is None
+
+
+HMAC_KEY = "wh-S3cr3tHmacKeyForTheOutgoingWebhook"
+
+
+def test_the_outgoing_webhook_from_a_secret_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "webhook.key"
+    key_file.write_text(f"{HMAC_KEY}\n")
+    env = {
+        "ORCHESTRATOR_WEBHOOK_URL": "https://status.example/hooks/incidents",
+        "ORCHESTRATOR_WEBHOOK_SECRET_FILE": str(key_file),
+    }
+    settings = Settings.from_env(env)
+    assert settings.webhook is not None and settings.webhook.secret.reveal() == HMAC_KEY
+    assert settings.webhook.url == "https://status.example/hooks/incidents"
+    assert HMAC_KEY not in repr(settings)
+    assert Settings.from_env({}).webhook is None
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"ORCHESTRATOR_WEBHOOK_URL": "https://x.example/h"}, "needs ORCHESTRATOR_WEBHOOK_SECRET"),
+        ({"ORCHESTRATOR_WEBHOOK_SECRET": HMAC_KEY}, "without ORCHESTRATOR_WEBHOOK_URL"),
+        (
+            {"ORCHESTRATOR_WEBHOOK_URL": "ftp://x", "ORCHESTRATOR_WEBHOOK_SECRET": HMAC_KEY},
+            "ORCHESTRATOR_WEBHOOK_URL must be an http(s) URL",
+        ),
+    ],
+)
+def test_an_incomplete_outgoing_webhook_is_refused_in_one_line(
+    env: dict[str, str], words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+    assert HMAC_KEY not in str(caught.value)

@@ -84,7 +84,7 @@ class Cluster:
     def kill_server(self) -> None:
         """SIGKILL: Temporal goes away as a crash would take it."""
         if self.server is not None:
-            _kill(self.server, signal.SIGKILL)
+            kill_group(self.server, signal.SIGKILL)
             self.server = None
 
     def restart_server(self) -> None:
@@ -101,7 +101,7 @@ class Cluster:
     def kill_worker(self, index: int) -> None:
         """SIGKILL one worker (mid-activity, mid-task: wherever it is) and start another."""
         victim = self.workers.pop(index)
-        _kill(victim, signal.SIGKILL)
+        kill_group(victim, signal.SIGKILL)
         self.kills += 1
         self.start_worker()
 
@@ -126,14 +126,16 @@ class Cluster:
 
     def stop(self) -> None:
         for worker in self.workers:
-            _kill(worker, signal.SIGTERM)
+            kill_group(worker, signal.SIGTERM)
         self.workers.clear()
         if self.api is not None:
-            _kill(self.api, signal.SIGTERM)
+            kill_group(self.api, signal.SIGTERM)
         self.kill_server()
 
 
-def _kill(process: subprocess.Popen[bytes], sig: int) -> None:
+def kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal a process started in a session of its own, and its children (its group); SIGKILL
+    after 10 s."""
     if process.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):

@@ -165,7 +165,7 @@ def grafana_headers(
     """What Grafana sends with an HMAC-configured contact point and a timestamp header."""
     import time
 
-    from orchestrator.ingest.auth import signature
+    from orchestrator.domain.signatures import signature
 
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     return {

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.signatures import signature
 from orchestrator.ingest import create_app
-from orchestrator.ingest.auth import signature
 from orchestrator.ingest.openapi import build_openapi
 from tests.ingest.conftest import load_catalog, make_settings, seen_signatures_in, wall_clock
 from tests.ingest.memory_submitter import MemorySubmitter

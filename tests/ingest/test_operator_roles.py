@@ -40,6 +40,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role, int]] = [
     ("POST", f"/v1/incidents/{GONE}/approve", {}, Role.APPROVER, 404),
     ("POST", f"/v1/incidents/{GONE}/deny", {"reason": "r"}, Role.APPROVER, 404),
     ("POST", "/v1/safety/kill-switch", {"on": False, "reason": "r"}, Role.ADMIN, 200),
+    ("GET", "/v1/reviews/RCA-404", None, Role.VIEWER, 404),
+    ("POST", "/v1/reviews/RCA-404/close", {"resolution": "r"}, Role.RESPONDER, 404),
 ]
 
 

@@ -27,9 +27,9 @@ from orchestrator.audit.holdings_sqlite import SqliteHoldingStore
 from orchestrator.audit.seen import SEEN_SIGNATURES_TABLE, SeenSignatures, open_seen_signatures
 from orchestrator.config.ingest import IngestSettings, SourceAuth
 from orchestrator.domain.catalog import Catalog
+from orchestrator.domain.signatures import signature
 from orchestrator.errors import ConfigError
 from orchestrator.ingest import create_app
-from orchestrator.ingest.auth import signature
 from orchestrator.secrets import Secret
 from tests.audit.conftest import PG_URL, pg_run, pg_schema  # noqa: F401 - fixtures, by name
 from tests.ingest.conftest import make_settings, wall_clock

@@ -1,11 +1,13 @@
 """``python -m tests.local_saas [--state-dir DIR]`` (``make demo-saas``): the worked example of
 ``make demo`` with the flags in LaunchDarkly instead of the local flag file, the RCA reviews as
-GitHub issues, pages to PagerDuty and the story in a Slack thread. The orchestrator is pointed at
-the local servers by configuration only (``LAUNCHDARKLY_*``, ``ORCHESTRATOR_TICKETS``/``_GITHUB_*``,
-``ORCHESTRATOR_PAGER``/``_PAGERDUTY_*``, ``ORCHESTRATOR_CHAT``/``_SLACK_*``): it writes flags
-through LaunchDarkly's REST API (semantic patch), verifies through the real server-side SDK in
-streaming mode, and opens each review as one labelled GitHub issue. Prints the demo as it runs,
-then what the local servers received.
+GitHub issues, pages to PagerDuty, the story in a Slack thread, and the prompt and model versions
+in a real MLflow Model Registry (the rollback moves the ``champion`` alias). The orchestrator is
+pointed at the local servers by configuration only (``LAUNCHDARKLY_*``,
+``ORCHESTRATOR_TICKETS``/``_GITHUB_*``, ``ORCHESTRATOR_PAGER``/``_PAGERDUTY_*``,
+``ORCHESTRATOR_CHAT``/``_SLACK_*``, ``ORCHESTRATOR_MODEL_REGISTRY``/``_MLFLOW_*``): it writes
+flags through LaunchDarkly's REST API (semantic patch), verifies through the real server-side SDK
+in streaming mode, opens each review as one labelled GitHub issue, and pins versions by moving
+registered-model aliases. Prints the demo as it runs, then what the local servers received.
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def received(saas: LocalSaas) -> list[str]:
         *(f"  {a.severity} [{a.status}] {a.summary}" for a in saas.pagerduty.incidents),
         f"Slack: {len(saas.slack.roots())} incident message(s) in {SLACK_CHANNEL},"
         f" {len(saas.slack.messages) - len(saas.slack.roots())} thread repl(ies)",
+        f"MLflow Model Registry: {len(saas.models)} registered model(s)",
+        *(
+            f"  {model}@champion: {first} -> {saas.serving(model)}"
+            for model, first in sorted(saas.models.items())
+        ),
     ]
 
 
@@ -52,6 +59,7 @@ def main() -> int:
     with local_saas() as saas:
         print(f"local LaunchDarkly at {saas.launchdarkly.url}", flush=True)
         print(f"local GitHub at {saas.github.url} ({saas.github.repo})", flush=True)
+        print(f"MLflow tracking server at {saas.mlflow.url}", flush=True)
         env = {**os.environ, **saas.env}
         done = subprocess.run(
             [str(CLI), "--state-dir", str(args.state_dir), "demo"], env=env, check=False

@@ -48,6 +48,13 @@ class Request:
         return parse_qs(self.query).get(name, [default])[0]
 
 
+class Waits(list[float]):
+    """A client's waits between attempts, recorded instead of slept (pass as its ``sleep``)."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 class FakeHttpServer:
     json_type = "application/json"
     """The Content-Type of a JSON answer, as the vendor sends it."""

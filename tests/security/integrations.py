@@ -1,6 +1,7 @@
-"""PagerDuty and Slack for the no-secret sweep (tests/security/test_no_secrets.py): the local
-servers of tests/providers/, chosen by settings, refusing every call with answers that echo the
-credentials they were sent."""
+"""PagerDuty, Slack and the signed outgoing webhook for the no-secret sweep
+(tests/security/test_no_secrets.py): the local servers of tests/providers/, chosen by settings,
+refusing every call with answers that echo the credentials they were sent (the webhook's secret
+never travels: its receiver echoes the signed URL)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.providers.fake_http import Reply
+from tests.providers.fake_notice_receiver import FakeNoticeReceiver
 from tests.providers.fake_pagerduty import FakePagerDuty
 from tests.providers.fake_slack import FakeSlack
 from tests.security.secret_strategies import signed_url
@@ -34,8 +36,11 @@ def refusing_integrations(
         Reply(200, {"ok": False, "error": echo}) if not webhook else Reply(403, echo),
         10_000,
     )
-    with pagerduty.running(), slack.running():
+    receiver = FakeNoticeReceiver(by_variable["ORCHESTRATOR_WEBHOOK_SECRET"])
+    receiver.fail_next(Reply(400, {"error": f"refused, see {url}"}), 10_000)
+    with pagerduty.running(), slack.running(), receiver.running():
         env: dict[str, str | None] = {
+            "ORCHESTRATOR_WEBHOOK_URL": receiver.hook_url,
             "ORCHESTRATOR_PAGER": "pagerduty",
             "ORCHESTRATOR_PAGERDUTY_EVENTS_URL": pagerduty.events_url,
             "ORCHESTRATOR_CHAT": "slack",
@@ -51,3 +56,4 @@ def refusing_integrations(
             env["ORCHESTRATOR_SLACK_WEBHOOK_URL"] = None
         yield env
         assert pagerduty.requests and slack.requests, "paging and chat were never called"
+        assert receiver.requests, "the outgoing webhook was never called"

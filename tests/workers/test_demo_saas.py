@@ -1,6 +1,7 @@
 """``make demo-saas``: the worked example with its flags in LaunchDarkly (the local server in
 tests/providers), chosen by configuration only: writes by semantic patch through the REST adapter,
-verification through the real SDK streaming, so a change is verified well within a second."""
+verification through the real SDK streaming, so a change is verified well within a second; the
+prompt rollback through a real MLflow tracking server."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ async def test_the_demo_runs_on_launchdarkly_and_verifies_through_the_stream(
     assert "GitHub Issues: 2 RCA issue(s)" in out, out  # one review per incident, none twice
     assert "Slack: 2 incident message(s)" in out, out  # one root per incident, the rest threaded
     assert "PagerDuty: 0 alert(s)" in out, out  # the worked example is SEV2/SEV3: nobody paged
+    # The prompt rollback moved the champion alias on the real MLflow server; the model, whose
+    # rollback waits for the fallback first, still serves its current version.
+    assert "support-assistant-prompt@champion: answer-prompt-v42 -> answer-prompt-v41" in out, out
+    assert "support-assistant-model@champion: assistant-model-2026-11-20 ->" in out, out
 
     store = open_audit_store(f"sqlite:///{tmp_path / 'demo' / 'audit.db'}")
     try:
