@@ -42,9 +42,16 @@ class Batch:
 
 async def deliver(http: httpx.AsyncClient, path: str, retried: list[int], **kw: object) -> Any:
     """POST as a sender does: a 503 (Temporal did not accept in time) is sent again after its
-    Retry-After (at most 1 s here); anything else but 202 stops the bench."""
+    Retry-After (at most 1 s here), and so is a request on a kept-alive connection the server
+    closed as it was sent (uvicorn closes one idle for 5 s: the race every HTTP client meets; the
+    delivery was not answered, so nothing was acknowledged); anything else but 202 stops the
+    bench."""
     for _ in range(50):
-        response = await http.post(path, **kw)  # type: ignore[arg-type]
+        try:
+            response = await http.post(path, **kw)  # type: ignore[arg-type]
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            retried.append(1)
+            continue
         if response.status_code == 202:
             return response.json()
         if response.status_code != 503:
