@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +35,9 @@ from orchestrator.workflows.types import (
 )
 from tests.workflows.helpers import occurrence_of
 from workers.runtime import Runtime
+
+SIGNAL_TAKEN_SECONDS = 30.0
+"""How long :meth:`Harness.submit` waits for the key's workflow to take a signal up."""
 
 
 class Harness:
@@ -98,7 +102,10 @@ class Harness:
         self.started.add(key)
         if not wait:
             return key
-        for _ in range(200):
+        # By the clock, not a count of polls: on a busy machine the key's first workflow task
+        # (a new sandbox, the playbooks decoded) can take seconds (CI saw one over 4 s).
+        deadline = time.monotonic() + SIGNAL_TAKEN_SECONDS
+        while time.monotonic() < deadline:
             try:
                 state = await occurrences.key_state(self.client, key)
             except TemporalUnavailableError:  # no worker yet: the signal waits in Temporal
