@@ -130,9 +130,9 @@ async def build_runtime(
     pager = pager_for(settings, http, local.pager)
     ops = local.providers(safety)
     deploy, freezes = deploy_providers(settings, http, local)
+    deploy = with_model_registry(settings, http, deploy)
     tickets = ticket_provider(settings, http, ops.tickets)
     ops = replace(ops, deploy=deploy, freezes=freezes, pager=pager, tickets=tickets)
-    ops = replace(ops, deploy=with_model_registry(settings, http, ops.deploy))
     ops = ops if wrap_ops is None else wrap_ops(ops)
     updates = IncidentUpdates(
         chat_for(settings, http),
