@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -73,6 +74,14 @@ _PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _REPLACEMENT = r"\g<keep>" + REDACTED
+# Text in which none of the shapes above can occur: each needs ':', '=' or '/' (headers,
+# assignments, URLs, JSON keys), the word bearer, or one of the known tokens' prefixes.
+_MAYBE_SECRET = re.compile(
+    r"[:=/]|bearer|(?:api|sdk|mob)-|orch_|eyj|gh[pousr]_|github_pat_|xox|akia|asia", re.IGNORECASE
+)
+_CACHED_TEXT = 4096
+"""Texts longer than this are masked every time (the cache is for the short, repeated ones:
+names, summaries, targets)."""
 
 
 class Secret:
@@ -102,6 +111,7 @@ class Secret:
         return hash(self._value)
 
 
+@lru_cache(maxsize=2048)
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
@@ -113,9 +123,22 @@ def redact_text(text: str, *known: Secret | str) -> str:
         value = secret.reveal() if isinstance(secret, Secret) else secret
         if value:
             text = text.replace(value, REDACTED)
+    if len(text) > _CACHED_TEXT:
+        return mask_shapes(text)
+    return _mask_shapes_cached(text)
+
+
+def mask_shapes(text: str) -> str:
+    """Every shape of the module docstring masked (no pre-check, no cache: the reference)."""
     for pattern in _PATTERNS:
         text = pattern.sub(_REPLACEMENT, text)
     return text
+
+
+@lru_cache(maxsize=8192)
+def _mask_shapes_cached(text: str) -> str:
+    # a pure function of the text: audit data repeats the same short strings many times
+    return mask_shapes(text) if _MAYBE_SECRET.search(text) else text
 
 
 def redact(value: Any) -> Any:

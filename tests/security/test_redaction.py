@@ -35,7 +35,7 @@ from orchestrator.cli.common import echo_json, run
 from orchestrator.errors import FlagProviderError, ProviderError
 from orchestrator.logging import RedactingFormatter, processors
 from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
-from orchestrator.secrets import REDACTED, Secret, redact_text
+from orchestrator.secrets import REDACTED, Secret, mask_shapes, redact_text
 from tests.providers.conftest import ANSWER_MODE, ENV, PROJECT
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
 from tests.security.postgres import drop_schema
@@ -102,6 +102,90 @@ def test_redact_text_masks_a_credential_in_every_shape(shape: str, value: str) -
 )
 def test_redact_text_leaves_ordinary_text_alone(text: str) -> None:
     assert redact_text(text) == text
+
+
+# Pieces of every shape (and of near misses), joined at random: the pre-check that lets
+# ordinary text skip the patterns must never skip text that one of them would mask.
+_PIECES = st.sampled_from(
+    [
+        "Bearer ",
+        "bearer\t",
+        "Authorization",
+        "X-Api-Key",
+        "cookie",
+        "Set-Cookie",
+        ":",
+        "=",
+        " ",
+        '"',
+        "'",
+        "/",
+        "@",
+        "?",
+        "&",
+        ";",
+        "://",
+        "https",
+        "token",
+        "key",
+        "sig",
+        "api-",
+        "sdk-",
+        "mob-",
+        "orch_",
+        "eyJ",
+        "ghp_",
+        "github_pat_",
+        "xoxb-",
+        "AKIA",
+        "asia",
+        "hooks.slack.com/services/",
+        "/services/T0AB/B0CD/",
+        "routing_key",
+        "0123456789abcdef",
+        "-",
+        ".",
+        "_",
+        "{",
+        "}",
+    ]
+)
+
+
+# The least text each pattern masks: none may be taken for ordinary text by the pre-check.
+_MINIMAL = [
+    "x-api-key: k1",
+    "cookie: c1",
+    "bearer t1",
+    "a://u:p@h",
+    "token=t1",
+    "&key=k1",
+    '"token": "t1"',
+    "'token': 't1'",
+    "api-12345678-1234-1234-1234-123456789012",
+    "orch_abcdefghijklmnop",
+    "eyJabcdefgh.abcdefgh.x",
+    "ghp_abcdefghijklmnopqrst",
+    "github_pat_abcdefghijklmnopqrst",
+    "xoxb-1234567890",
+    "AKIAABCDEFGHIJKLMNOP",
+    "hooks.slack.com/services/x",
+    "/services/T00/B00/x",
+]
+
+
+@pytest.mark.parametrize("text", _MINIMAL)
+def test_the_least_of_each_shape_is_masked(text: str) -> None:
+    assert REDACTED in redact_text(text)
+    assert redact_text(text) == mask_shapes(text)
+
+
+@settings(max_examples=400)
+@given(parts=st.lists(st.one_of(_PIECES, secret(), st.text(max_size=8)), max_size=14))
+def test_the_fast_path_masks_exactly_what_every_pattern_would(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert redact_text(text) == mask_shapes(text)
+    assert redact_text(text) == mask_shapes(text)  # the remembered answer too
 
 
 def test_redact_text_masks_the_secrets_it_is_given_whatever_their_shape() -> None:
