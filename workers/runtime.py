@@ -48,9 +48,12 @@ from workers.tickets import ticket_provider
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
 _log = structlog.get_logger("orchestrator.worker")
 
-# Pure, deterministic libraries the workflow code uses (templating, validation): loaded once and
-# shared with the sandbox instead of being re-imported (jinja2 builds thread locks at import time).
-PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "pydantic_core", "yaml")
+# Loaded once and shared with every workflow's sandbox instead of being imported again for each
+# new run: pure, deterministic libraries the workflow code uses (templating, validation; jinja2
+# builds thread locks at import time), and the orchestrator's own modules, whose workflow code is
+# kept deterministic by tests/workflows/test_determinism_lint.py and the stored replay histories
+# (re-importing them per run was a third of the worker's CPU per incident).
+PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "pydantic_core", "yaml", "orchestrator")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -81,6 +84,7 @@ class Runtime:
             workflows=list(WORKFLOWS),
             activities=self.activities,
             workflow_runner=workflow_runner(),
+            max_cached_workflows=self.settings.worker_cache,
         )
 
 

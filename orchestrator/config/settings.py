@@ -94,6 +94,9 @@ class Settings:
     hold-down plus Alertmanager's repeat_interval, so a redelivery is not taken as new)."""
     history_limit: int = 2000
     """History events after which a key's workflow or an occurrence continues as new."""
+    worker_cache: int = 1000
+    """Workflows a worker keeps in memory between their tasks (Temporal's sticky cache); one
+    evicted is replayed from its history when its next task comes. About 0.45 MB each."""
     rate_limit_cap: float = 60.0
     """The longest Retry-After a provider's 429 is waited out for; a longer one makes the step
     wait for a person (orchestrator/domain/provider_failures.py)."""
@@ -209,6 +212,7 @@ class Settings:
             history_limit=env.integer(
                 "ORCHESTRATOR_HISTORY_LIMIT", 2000, minimum=200, maximum=40_000
             ),
+            worker_cache=env.integer("ORCHESTRATOR_WORKER_CACHE", 1000, minimum=10, maximum=10_000),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
             principals=_principals(env),

@@ -91,6 +91,12 @@ _CORE = (
         "history events after which a workflow continues as new (200 to 40000)",
     ),
     _v(
+        "ORCHESTRATOR_WORKER_CACHE",
+        "int",
+        "1000",
+        "workflows a worker keeps in memory between their tasks (10 to 10000)",
+    ),
+    _v(
         "ORCHESTRATOR_RATE_LIMIT_CAP",
         "duration",
         "60s",
