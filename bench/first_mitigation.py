@@ -129,8 +129,7 @@ async def main(args: argparse.Namespace) -> None:
             await stack.settle()
             raw = await storm_raw(stack, keys, args.storm, args.concurrency)
             await stack.settle()
-            async with api_client(stack.storm_url) as storm_http:
-                api = await storm_api(stack, storm_http, keys, args.storm, args.concurrency)
+            api = await storm_api(stack, keys, args.storm, args.concurrency)
             for name, s in (("api", api), ("raw", raw)):
                 print(
                     f"  {name}: {args.storm / s.seconds:6.0f} deliveries/s ({s.seconds:.1f} s),"
