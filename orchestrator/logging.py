@@ -46,10 +46,11 @@ def processors(*, json: bool = False) -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         # Tracebacks become text before redaction, so secrets in them are masked too.
         structlog.processors.format_exc_info,
         redact_event,
+        # Stamped after redaction: the time is ours, and unique per line (no remembered answer).
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
         renderer,
     ]
 

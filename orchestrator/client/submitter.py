@@ -9,9 +9,11 @@ delivered (started), so the key remembers it against a late, out-of-order firing
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client
+from temporalio.common import RawValue
 from temporalio.service import RPCError, RPCStatusCode
 
 from orchestrator.client.connect import connect, rpc_error
@@ -30,6 +32,9 @@ SUBMIT_TIMEOUT = timedelta(seconds=5)
 submission fails as unavailable, and the ingest answers 503 with Retry-After at once instead of
 holding the sender. A signal Temporal did take meanwhile is a duplicate when the sender retries,
 and is counted as one."""
+ENCODED_KEYS = 256
+"""Key workflow inputs kept encoded (the service, its SLO and every playbook for it: the same
+bytes for every signal to a key, and the largest part of a signal-with-start to encode)."""
 
 
 class TemporalSubmitter:
@@ -51,6 +56,7 @@ class TemporalSubmitter:
         self._prefix = workflow_id_prefix
         self._memory = alert_memory
         self._history_limit = history_limit
+        self._encoded: OrderedDict[str, RawValue] = OrderedDict()
 
     async def validate(self, signal: BreachSignal) -> None:
         check_bounds(signal)
@@ -63,15 +69,7 @@ class TemporalSubmitter:
         check_bounds(signal)  # a signal too big for a workflow, and
         # a playbook named that does not fit are refused here
         workflow_id = incident_key(signal, self._catalog, self._library, self._prefix)
-        service, slo = self._catalog.resolve(signal)
-        key = KeyInput(
-            key=workflow_id,
-            service=service,
-            slo=slo,
-            playbooks=self._library.for_service(service.name),
-            memory_seconds=self._memory,
-            continue_after=self._history_limit,
-        )
+        key = self._key_input(workflow_id, signal)
         status = SubmitStatus.ACCEPTED
         try:
             if signal.status is SignalStatus.RESOLVED:
@@ -90,6 +88,28 @@ class TemporalSubmitter:
         except RPCError as exc:
             raise rpc_error(exc) from exc
         return _result(workflow_id, status, signal)
+
+    def _key_input(self, workflow_id: str, signal: BreachSignal) -> RawValue:
+        """The key workflow's input, encoded once per key (the catalog and playbooks do not
+        change while this process runs)."""
+        encoded = self._encoded.get(workflow_id)
+        if encoded is not None:
+            self._encoded.move_to_end(workflow_id)
+            return encoded
+        service, slo = self._catalog.resolve(signal)
+        key = KeyInput(
+            key=workflow_id,
+            service=service,
+            slo=slo,
+            playbooks=self._library.for_service(service.name),
+            memory_seconds=self._memory,
+            continue_after=self._history_limit,
+        )
+        payload = self._client.data_converter.payload_converter.to_payloads([key])[0]
+        encoded = self._encoded[workflow_id] = RawValue(payload)
+        if len(self._encoded) > ENCODED_KEYS:
+            self._encoded.popitem(last=False)
+        return encoded
 
     async def _signal_running(self, workflow_id: str, signal: BreachSignal) -> bool:
         """Signal the key's workflow if it runs; False when none does."""
