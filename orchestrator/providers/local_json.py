@@ -46,9 +46,11 @@ class LockedJsonFile:
     def _locked_call(self, fn: Callable[[Document], T], write: bool) -> T:
         with self._locked():
             doc = self._read()
+            if not write:
+                return fn(doc)
             before = json.dumps(doc, sort_keys=True)
             result = fn(doc)
-            if write and json.dumps(doc, sort_keys=True) != before:
+            if json.dumps(doc, sort_keys=True) != before:
                 self._write(doc)
             return result
 
