@@ -158,7 +158,9 @@ def project_env(
         "LAUNCHDARKLY_SDK_BASE_URI": ld_url,
         "LAUNCHDARKLY_SDK_STREAM_URI": ld_url,
         "LAUNCHDARKLY_SDK_EVENTS_URI": ld_url,
+        # a sticky cache size to measure with (ORCHESTRATOR_WORKER_CACHE=200 python -m bench...)
         **{k: v for k, v in os.environ.items() if k.startswith("BENCH_PROFILE")},
+        **{k: v for k, v in os.environ.items() if k == "ORCHESTRATOR_WORKER_CACHE"},
     }
 
 

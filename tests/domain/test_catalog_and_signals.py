@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pydantic
 import pytest
+import yaml
 
-from orchestrator.domain.catalog import RiskTier, parse_catalog
+from orchestrator.domain.catalog import Catalog, RiskTier, parse_catalog
 from orchestrator.domain.signals import BreachSignal, Segment, SignalStatus, workflow_id_for
 from orchestrator.errors import CatalogError
 
@@ -51,6 +52,33 @@ def test_bad_catalogs_say_where(text: str, message: str) -> None:
     with pytest.raises(CatalogError) as err:
         parse_catalog(text, "catalog.yaml")
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CATALOG,
+        CATALOG.replace("objective: 0.92", "objective: 1"),
+        CATALOG.replace("name: support-assistant", "name: 2026-01-01", 1),  # a YAML date
+    ],
+    ids=["worked-example", "int-objective", "a-date"],
+)
+def test_the_catalog_is_the_same_validated_from_json_or_from_the_parsed_tree(text: str) -> None:
+    """parse_catalog validates from JSON (less memory held); the result, or the refusal, is
+    what validating the parsed YAML gives."""
+    data = yaml.safe_load(text)
+    try:
+        expected: Catalog | str = Catalog.model_validate(data)
+    except pydantic.ValidationError as exc:
+        expected = str(exc.errors()[0]["loc"])
+    try:
+        got: Catalog | str = parse_catalog(text, "catalog.yaml")
+    except CatalogError as exc:
+        got = str(exc)
+    if isinstance(expected, str):
+        assert isinstance(got, str)
+    else:
+        assert got == expected
 
 
 def test_unknown_service_and_slo_are_named() -> None:
