@@ -97,6 +97,9 @@ class Settings:
     worker_cache: int = 1000
     """Workflows a worker keeps in memory between their tasks (Temporal's sticky cache); one
     evicted is replayed from its history when its next task comes. About 0.45 MB each."""
+    worker_pollers: int = 10
+    """Workflow-task pollers per worker, as many on the shared queue (new incidents' first tasks)
+    as on the worker's own (later tasks of the incidents it holds)."""
     rate_limit_cap: float = 60.0
     """The longest Retry-After a provider's 429 is waited out for; a longer one makes the step
     wait for a person (orchestrator/domain/provider_failures.py)."""
@@ -213,6 +216,7 @@ class Settings:
                 "ORCHESTRATOR_HISTORY_LIMIT", 2000, minimum=200, maximum=40_000
             ),
             worker_cache=env.integer("ORCHESTRATOR_WORKER_CACHE", 1000, minimum=10, maximum=10_000),
+            worker_pollers=env.integer("ORCHESTRATOR_WORKER_POLLERS", 10, minimum=2, maximum=100),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),
             principals=_principals(env),

@@ -97,6 +97,12 @@ _CORE = (
         "workflows a worker keeps in memory between their tasks (10 to 10000)",
     ),
     _v(
+        "ORCHESTRATOR_WORKER_POLLERS",
+        "int",
+        "10",
+        "workflow-task pollers per worker, half on the shared queue (2 to 100)",
+    ),
+    _v(
         "ORCHESTRATOR_RATE_LIMIT_CAP",
         "duration",
         "60s",
