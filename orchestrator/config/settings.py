@@ -94,9 +94,11 @@ class Settings:
     hold-down plus Alertmanager's repeat_interval, so a redelivery is not taken as new)."""
     history_limit: int = 2000
     """History events after which a key's workflow or an occurrence continues as new."""
-    worker_cache: int = 1000
+    worker_cache: int = 200
     """Workflows a worker keeps in memory between their tasks (Temporal's sticky cache); one
-    evicted is replayed from its history when its next task comes. About 0.45 MB each."""
+    evicted is replayed from its history when its next task comes. About 0.5 MB each: the SDK's
+    1,000 held 700 MB with 1,000 incidents open; 200 keeps 100 concurrent incidents (their keys
+    and occurrences) without replays (docs/BENCHMARKS.md)."""
     worker_pollers: int = 10
     """Workflow-task pollers per worker, as many on the shared queue (new incidents' first tasks)
     as on the worker's own (later tasks of the incidents it holds)."""
@@ -215,7 +217,7 @@ class Settings:
             history_limit=env.integer(
                 "ORCHESTRATOR_HISTORY_LIMIT", 2000, minimum=200, maximum=40_000
             ),
-            worker_cache=env.integer("ORCHESTRATOR_WORKER_CACHE", 1000, minimum=10, maximum=10_000),
+            worker_cache=env.integer("ORCHESTRATOR_WORKER_CACHE", 200, minimum=10, maximum=10_000),
             worker_pollers=env.integer("ORCHESTRATOR_WORKER_POLLERS", 10, minimum=2, maximum=100),
             actor=env.raw("ORCHESTRATOR_ACTOR") or env.text("USER", "unknown"),
             ingest=ingest_from_env(env),

@@ -93,7 +93,7 @@ _CORE = (
     _v(
         "ORCHESTRATOR_WORKER_CACHE",
         "int",
-        "1000",
+        "200",
         "workflows a worker keeps in memory between their tasks (10 to 10000)",
     ),
     _v(
