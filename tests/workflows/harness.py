@@ -113,8 +113,12 @@ class Harness:
             taken = state is not None and state.signals > (before.signals if before else 0)
             ignored = state is not None and state.ignored > (before.ignored if before else 0)
             firing = signal.status is SignalStatus.FIRING
-            if state is not None and taken and (state.open or ignored or not firing):
-                occurrence = state.open or key
+            # An occurrence this signal opened may already have ended between two polls (a step
+            # failing at once): the key's latest occurrence is then the one it opened.
+            opened = state is not None and state.opened > (before.opened if before else 0)
+            ended = state.occurrences[-1].id if opened and state and state.occurrences else None
+            if state is not None and taken and (state.open or ended or ignored or not firing):
+                occurrence = state.open or ended or key
                 self.started.add(occurrence)
                 return occurrence
             await asyncio.sleep(0.02)
