@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle, WorkflowQueryFailedError
 
 from orchestrator.audit.model import AuditKind
 from orchestrator.config.settings import Settings
@@ -36,7 +39,7 @@ async def test_incident_waiting_across_a_full_stack_restart_continues(tmp_path: 
 
     async with embedded_stack(settings, fixed_ports=False) as stack:
         handle = await occurrence_handle(stack.client, result.incident_id)
-        waiting: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
+        waiting = await query_or_explain(handle)
         assert waiting.phase is IncidentPhase.MONITORING
         # The flag store survived too: Spanish users still get the human queue.
         assert await served_eventually(stack.runtime, "es", "human-queue") == "human-queue"
@@ -53,3 +56,22 @@ async def test_incident_waiting_across_a_full_stack_restart_continues(tmp_path: 
         "route-segment-to-humans"
     ]
     assert timeline[-1].kind is AuditKind.INCIDENT_RESOLVED
+
+
+async def query_or_explain(handle: WorkflowHandle[Any, IncidentState]) -> IncidentState:
+    """The state query; when it fails, the failure carries the history's outline (what the
+    replay met), so a rare failure on CI can be read without reproducing it."""
+    try:
+        state: IncidentState = await handle.query(QUERY_STATE, result_type=IncidentState)
+    except WorkflowQueryFailedError as exc:
+        history = await handle.fetch_history()
+        outline = []
+        for event in history.events:
+            kind = event.WhichOneof("attributes") or "?"
+            detail = ""
+            if event.HasField("marker_recorded_event_attributes"):
+                patch = event.marker_recorded_event_attributes.details.get("patch_data")
+                detail = patch.payloads[0].data.decode()[:60] if patch else ""
+            outline.append(f"{event.event_id}:{kind.removesuffix('_event_attributes')}{detail}")
+        raise AssertionError(f"{exc}; history: {' '.join(outline)}") from exc
+    return state
