@@ -163,14 +163,35 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--levels", default="1,10,100", help="concurrent incidents (1,10,100)")
-    parser.add_argument("--storm", type=int, default=2000, help="deliveries (2000; 0: skip)")
-    parser.add_argument("--storm-keys", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=64, help="storm senders (64)")
-    parser.add_argument("--rss-open", type=int, default=1000, help="open incidents (0: skip)")
-    parser.add_argument("--quick", action="store_true", help="1 round of 1,10; storm 200; 50 open")
-    parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds; each runs every level, both arms (3)"
+    )
+    parser.add_argument(
+        "--levels", default="1,10,100", help="concurrent incidents per batch, comma-separated"
+    )
+    parser.add_argument(
+        "--storm", type=int, default=2000, help="storm deliveries per arm (2000; 0: skip)"
+    )
+    parser.add_argument(
+        "--storm-keys", type=int, default=100, help="distinct keys the storm spreads over (100)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="storm senders sending at once (64)"
+    )
+    parser.add_argument(
+        "--rss-open",
+        type=int,
+        default=1000,
+        help="incidents left open and waiting when the worker's RSS is read (1000; 0: skip)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a one-minute check: 1 round of 1,10; storm 200; 50 open",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temp folder (process logs, the bench DB)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.levels, args.storm, args.rss_open = 1, "1,10", 200, 50
