@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy_plan import is_fast_track
     from orchestrator.domain.severity import SeverityAssessment
     from orchestrator.domain.signals import BreachSignal
+    from orchestrator.workflows.patches import patched
     from orchestrator.workflows.types import IncidentState
 
 AUDIT_TIMEOUT = timedelta(seconds=30)
@@ -62,8 +63,8 @@ class Auditor:
         self._count = state.audit_events
         self._open = False
         self._closing = False
-        self._bounded = workflow.patched(PATCH_BOUNDED_AUDIT)
-        self._batched = workflow.patched(PATCH_BATCHED_AUDIT)
+        self._bounded = patched(PATCH_BOUNDED_AUDIT)
+        self._batched = patched(PATCH_BATCHED_AUDIT)
         self._stopping = False
 
     def open(self) -> None:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.workflows.firing import FiringAlerts
     from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
     from orchestrator.workflows.live import Live, Replan
+    from orchestrator.workflows.patches import patched
     from orchestrator.workflows.playbook_run import PlaybookRun, RunOutcome
     from orchestrator.workflows.resolution import await_recovery
     from orchestrator.workflows.types import (
@@ -85,9 +86,9 @@ class IncidentWorkflow:
         self._auditor = Auditor(self._state, carried.unwritten if carried else ())
         self._live = Live(inp, self._state, self._auditor)
         self._desk = ApprovalDesk(self._live)
-        self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
+        self._record_bad = patched(PATCH_BAD_SIGNALS)
         self._alerts = FiringAlerts(
-            workflow.patched(PATCH_ORDERED_ALERTS),
+            patched(PATCH_ORDERED_ALERTS),
             carried.active if carried else (),
             carried.order if carried else None,
         )

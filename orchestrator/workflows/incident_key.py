@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Occurrence,
         OccurrenceEnded,
     )
+    from orchestrator.workflows.patches import patched
     from orchestrator.workflows.types import (
         INCIDENT_KEY_WORKFLOW,
         QUERY_KEY,
@@ -83,8 +84,8 @@ class IncidentKeyWorkflow:
             inp.unwritten,
         )
         self._auditor.open()
-        self._record_bad = workflow.patched(PATCH_BAD_SIGNALS)
-        self._continues = workflow.patched(PATCH_KEY_CONTINUES)
+        self._record_bad = patched(PATCH_BAD_SIGNALS)
+        self._continues = patched(PATCH_KEY_CONTINUES)
         self._auditing: asyncio.Task[None] | None = None
 
     @workflow.signal(name=SIGNAL_BREACH)
@@ -192,7 +193,7 @@ class IncidentKeyWorkflow:
         instances by their start times). If it ended meanwhile, its result is taken
         and what it did not get (and what came after) is decided on again, in order."""
         while self._inbox:
-            if self._continue_due() and workflow.patched(PATCH_MID_BURST):
+            if self._continue_due() and patched(PATCH_MID_BURST):
                 # a sustained burst: the signals still to decide on go to the next run
                 await self._continue_as_new()
             batch, self._inbox = self._inbox, []

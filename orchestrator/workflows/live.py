@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.signals import BreachSignal
     from orchestrator.errors import PERMANENT_ERROR_TYPE
     from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.patches import patched
     from orchestrator.workflows.step_types import budget, describe
     from orchestrator.workflows.types import (
         SA_PLAYBOOK,
@@ -95,22 +96,22 @@ class Live:
         # later (a patch first asked for mid-run, or in a signal handler, can be replayed at
         # another point and fail as nondeterministic). Runs started before a patch keep the old
         # code for their whole life.
-        self.reset_safe_keys = workflow.patched(PATCH_RESET_SAFE_KEYS)
-        self.held_changes = workflow.patched(PATCH_HELD_CHANGES)
-        self.late_signals = workflow.patched(PATCH_LATE_SIGNALS)
-        self.provider_waits = workflow.patched(PATCH_PROVIDER_WAITS)
+        self.reset_safe_keys = patched(PATCH_RESET_SAFE_KEYS)
+        self.held_changes = patched(PATCH_HELD_CHANGES)
+        self.late_signals = patched(PATCH_LATE_SIGNALS)
+        self.provider_waits = patched(PATCH_PROVIDER_WAITS)
         """A provider failure a person must answer makes the step wait for one (else: it fails)."""
-        self.ending_phase = workflow.patched(PATCH_ENDING_PHASE)
+        self.ending_phase = patched(PATCH_ENDING_PHASE)
         self.ending = False
         """The incident has decided to end (undo, compensation, the last page): a signal now
         belongs to the key's next occurrence."""
-        self.may_continue = workflow.patched(PATCH_CONTINUE_AS_NEW)
+        self.may_continue = patched(PATCH_CONTINUE_AS_NEW)
         """The run continues as new when its history grows long (:mod:`.continuing`)."""
-        self._lean_upserts = workflow.patched(PATCH_LEAN_UPSERTS)
+        self._lean_upserts = patched(PATCH_LEAN_UPSERTS)
         self._upserted: dict[str, str] = {}
-        self.review_links = workflow.patched(PATCH_REVIEW_LINKS)
+        self.review_links = patched(PATCH_REVIEW_LINKS)
         """The RCA task carries the SLO's runbook as an evidence link (issue 13)."""
-        self.audit_after_effect = workflow.patched(PATCH_AUDIT_AFTER_EFFECT)
+        self.audit_after_effect = patched(PATCH_AUDIT_AFTER_EFFECT)
         """The queued audit events are written once a step's effect activity has finished, not
         beside it: their writes never compete with the first mitigating change (issue 15). Runs
         started before this change open the audit as the activity is scheduled."""

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from orchestrator.workflows.patches import PATCH_ROLLUP
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.harness import Harness
 from tests.workflows.signals import SPANISH, breach, recovered
@@ -34,3 +38,25 @@ async def test_escalated_approved_resolved_incident_replays(harness: Harness) ->
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
+
+
+def patch_markers(history: WorkflowHistory) -> list[str]:
+    """The ids of the patch markers in a history, in order."""
+    return [
+        json.loads(attrs.details["patch-data"].payloads[0].data)["id"]
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+        and (attrs := event.marker_recorded_event_attributes).marker_name == "core_patch"
+    ]
+
+
+async def test_a_new_incident_records_one_patch_marker_per_run(harness: Harness) -> None:
+    """A new run has every change made before the rollup from one marker: its first task, the one
+    before the first mitigating change, no longer carries 13 markers (and 13 search-attribute
+    upserts). Runs started before keep a marker per change (tests/replay's stored histories)."""
+    inc = await harness.submit(breach("task-success", segment=SPANISH, observed=0.874, burn=6.3))
+    await harness.until(inc, IncidentPhase.MONITORING)
+    key = (await harness.key(inc)).key
+    for workflow_id in (key, inc):
+        history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
+        assert patch_markers(history) == [PATCH_ROLLUP], workflow_id
