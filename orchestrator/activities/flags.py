@@ -162,9 +162,9 @@ class FlagActivities:
         kind, target, spec = held_flag_change(inp)
 
         async def read(_current: Holding | None) -> tuple[str, str]:
-            state = await self._provider.get_flag(inp.flag)
-            if kind == "flag_rule":
+            if kind == "flag_rule":  # a rule of its own: nothing to read (the write reads once)
                 return "", ON
+            state = await self._provider.get_flag(inp.flag)
             return str(state.value_of(state.fallthrough_variation_id)), inp.variation
 
         targets = Targets(flags=self._provider)
