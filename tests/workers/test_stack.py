@@ -70,7 +70,7 @@ async def query_or_explain(handle: WorkflowHandle[Any, IncidentState]) -> Incide
             kind = event.WhichOneof("attributes") or "?"
             detail = ""
             if event.HasField("marker_recorded_event_attributes"):
-                patch = event.marker_recorded_event_attributes.details.get("patch_data")
+                patch = event.marker_recorded_event_attributes.details.get("patch-data")
                 detail = patch.payloads[0].data.decode()[:60] if patch else ""
             outline.append(f"{event.event_id}:{kind.removesuffix('_event_attributes')}{detail}")
         raise AssertionError(f"{exc}; history: {' '.join(outline)}") from exc
