@@ -167,7 +167,9 @@ if __name__ == "__main__":
         "--rounds", type=int, default=3, help="rounds; each runs every level, both arms (3)"
     )
     parser.add_argument(
-        "--levels", default="1,10,100", help="concurrent incidents per batch, comma-separated"
+        "--levels",
+        default="1,10,100",
+        help="concurrent incidents per batch, comma-separated (1,10,100)",
     )
     parser.add_argument(
         "--storm", type=int, default=2000, help="storm deliveries per arm (2000; 0: skip)"
