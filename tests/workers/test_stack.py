@@ -13,6 +13,7 @@ from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentSta
 from tests.workflows.helpers import (
     fairness_breach,
     occurrence_handle,
+    patch_id,
     resolved,
     served_eventually,
     wait_for,
@@ -68,10 +69,8 @@ async def query_or_explain(handle: WorkflowHandle[Any, IncidentState]) -> Incide
         outline = []
         for event in history.events:
             kind = event.WhichOneof("attributes") or "?"
-            detail = ""
-            if event.HasField("marker_recorded_event_attributes"):
-                patch = event.marker_recorded_event_attributes.details.get("patch-data")
-                detail = patch.payloads[0].data.decode()[:60] if patch else ""
+            patch = patch_id(event)
+            detail = f"({patch})" if patch else ""
             outline.append(f"{event.event_id}:{kind.removesuffix('_event_attributes')}{detail}")
         raise AssertionError(f"{exc}; history: {' '.join(outline)}") from exc
     return state

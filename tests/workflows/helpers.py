@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 
 from orchestrator.client import occurrences
@@ -15,6 +17,17 @@ from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentSta
 from workers.runtime import Runtime
 
 FLAG = "support-assistant-answer-mode"
+
+
+def patch_id(event: HistoryEvent) -> str | None:
+    """The id of the patch a history event marks (sdk-core's ``core_patch`` marker keeps it in
+    its ``patch-data`` detail); None for any other event."""
+    if not event.HasField("marker_recorded_event_attributes"):
+        return None
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != "core_patch":
+        return None
+    return str(json.loads(marker.details["patch-data"].payloads[0].data)["id"])
 
 
 def fairness_breach(**changes: object) -> BreachSignal:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
@@ -11,6 +9,7 @@ from temporalio.worker import Replayer
 from orchestrator.workflows.patches import PATCH_ROLLUP
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.harness import Harness
+from tests.workflows.helpers import patch_id
 from tests.workflows.signals import SPANISH, breach, recovered
 from workers.runtime import WORKFLOWS, workflow_runner
 
@@ -42,12 +41,7 @@ async def test_escalated_approved_resolved_incident_replays(harness: Harness) ->
 
 def patch_markers(history: WorkflowHistory) -> list[str]:
     """The ids of the patch markers in a history, in order."""
-    return [
-        json.loads(attrs.details["patch-data"].payloads[0].data)["id"]
-        for event in history.events
-        if event.HasField("marker_recorded_event_attributes")
-        and (attrs := event.marker_recorded_event_attributes).marker_name == "core_patch"
-    ]
+    return [patch for event in history.events if (patch := patch_id(event)) is not None]
 
 
 async def test_a_new_incident_records_one_patch_marker_per_run(harness: Harness) -> None:
