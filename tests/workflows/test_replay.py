@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from orchestrator.workflows.patches import PATCH_ROLLUP
+import orchestrator.workflows
+from orchestrator.workflows.patches import PATCH_ROLLUP, ROLLED_UP
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.harness import Harness
 from tests.workflows.helpers import patch_id
@@ -54,3 +58,13 @@ async def test_a_new_incident_records_one_patch_marker_per_run(harness: Harness)
     for workflow_id in (key, inc):
         history = await harness.client.get_workflow_handle(workflow_id).fetch_history()
         assert patch_markers(history) == [PATCH_ROLLUP], workflow_id
+
+
+def test_the_rollup_names_the_patches_the_workflow_code_asks_for() -> None:
+    """Every id in the rollup is a patch the workflow code defines (``PATCH_*``): one misspelt
+    would be neither rolled up for new runs nor, for those, asked for by its own marker."""
+    defined = set()
+    for info in pkgutil.iter_modules(orchestrator.workflows.__path__):
+        module = importlib.import_module(f"orchestrator.workflows.{info.name}")
+        defined |= {v for k, v in vars(module).items() if k.startswith("PATCH_")}
+    assert not ROLLED_UP - (defined - {PATCH_ROLLUP}), "not a patch the code defines"
