@@ -119,7 +119,8 @@ async def main(args: argparse.Namespace) -> None:
                         flush=True,
                     )
                     await stack.settle()  # what the batch left (incidents ending) is done
-        report_latency(levels, results)
+        if results:
+            report_latency(levels, results)
         if args.storm:
             keys = storm_keys(stack, args.storm_keys)
             print(
@@ -164,7 +165,10 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--rounds", type=int, default=3, help="rounds; each runs every level, both arms (3)"
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds; each runs every level, both arms (3; 0: skip the latency arms)",
     )
     parser.add_argument(
         "--levels",
