@@ -3,7 +3,9 @@
 Every signal goes to its incident key's workflow (``IncidentKeyWorkflow``, id derived from the
 key) by signal-with-start, so 20 concurrent signals for one key start exactly one key workflow and
 all 20 land on it; it opens an occurrence for a firing signal, or sends the signal to the one
-open. A resolved signal never starts an occurrence: with no key workflow running it is still
+open. A key whose workflow this process has reached lately gets a plain signal, and
+signal-with-start only when that workflow has ended since (the server answers not found). A
+resolved signal never starts an occurrence: with no key workflow running it is still
 delivered (started), so the key remembers it against a late, out-of-order firing.
 """
 
@@ -35,6 +37,10 @@ and is counted as one."""
 ENCODED_KEYS = 256
 """Key workflow inputs kept encoded (the service, its SLO and every playbook for it: the same
 bytes for every signal to a key, and the largest part of a signal-with-start to encode)."""
+RUNNING_KEYS = 4096
+"""Keys whose workflow this process started or signalled lately: the next signal to one is sent
+as a plain signal (a few hundred bytes, no start request for the server to check), and by
+signal-with-start only when that workflow has ended meanwhile."""
 
 
 class TemporalSubmitter:
@@ -57,6 +63,7 @@ class TemporalSubmitter:
         self._memory = alert_memory
         self._history_limit = history_limit
         self._encoded: OrderedDict[str, RawValue] = OrderedDict()
+        self._running: OrderedDict[str, None] = OrderedDict()
 
     async def validate(self, signal: BreachSignal) -> None:
         check_bounds(signal)
@@ -69,16 +76,17 @@ class TemporalSubmitter:
         check_bounds(signal)  # a signal too big for a workflow, and
         # a playbook named that does not fit are refused here
         workflow_id = incident_key(signal, self._catalog, self._library, self._prefix)
-        key = self._key_input(workflow_id, signal)
         status = SubmitStatus.ACCEPTED
         try:
-            if signal.status is SignalStatus.RESOLVED:
+            resolved = signal.status is SignalStatus.RESOLVED
+            if resolved or workflow_id in self._running:
                 if await self._signal_running(workflow_id, signal):
                     return _result(workflow_id, status, signal)
-                status = SubmitStatus.NO_OPEN_INCIDENT
+                if resolved:
+                    status = SubmitStatus.NO_OPEN_INCIDENT
             await self._client.start_workflow(
                 INCIDENT_KEY_WORKFLOW,
-                key,
+                self._key_input(workflow_id, signal),
                 id=workflow_id,
                 task_queue=self._task_queue,
                 start_signal=SIGNAL_BREACH,
@@ -87,7 +95,14 @@ class TemporalSubmitter:
             )
         except RPCError as exc:
             raise rpc_error(exc) from exc
+        self._remember(workflow_id)
         return _result(workflow_id, status, signal)
+
+    def _remember(self, workflow_id: str) -> None:
+        self._running[workflow_id] = None
+        self._running.move_to_end(workflow_id)
+        if len(self._running) > RUNNING_KEYS:
+            self._running.popitem(last=False)
 
     def _key_input(self, workflow_id: str, signal: BreachSignal) -> RawValue:
         """The key workflow's input, encoded once per key (the catalog and playbooks do not
@@ -120,7 +135,9 @@ class TemporalSubmitter:
         except RPCError as exc:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise
+            self._running.pop(workflow_id, None)
             return False
+        self._remember(workflow_id)
         return True
 
     async def ready(self) -> bool:

@@ -146,3 +146,34 @@ async def test_a_signal_too_big_for_a_workflow_is_refused_naming_the_field(
         "/v1/signals/alertmanager", content=body_of(payload), headers=bearer(AM_TOKEN)
     )
     assert ok.status_code == 202, ok.text
+
+
+async def test_a_delivery_for_a_key_whose_workflow_ended_starts_it_again(
+    real_client: tuple[httpx.AsyncClient, IngestMetrics],
+    runtime: Runtime,
+    temporal_client: Client,
+) -> None:
+    """The submitter signals a key it reached before without a start request; when that
+    workflow has ended meanwhile, the delivery still lands: in a new run of the key."""
+    client, _ = real_client
+    payload = sample(ALERTMANAGER_V4)
+    payload["alerts"] = payload["alerts"][:1]  # the firing one
+    firing = workflow_id_for(
+        "support-assistant", "task-success", runtime.settings.workflow_id_prefix
+    )
+    first = await client.post(
+        "/v1/signals/alertmanager", content=body_of(payload), headers=bearer(AM_TOKEN)
+    )
+    assert first.status_code == 202, first.text
+    await temporal_client.get_workflow_handle(firing).terminate("ended between two deliveries")
+    again = await client.post(
+        "/v1/signals/alertmanager", content=body_of(payload), headers=bearer(AM_TOKEN)
+    )
+    assert again.status_code == 202, again.text
+    assert [i["status"] for i in again.json()["incidents"]] == ["accepted"]
+    assert await _eventually_runs(temporal_client, firing, 2) == 2
+    history = await temporal_client.get_workflow_handle(firing).fetch_history()
+    signalled = [
+        e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert len(signalled) == 1, "the new run holds the delivery"
