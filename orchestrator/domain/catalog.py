@@ -10,6 +10,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from orchestrator.domain.shared import SharedWhenDecoded
 from orchestrator.domain.signals import BreachSignal, Slug
 from orchestrator.domain.sli import Sli, check_sli
 from orchestrator.domain.yamltext import describe_pydantic, parse_yaml
@@ -97,7 +98,7 @@ class Slo(_Frozen):
         return self
 
 
-class Service(_Frozen):
+class Service(_Frozen, SharedWhenDecoded):
     name: Slug
     description: str = ""
     owner: Owner

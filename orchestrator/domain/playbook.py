@@ -18,6 +18,7 @@ from orchestrator.domain.actions import ACTIONS, ActionSpec
 from orchestrator.domain.playbook_checks import step_problems
 from orchestrator.domain.policy import ApprovalRule, FailurePolicy, ResolutionPolicy
 from orchestrator.domain.severity import Severity
+from orchestrator.domain.shared import SharedWhenDecoded
 from orchestrator.domain.signals import Slug
 from orchestrator.domain.yamltext import dotted, parse_yaml
 from orchestrator.errors import NotFoundError, PlaybookError
@@ -91,7 +92,7 @@ class Step(_Frozen):
         return self
 
 
-class Playbook(_Frozen):
+class Playbook(_Frozen, SharedWhenDecoded):
     name: Slug
     description: str = ""
     match: Match

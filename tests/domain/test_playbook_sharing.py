@@ -1,0 +1,84 @@
+"""Playbooks and services a worker decodes from JSON (workflow inputs, state) are shared.
+
+Every cached workflow run of a key used to hold its own decoded copy of the key's playbooks
+(129 KiB for the eight shipped ones), and every decode checked each step's templates again.
+"""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from pathlib import Path
+
+import pydantic
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from orchestrator.config.playbook_files import load_library
+from orchestrator.domain.catalog import parse_catalog
+from orchestrator.workflows.key_types import KeyInput
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = parse_catalog((ROOT / "catalog" / "catalog.yaml").read_text(), "catalog.yaml")
+SHIPPED = load_library(ROOT / "playbooks")
+CONVERTER = pydantic_data_converter.payload_converter
+
+
+def key_input(key: str) -> KeyInput:
+    service = CATALOG.service("support-assistant")
+    return KeyInput(
+        key=key,
+        service=service,
+        slo=service.slo("language-gap"),
+        playbooks=SHIPPED.for_service(service.name),
+    )
+
+
+def decoded(inp: KeyInput) -> KeyInput:
+    """As the worker gets it: through Temporal's pydantic converter."""
+    [payload] = CONVERTER.to_payloads([inp])
+    [value] = CONVERTER.from_payloads([payload], [KeyInput])
+    assert isinstance(value, KeyInput)
+    return value
+
+
+def test_keys_decoded_by_the_worker_share_one_copy_of_their_playbooks() -> None:
+    one, other = decoded(key_input("incident-a")), decoded(key_input("incident-b"))
+    assert (one.key, other.key) == ("incident-a", "incident-b")
+    assert one.playbooks == key_input("x").playbooks  # the same playbooks, decoded
+    assert all(a is b for a, b in zip(one.playbooks, other.playbooks, strict=True))
+    assert one.service is other.service  # keys of one service (one per SLO) share it too
+
+
+def test_a_hundred_decoded_keys_hold_about_one_copy_of_the_playbooks() -> None:
+    decoded(key_input("warm"))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [decoded(key_input(f"incident-{n}")) for n in range(100)]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(kept) == 100
+    # One decoded copy of the shipped playbooks alone is over 100 KiB (129 KiB a key with its
+    # service before they were shared); what is a key's own (its id, its SLO) a few KiB.
+    assert held / len(kept) < 16 * 1024, f"{held / len(kept) / 1024:.0f} KiB per decoded key"
+
+
+def test_a_bad_playbook_in_json_is_still_reported_at_its_place() -> None:
+    document = json.loads(key_input("incident-a").model_dump_json())
+    document["playbooks"][1]["steps"][0]["timeout_seconds"] = -1
+    with pytest.raises(pydantic.ValidationError) as caught:
+        KeyInput.model_validate_json(json.dumps(document))
+    [error] = caught.value.errors()
+    assert error["loc"][:4] == ("playbooks", 1, "steps", 0), error["loc"]
+
+
+def test_playbooks_built_in_python_are_not_shared() -> None:
+    """Only JSON with no validation context is shared: a playbook validated from Python data
+    (YAML, a launch request built in the CLI) is its own object, checked as before."""
+    document = SHIPPED.playbooks[0].model_dump(mode="json")
+    one = type(SHIPPED.playbooks[0]).model_validate(document)
+    other = type(SHIPPED.playbooks[0]).model_validate(document)
+    assert one == other
+    assert one is not other
