@@ -18,6 +18,7 @@ from orchestrator.config.ingest import SOURCES, IngestSettings
 from orchestrator.config.principals import Principals
 from orchestrator.config.settings import Settings
 from orchestrator.logging import configure_logging
+from workers.allocator import return_freed_memory
 from workers.api import ApiServer, build_app, local_principals
 from workers.runtime import build_runtime
 from workers.stack import embedded_stack, wait_for_stop
@@ -47,6 +48,13 @@ def _print_access(
         typer.echo(f"operator   {len(principals.names)} principals from {settings.tokens_file}")
 
 
+def _serving() -> None:
+    """What every long-running command does first: structured logs, and an allocator that gives
+    freed memory back (workers/allocator.py)."""
+    configure_logging()
+    return_freed_memory()
+
+
 @app.command()
 def up(ctx: typer.Context) -> None:
     """Run the embedded stack in the foreground until Ctrl-C.
@@ -56,7 +64,7 @@ def up(ctx: typer.Context) -> None:
     loses nothing: incidents that were waiting continue.
     """
     settings = settings_of(ctx)
-    configure_logging()
+    _serving()
 
     async def body() -> None:
         ingest = settings.ingest
@@ -95,7 +103,7 @@ def api(
     Needs a reachable Temporal; does not run workflows (run `worker` or `up` for that).
     """
     settings = settings_of(ctx)
-    configure_logging()
+    _serving()
 
     async def body() -> None:
         ingest = settings.ingest
@@ -121,7 +129,7 @@ def api(
 def worker(ctx: typer.Context) -> None:
     """Run only a worker against an existing Temporal (ORCHESTRATOR_TEMPORAL_ADDRESS)."""
     settings = settings_of(ctx)
-    configure_logging()
+    _serving()
 
     async def body() -> None:
         async with build_runtime(settings) as runtime:

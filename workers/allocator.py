@@ -1,0 +1,39 @@
+"""Tell glibc's allocator to give freed memory back to the system (long-running processes).
+
+glibc starts with a 128 KiB mmap threshold and raises it, up to 32 MiB, each time a block it had
+mapped on its own is freed; the trim threshold follows at twice that. After a few big blocks
+(a large JSON document, a history page) every allocation below the raised threshold comes from
+the heap, and what is freed there stays in the process. The worker with 1,000 incidents open
+and waiting held 270-282 MB; with both thresholds fixed at the starting 128 KiB, 235 MB
+(``bench/first_mitigation.py``, docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+THRESHOLD = 128 * 1024
+"""glibc's own starting value for both (setting either turns the dynamic raising off)."""
+OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+"""When an operator tunes the allocator through its environment, theirs is kept."""
+
+
+def return_freed_memory() -> bool:
+    """Fix glibc's mmap and trim thresholds; False (nothing changed) where the C library is not
+    glibc or the operator tuned the allocator."""
+    if any(name in os.environ for name in OPERATOR_SETTINGS):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
+    except (OSError, AttributeError):  # not a glibc-like C library (macOS has no mallopt)
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    # mallopt answers 1 when it took the value (musl's stub answers 0).
+    took: list[int] = [
+        mallopt(option, THRESHOLD) for option in (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD)
+    ]
+    return took == [1, 1]
