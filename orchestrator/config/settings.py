@@ -96,9 +96,10 @@ class Settings:
     """History events after which a key's workflow or an occurrence continues as new."""
     worker_cache: int = 200
     """Workflows a worker keeps in memory between their tasks (Temporal's sticky cache); one
-    evicted is replayed from its history when its next task comes. About 0.5 MB each: the SDK's
-    1,000 held 700 MB with 1,000 incidents open; 200 keeps 100 concurrent incidents (their keys
-    and occurrences) without replays (docs/BENCHMARKS.md)."""
+    evicted is replayed from its history when its next task comes. About 0.15 MB each since
+    decoded playbooks are shared (0.5 MB before: the SDK's 1,000 held 700 MB with 1,000
+    incidents open); 200 keeps 100 concurrent incidents (their keys and occurrences) without
+    replays (docs/BENCHMARKS.md)."""
     worker_pollers: int = 10
     """Workflow-task pollers per worker, as many on the shared queue (new incidents' first tasks)
     as on the worker's own (later tasks of the incidents it holds)."""
