@@ -17,14 +17,19 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 THRESHOLD = 128 * 1024
 """glibc's own starting value for both (setting either turns the dynamic raising off)."""
-OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
-"""When an operator tunes the allocator through its environment, theirs is kept."""
+OPERATOR_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+OPERATOR_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold")
+"""When an operator sets either threshold through the environment (the variables, or these in
+``GLIBC_TUNABLES``), theirs is kept."""
 
 
 def return_freed_memory() -> bool:
     """Fix glibc's mmap and trim thresholds; False (nothing changed) where the C library is not
     glibc or the operator tuned the allocator."""
-    if any(name in os.environ for name in OPERATOR_SETTINGS):
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if any(name in os.environ for name in OPERATOR_SETTINGS) or any(
+        name in tunables for name in OPERATOR_TUNABLES
+    ):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on

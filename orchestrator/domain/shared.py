@@ -6,7 +6,9 @@ copy (129 KiB for a key with the eight shipped playbooks), and every decode and 
 each step's templates again. Models that inherit :class:`SharedWhenDecoded` are, when validated
 from JSON with no validation context (how Temporal's pydantic converter decodes workflow inputs,
 state and updates), looked up by their JSON text and shared. They are frozen and no code changes
-their contents, so runs cannot see each other through them.
+their contents (their dicts included: code builds new ones), so runs cannot see each other
+through them. The cache validates in the plain (lax) mode: a caller wanting ``strict=True`` must
+pass a validation context, which bypasses it.
 """
 
 from __future__ import annotations

@@ -71,7 +71,20 @@ def test_with_the_thresholds_fixed_freed_blocks_go_back_to_the_system() -> None:
     assert kept < 10, f"{kept} MiB kept"
 
 
-def test_an_operators_own_allocator_setting_is_kept() -> None:
-    env = {**os.environ, OPERATOR_SETTINGS[0]: "1048576"}
-    answer, _ = kept_mb("fixed", env)
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (OPERATOR_SETTINGS[0], "1048576"),
+        (OPERATOR_SETTINGS[1], "1048576"),
+        ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1048576"),
+    ],
+)
+def test_an_operators_own_threshold_is_kept(name: str, value: str) -> None:
+    answer, _ = kept_mb("fixed", {**os.environ, name: value})
     assert answer == "False"
+
+
+def test_an_unrelated_glibc_tunable_does_not_stop_the_fix() -> None:
+    answer, kept = kept_mb("fixed", {**os.environ, "GLIBC_TUNABLES": "glibc.pthread.rseq=0"})
+    assert answer == "True"
+    assert kept < 10, f"{kept} MiB kept"
