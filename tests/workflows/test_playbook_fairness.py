@@ -7,6 +7,7 @@ segment runs unattended; SEV1 (everyone) asks a person before rolling the prompt
 from __future__ import annotations
 
 from orchestrator.audit.model import AuditKind
+from orchestrator.domain import shared
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.conftest import HarnessFactory
 from tests.workflows.faults import refusing_tickets
@@ -55,6 +56,13 @@ async def test_success_worked_example(harness: Harness) -> None:
     assert kinds.count(AuditKind.VERIFICATION_PASSED) == 3  # SDK, pin read back, freeze read back
     assert kinds[-1] is AuditKind.INCIDENT_RESOLVED
     assert (await harness.runtime.audit.verify()).ok
+    # The runs shared one decoded copy of each playbook (orchestrator/domain/shared.py): running
+    # the incident, templates and all, changed nothing in it.
+    for playbook in harness.runtime.library.for_service("support-assistant"):
+        hits = shared._decoded.cache_info().hits
+        used = type(playbook).model_validate_json(playbook.model_dump_json())
+        assert shared._decoded.cache_info().hits == hits + 1, "the copy the runs decoded"
+        assert used.model_dump() == playbook.model_dump()
 
 
 async def test_approval_granted(harness: Harness) -> None:
