@@ -63,6 +63,11 @@ class DevServer:
             self.process.wait(timeout=timeout)
 
 
+PORT_ATTEMPTS = 3
+"""Starts on fresh ports when the ports were picked here: a port found free can be taken (an
+outgoing connection's local port, another server) before the dev server binds it."""
+
+
 async def start_dev_server(
     db_path: Path,
     *,
@@ -71,8 +76,26 @@ async def start_dev_server(
     namespace: str = "default",
 ) -> DevServer:
     """Start the dev server on 127.0.0.1 and wait until it answers; the caller must stop() it."""
-    port = port or free_port()
-    ui_port = ui_port or free_port()
+    picked = port is None and ui_port is None
+    log_path = db_path.with_suffix(".log")
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        logged = log_path.stat().st_size if log_path.exists() else 0
+        try:
+            return await _start(db_path, port or free_port(), ui_port or free_port(), namespace)
+        except TemporalUnavailableError:
+            if not picked or attempt == PORT_ATTEMPTS or not _lost_a_port(log_path, logged):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _lost_a_port(log_path: Path, offset: int) -> bool:
+    """Whether the dev server's log, from ``offset``, says a port it was given was taken."""
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        return b"address already in use" in log.read()
+
+
+async def _start(db_path: Path, port: int, ui_port: int, namespace: str) -> DevServer:
     for p in (port, ui_port):
         if port_in_use(p):
             raise ConfigError(f"port {p} on 127.0.0.1 is already in use; choose another")
