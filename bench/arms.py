@@ -78,6 +78,17 @@ def breach(service: str, value: str, segment: bool = True) -> dict[str, object]:
     return body
 
 
+async def _arrived(arrivals: list[asyncio.Future[float]]) -> list[float]:
+    """When each PATCH arrived; past PATCH_TIMEOUT, the run stops saying how many did."""
+    try:
+        return await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
+    except TimeoutError:
+        came = sum(a.done() and not a.cancelled() for a in arrivals)
+        raise SystemExit(
+            f"only {came} of {len(arrivals)} PATCHes arrived within {PATCH_TIMEOUT:.0f} s"
+        ) from None
+
+
 async def bare_batch(stack: BenchStack, values: list[str]) -> Batch:
     arrivals = [stack.expect(v) for v in values]
     cpu0, server0 = stack.bare.cpu_seconds(), cpu_seconds(stack.server.process.pid)
@@ -90,7 +101,7 @@ async def bare_batch(stack: BenchStack, values: list[str]) -> Batch:
         return sent, handle
 
     started = await asyncio.gather(*(start(v) for v in values))
-    arrived = await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
+    arrived = await _arrived(arrivals)
     await asyncio.gather(*(handle.result() for _, handle in started))
     cpu = stack.bare.cpu_seconds() - cpu0
     server = cpu_seconds(stack.server.process.pid) - server0
@@ -134,7 +145,7 @@ async def project_batch(stack: BenchStack, http: httpx.AsyncClient, values: list
         return sent, answer["incidents"][0]["workflow_id"]
 
     posted = await asyncio.gather(*(post(s, v) for s, v in zip(services, values, strict=True)))
-    arrived = await asyncio.wait_for(asyncio.gather(*arrivals), PATCH_TIMEOUT)
+    arrived = await _arrived(arrivals)
     await asyncio.gather(*(_end(stack.client, key) for _, key in posted))
     cpu = stack.worker.cpu_seconds() - cpu0
     api_cpu = stack.api.cpu_seconds() - api0

@@ -170,6 +170,7 @@ async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchS
     procs: list[Proc] = []
     server: DevServer | None = None
     follower: asyncio.Task[None] | None = None
+    failed = True
     try:
         catalog, playbooks, names = write_config(tmp, services)
         server = await start_dev_server(tmp / "temporal.db")
@@ -221,6 +222,7 @@ async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchS
         )
         follower = asyncio.create_task(stack.follow_ld())
         yield stack
+        failed = False
     finally:
         if follower is not None:
             follower.cancel()
@@ -228,8 +230,8 @@ async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchS
             await proc.stop()
         if server is not None:
             server.stop()
-        if keep:
-            print(f"kept {tmp}")
+        if keep or failed:  # a failed run keeps its process logs and the bench DB
+            print(f"kept {tmp}" + (" (the run failed)" if failed else ""))
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 

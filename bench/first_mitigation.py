@@ -196,7 +196,9 @@ if __name__ == "__main__":
         help="a one-minute check: 1 round of 1,10; storm 200; 50 open",
     )
     parser.add_argument(
-        "--keep", action="store_true", help="keep the temp folder (process logs, the bench DB)"
+        "--keep",
+        action="store_true",
+        help="keep the temp folder (process logs, the bench DB); a failed run keeps it anyway",
     )
     args = parser.parse_args()
     if args.quick:
