@@ -247,7 +247,7 @@ async def storm_api(
     submit = sums["orchestrator_ingest_submit_duration_seconds_sum"] / deliveries
     print(
         f"  sender CPU {own:.1f} s, {sum(len(c.reopened) for c in connections)} connections"
-        f" reopened; mean in the API's handler {handler * 1000:.0f} ms (signal-with-start"
+        f" reopened; mean in the API's handler {handler * 1000:.0f} ms (the Temporal call"
         f" {submit * 1000:.0f} ms); at the sender {seconds * concurrency / deliveries * 1e3:.0f} ms"
     )
     runs, ids, signals = await _in_histories(stack.client, "storm-", len(set(keys)))
