@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from temporalio.client import Client
 from temporalio.common import RawValue
@@ -29,6 +30,7 @@ from orchestrator.domain.signals import BreachSignal, SignalStatus
 from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS, KeyInput
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, SIGNAL_BREACH
 
+V = TypeVar("V")
 SUBMIT_TIMEOUT = timedelta(seconds=5)
 """How long one signal may wait for Temporal (its client retries within it): past that the
 submission fails as unavailable, and the ingest answers 503 with Retry-After at once instead of
@@ -95,22 +97,15 @@ class TemporalSubmitter:
             )
         except RPCError as exc:
             raise rpc_error(exc) from exc
-        self._remember(workflow_id)
+        _keep(self._running, workflow_id, None, RUNNING_KEYS)
         return _result(workflow_id, status, signal)
-
-    def _remember(self, workflow_id: str) -> None:
-        self._running[workflow_id] = None
-        self._running.move_to_end(workflow_id)
-        if len(self._running) > RUNNING_KEYS:
-            self._running.popitem(last=False)
 
     def _key_input(self, workflow_id: str, signal: BreachSignal) -> RawValue:
         """The key workflow's input, encoded once per key (the catalog and playbooks do not
         change while this process runs)."""
         encoded = self._encoded.get(workflow_id)
         if encoded is not None:
-            self._encoded.move_to_end(workflow_id)
-            return encoded
+            return _keep(self._encoded, workflow_id, encoded, ENCODED_KEYS)
         service, slo = self._catalog.resolve(signal)
         key = KeyInput(
             key=workflow_id,
@@ -121,10 +116,7 @@ class TemporalSubmitter:
             continue_after=self._history_limit,
         )
         payload = self._client.data_converter.payload_converter.to_payloads([key])[0]
-        encoded = self._encoded[workflow_id] = RawValue(payload)
-        if len(self._encoded) > ENCODED_KEYS:
-            self._encoded.popitem(last=False)
-        return encoded
+        return _keep(self._encoded, workflow_id, RawValue(payload), ENCODED_KEYS)
 
     async def _signal_running(self, workflow_id: str, signal: BreachSignal) -> bool:
         """Signal the key's workflow if it runs; False when none does."""
@@ -137,7 +129,7 @@ class TemporalSubmitter:
                 raise
             self._running.pop(workflow_id, None)
             return False
-        self._remember(workflow_id)
+        _keep(self._running, workflow_id, None, RUNNING_KEYS)
         return True
 
     async def ready(self) -> bool:
@@ -146,6 +138,15 @@ class TemporalSubmitter:
         except (RPCError, RuntimeError):
             return False
         return True
+
+
+def _keep(recent: OrderedDict[str, V], key: str, value: V, limit: int) -> V:
+    """Put ``key`` newest in ``recent``, dropping the oldest past ``limit``; returns ``value``."""
+    recent[key] = value
+    recent.move_to_end(key)
+    if len(recent) > limit:
+        recent.popitem(last=False)
+    return value
 
 
 def _result(workflow_id: str, status: SubmitStatus, signal: BreachSignal) -> SubmitResult:
