@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.errors import PERMANENT_ERROR_TYPE
     from orchestrator.workflows.auditing import Auditor
     from orchestrator.workflows.patches import patched
-    from orchestrator.workflows.step_types import budget, describe
+    from orchestrator.workflows.step_types import EFFECT_RETRY, budget, describe
     from orchestrator.workflows.types import (
         SA_PLAYBOOK,
         SA_SERVICE,
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         SA_STATE,
         SEARCH_ATTRIBUTES,
         AbortRequest,
+        FirstEffect,
         IncidentInput,
         IncidentPhase,
         IncidentState,
@@ -128,6 +129,12 @@ class Live:
         """When the breach last resolved; None while it fires."""
         self.replan: Replan | None = None
         self.abort: AbortRequest | None = None
+        self.effect_retry: RetryPolicy = EFFECT_RETRY
+        """How a step's effect activity is retried (the key's workflow tries a first change once:
+        :mod:`.first`)."""
+        self.first: FirstEffect | None = None
+        """The first change the key's workflow made, while this run has yet to take it as the
+        outcome of its step (:mod:`.first`)."""
 
     @property
     def firing(self) -> bool:

@@ -1,0 +1,178 @@
+"""The first mitigating change, made in the workflow task the breach signal reaches (issue 15).
+
+A breach signal reaches its key's workflow (:mod:`.incident_key`); the occurrence it opens is a
+child workflow, whose start and first task are two engine round trips more before any change.
+Since ``first-change-in-key`` the key's workflow decides as the occurrence will (the same code:
+:meth:`IncidentWorkflow.first_change`, on the same input) and carries out the playbook's first
+mitigating step itself, in the task that took the signal: the step gate (the safety ledger as a
+local activity) and the step's one activity, tried once. Then it starts the occurrence with the
+outcome (:class:`~orchestrator.workflows.types.FirstEffect`), which records that step as its own:
+same audit events, same effect record and undo, no second activity.
+
+What the key's workflow does not do: wait (an approval, a hold-down, a person the provider asks
+for), page, retry. When the first mitigating step needs any of that, or its one attempt fails,
+the occurrence runs the step itself, as before (every effect is idempotent by its key, so an
+attempt that did land is found in place). When the occurrence decides differently (a signal
+arrived before it started and raised the severity), it records the change made as an effect in
+place, so the new plan skips it if it makes the same change and the incident undoes it at the end.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.ops_models import Authorization
+    from orchestrator.domain.playbook import Playbook, Step
+    from orchestrator.domain.policy_effects import EffectRecord
+    from orchestrator.errors import PERMANENT_ERROR_TYPE
+    from orchestrator.workflows.step_types import EFFECT_RETRY, StepOutcome
+    from orchestrator.workflows.types import FirstEffect, IncidentState, StepRecord
+
+PATCH_FIRST_CHANGE = "first-change-in-key"
+FIRST_TRY = RetryPolicy(maximum_attempts=1, non_retryable_error_types=[PERMANENT_ERROR_TYPE])
+"""The key's workflow tries the first change once: a retry (with its backoff) is the
+occurrence's, which can be aborted and queried meanwhile."""
+
+
+def made(
+    playbook: Playbook,
+    step: Step,
+    args: BaseModel,
+    *,
+    signals: int,
+    severity: str,
+    authorization: Authorization | None,
+    effect_key: str | None,
+    outcome: StepOutcome | None,
+    failed: tuple[str, str | None] | None = None,
+) -> FirstEffect:
+    """What the key's workflow hands the occurrence: the step's outcome, or how it failed (the
+    failure's words, and what the provider asks of a person, if it asks)."""
+    decided = {
+        "playbook": playbook.name,
+        "step_id": step.id,
+        "action": step.action,
+        "args": args.model_dump(mode="json"),
+        "signals": signals,
+        "severity": severity,
+        "authorization": authorization,
+        "effect_key": effect_key,
+        "temporary": step.temporary,
+        "compensate": step.compensate,
+    }
+    if outcome is None:
+        detail, asked = failed or ("no outcome", None)
+        return FirstEffect(
+            **decided,
+            status="failed",
+            kind=AuditKind.STEP_FAILED,
+            summary=detail,
+            asked=asked,
+        )
+    return FirstEffect(
+        **decided,
+        status=outcome.status,
+        kind=outcome.kind,
+        summary=outcome.summary,
+        result=outcome.result,
+        undo=outcome.undo,
+        verified=outcome.verified,
+    )
+
+
+def final(exc: ActivityError) -> bool:
+    """A failure the occurrence's retries would not retry either (a permanent error, a provider
+    asking for a person): the step's own outcome. Other failures are tried again there."""
+    cause = exc.cause
+    if not isinstance(cause, ApplicationError):
+        return False
+    return cause.non_retryable or cause.type in (EFFECT_RETRY.non_retryable_error_types or ())
+
+
+class FailedFirst(Exception):  # noqa: N818 - reads as what happened
+    """The first change failed in the key's workflow the way the step's own attempts would."""
+
+    def __init__(self, detail: str, asked: str | None) -> None:
+        self.detail = detail
+        self.asked = asked
+        super().__init__(detail)
+
+
+def is_for(first: FirstEffect, playbook: str, step: Step, args: Any) -> bool:
+    """Whether ``first`` is the outcome of this step with these arguments."""
+    return (
+        first.playbook == playbook
+        and first.step_id == step.id
+        and first.action == step.action
+        and isinstance(args, BaseModel)
+        and first.args == args.model_dump(mode="json")
+    )
+
+
+def outcome(first: FirstEffect) -> StepOutcome:
+    """The step's outcome; :class:`FailedFirst` when the change failed."""
+    if first.status == "failed":
+        raise FailedFirst(first.summary, first.asked)
+    return StepOutcome(
+        first.status, first.kind, first.summary, dict(first.result), first.undo, first.verified
+    )
+
+
+def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
+    """Record the change the key's workflow made as an effect in place, for an occurrence that
+    decided otherwise: its plan skips the same change and the incident undoes it at the end.
+    ``record`` is the auditor's ``record``. A change that failed is only noted."""
+    if first.status == "failed":
+        record(
+            AuditKind.NOTE,
+            f"{first.step_id} (playbook {first.playbook}) failed as the occurrence opened:"
+            f" {first.summary}; it has decided again since",
+            {"step": first.step_id, "action": first.action},
+        )
+        return
+    state.steps.append(
+        StepRecord(
+            id=first.step_id,
+            action=first.action,
+            status=first.status,
+            gate="run",
+            detail=first.summary,
+            result=dict(first.result),
+        )
+    )
+    record(
+        first.kind,
+        f"{first.step_id}: {first.summary} (playbook {first.playbook}, made as the occurrence"
+        " opened; it has decided again since)",
+        {"step": first.step_id, "action": first.action, **first.result},
+    )
+    if first.effect_key is not None:
+        state.effects.append(
+            EffectRecord(
+                key=first.effect_key,
+                playbook=first.playbook,
+                step_id=first.step_id,
+                action=first.action,
+                summary=first.summary,
+                temporary=first.temporary,
+                compensate=first.compensate,
+                undo=first.undo,
+                result=dict(first.result),
+            )
+        )
+
+
+def unused(first: FirstEffect | None, severity: str | None, signals: int, chosen: str) -> bool:
+    """The occurrence did not decide as the key's workflow did (its input differs): the first
+    change is adopted as an effect in place instead of taken as its step's outcome."""
+    if first is None:
+        return False
+    return first.severity != severity or first.signals != signals or first.playbook != chosen
