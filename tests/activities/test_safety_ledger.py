@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -157,3 +158,37 @@ async def test_no_action_is_lost_or_recorded_after_a_concurrent_switch(
     assert {a.reason for a in answers if not a.allowed} <= {"kill-switch"}
     assert (await hosts[3].kill_switch()).on
     assert not (await hosts[2].authorize(action("after"), limit, T0, 3600)).allowed
+
+
+async def test_the_authorizations_of_one_host_take_turns(audit_url: str) -> None:
+    """Many incidents of one worker asking at once: each reads the ledger once and writes it
+    once (before, they lost their swaps to each other: 40 at once made hundreds of reads, and
+    100 took seconds, in front of every first mitigating change)."""
+    store = open_holding_store(audit_url, table=SAFETY_LEDGER_TABLE)
+    ledger = SharedSafetyLedger(store)
+    reads, lost = 0, 0
+    get, put = store.get, store.put
+
+    async def counted_get(target: str) -> Any:
+        nonlocal reads
+        reads += 1
+        return await get(target)
+
+    async def counted_put(target: str, body: Any, **kwargs: Any) -> Any:
+        nonlocal lost
+        written = await put(target, body, **kwargs)
+        lost += written is None
+        return written
+
+    store.get, store.put = counted_get, counted_put  # type: ignore[method-assign]
+    limit = BreakerLimit(max_actions=1000, window_seconds=3600)
+    keys = [f"t{i}" for i in range(40)]
+    try:
+        answers = await asyncio.gather(
+            *(ledger.authorize(action(k), limit, T0, 3600) for k in keys)
+        )
+    finally:
+        await ledger.close()
+    assert all(answer.allowed for answer in answers)
+    assert sorted(await stored_actions(audit_url)) == sorted(keys)
+    assert (reads, lost) == (40, 0)
