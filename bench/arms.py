@@ -22,7 +22,7 @@ from orchestrator.client import control
 from orchestrator.config.files import load_catalog
 from orchestrator.config.playbook_files import load_library
 from orchestrator.domain.signals import BreachSignal
-from orchestrator.errors import TemporalRefusedError
+from orchestrator.errors import TemporalRefusedError, TemporalUnavailableError
 from orchestrator.workflows.key_types import KeyInput, KeyState
 from orchestrator.workflows.types import INCIDENT_KEY_WORKFLOW, QUERY_KEY, SIGNAL_BREACH
 from tests.ingest.samples import AM_TOKEN, GENERIC_TOKEN, am_alert, am_payload, bearer, body_of
@@ -121,7 +121,7 @@ async def _end(client: Client, key_id: str) -> None:
         try:
             await control.abort(client, state.open, by="bench", reason="measured")
             break
-        except TemporalRefusedError:
+        except (TemporalRefusedError, TemporalUnavailableError):  # a task pending, or slow
             if attempt == 119:
                 raise
             await asyncio.sleep(0.5)

@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -52,7 +56,8 @@ async def _update(client: Client, incident_id: str, name: str, arg: Any) -> Cont
         ack: ControlAck = await asyncio.wait_for(
             handle.execute_update(name, arg, result_type=ControlAck), UPDATE_TIMEOUT_SECONDS
         )
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # ours, or the server's own wait for the workflow to take the update, ran out
         raise TemporalUnavailableError(
             f"incident {incident_id} did not answer within {UPDATE_TIMEOUT_SECONDS:g}s:"
             " is a worker running on its task queue?"
