@@ -29,14 +29,19 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from orchestrator.audit.model import AuditKind
+    from orchestrator.domain.actions import ACTIONS
     from orchestrator.domain.ops_models import Authorization
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy_effects import EffectRecord
     from orchestrator.errors import PERMANENT_ERROR_TYPE
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepOutcome
+    from orchestrator.workflows.live import Live
+    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, describe
+    from orchestrator.workflows.steps import StepRunner
     from orchestrator.workflows.types import FirstEffect, IncidentState, StepRecord
 
 PATCH_FIRST_CHANGE = "first-change-in-key"
+ATTEMPTED = "\0attempted"
+"""Marks a failure that may have landed (a timeout, a passing error): not the step's outcome."""
 FIRST_TRY = RetryPolicy(maximum_attempts=1, non_retryable_error_types=[PERMANENT_ERROR_TYPE])
 """The key's workflow tries the first change once: a retry (with its backoff) is the
 occurrence's, which can be aborted and queried meanwhile."""
@@ -70,6 +75,8 @@ def made(
     }
     if outcome is None:
         detail, asked = failed or ("no outcome", None)
+        if asked == ATTEMPTED:  # it may have landed: the occurrence runs the step, or settles it
+            return FirstEffect(**decided, status="attempted", kind=AuditKind.NOTE, summary=detail)
         return FirstEffect(
             **decided,
             status="failed",
@@ -130,10 +137,11 @@ def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
     """Record the change the key's workflow made as an effect in place, for an occurrence that
     decided otherwise: its plan skips the same change and the incident undoes it at the end.
     ``record`` is the auditor's ``record``. A change that failed is only noted."""
-    if first.status == "failed":
+    if first.status in ("failed", "attempted"):
+        how = "failed" if first.status == "failed" else "was tried, outcome unknown,"
         record(
             AuditKind.NOTE,
-            f"{first.step_id} (playbook {first.playbook}) failed as the occurrence opened:"
+            f"{first.step_id} (playbook {first.playbook}) {how} as the occurrence opened:"
             f" {first.summary}; it has decided again since",
             {"step": first.step_id, "action": first.action},
         )
@@ -168,6 +176,49 @@ def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
                 result=dict(first.result),
             )
         )
+
+
+async def take_over(live: Live, first: FirstEffect) -> None:
+    """Make the key's change this run's effect in place (it decided otherwise, or stopped before
+    that step). An attempt whose outcome is unknown is settled first: the same step of the same
+    playbook runs again with every retry (its idempotency keys find what the attempt made), so
+    what is in place is known, recorded, and undone at the end."""
+    if first.status == "attempted":
+        first = await _settled(live, first)
+    adopt(live.state, first, live.auditor.record)
+
+
+async def _settled(live: Live, first: FirstEffect) -> FirstEffect:
+    found = [(p, s) for p in live.inp.candidates for s in p.steps if p.name == first.playbook]
+    playbook, step = next(((p, s) for p, s in found if s.id == first.step_id), (None, None))
+    if playbook is None or step is None:  # not among the candidates: cannot be
+        return first
+    args = ACTIONS[first.action].args_model.model_validate(first.args)
+    outcome, failed = None, None
+    try:
+        outcome = await StepRunner(live).run(step, args, playbook.name)
+    except StepFailed as exc:
+        failed = (exc.detail, None)
+    except ActivityError as exc:
+        failed = (describe(exc), None)
+    return made(
+        playbook,
+        step,
+        args,
+        signals=first.signals,
+        severity=first.severity,
+        authorization=first.authorization,
+        effect_key=first.effect_key,
+        outcome=outcome,
+        failed=failed,
+    )
+
+
+def in_place(state: IncidentState) -> str:
+    """``; left in place: ...`` for the effects not undone (an occurrence that found no playbook
+    after its key made the first change), else ``""``."""
+    left = [e.summary for e in state.effects if not e.undone]
+    return f"; left in place: {'; '.join(left)}" if left else ""
 
 
 def unused(first: FirstEffect | None, severity: str | None, signals: int, chosen: str) -> bool:

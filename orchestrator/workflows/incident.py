@@ -267,10 +267,13 @@ class IncidentWorkflow:
             return self._state
         playbook = self._decide(trigger)
         if inp.first is not None:
-            self._take_first(inp.first, playbook)
-        if playbook is None:
-            await live.page("no-playbook", "no playbook matches this breach; a human must act")
-            ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
+            await self._take_first(inp.first, playbook)
+        if playbook is None:  # (what the key's workflow changed first stays, and is named)
+            kept = first_change.in_place(self._state)
+            await live.page(
+                "no-playbook", f"no playbook matches this breach; a human must act{kept}"
+            )
+            ending: Ending = (IncidentPhase.FAILED, f"no playbook matches; a human must act{kept}")
         else:
             ending = await self._drive(playbook, auditor)
         finish(live, *ending)
@@ -306,12 +309,12 @@ class IncidentWorkflow:
         live.effect_retry = first_change.FIRST_TRY
         return await PlaybookRun(live, playbook, self._desk).first_effect()
 
-    def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
+    async def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
         """The key's workflow made the first change: take it as the outcome of its step, or,
         when this run decided otherwise, as an effect in place."""
         chosen = playbook.name if playbook else ""
         if first_change.unused(first, self._state.severity, len(self._live.signals), chosen):
-            first_change.adopt(self._state, first, self._auditor.record)
+            await first_change.take_over(self._live, first)
         else:
             self._live.first = first
 
@@ -339,7 +342,7 @@ class IncidentWorkflow:
                 self._start(playbook)
                 outcome = await PlaybookRun(live, playbook, self._desk).execute()
                 if live.first is not None:  # stopped before the step the key's workflow ran
-                    first_change.adopt(self._state, live.first, self._auditor.record)
+                    await first_change.take_over(live, live.first)
                     live.first = None
             if live.abort is not None:
                 live.begin_ending()

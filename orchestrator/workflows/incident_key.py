@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         Occurrence,
         OccurrenceEnded,
     )
-    from orchestrator.workflows.patches import patched
+    from orchestrator.workflows.patches import deciding_ahead, patched
     from orchestrator.workflows.types import (
         INCIDENT_KEY_WORKFLOW,
         QUERY_KEY,
@@ -284,7 +284,9 @@ class IncidentKeyWorkflow:
             continue_after=inp.continue_after,
         )
         if self._first_change:
-            first = await IncidentWorkflow(child).first_change()
+            with deciding_ahead():
+                opening = IncidentWorkflow(child)
+            first = await opening.first_change()
             child = child.model_copy(update={"first": first}) if first else child
         self._child = await workflow.start_child_workflow(
             IncidentWorkflow.run,

@@ -147,6 +147,14 @@ class Live:
     def interrupted(self) -> bool:
         return self.abort is not None or self.replan is not None
 
+    def effect_budget(self, start_to_close: timedelta) -> timedelta:
+        """A step's effect activity's schedule-to-close: every attempt its retries allow; a first
+        change tried once by the key's workflow may also wait as long again for a free slot, so
+        a busy worker does not time it out before it starts."""
+        if self.effect_retry is EFFECT_RETRY:
+            return budget(start_to_close, EFFECT_RETRY)
+        return budget(start_to_close, self.effect_retry) + start_to_close
+
     def key(self, *parts: str) -> str:
         """An idempotency key unique to this occurrence: never the run id, so a retry, a replay
         or a ``temporal workflow reset`` finds the effect it made and does not make it again.

@@ -99,9 +99,10 @@ class PlaybookRun:
             except StepFailed as exc:
                 failed = (exc.detail, None)
             except ActivityError as exc:
-                if not first_change.final(exc):
-                    return None  # the occurrence tries again, with its retries
-                failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
+                if not first_change.final(exc):  # it may have landed: the occurrence finds out
+                    failed = (describe(exc), first_change.ATTEMPTED)
+                else:
+                    failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
             assert live.severity is not None
             return first_change.made(
                 self._playbook,
@@ -116,15 +117,16 @@ class PlaybookRun:
             )
         return None
 
-    def _taken(self, step: Step, args: BaseModel) -> FirstEffect | None:
-        """The key's workflow's first change, when it is this step's outcome (taken once)."""
+    async def _taken(self, step: Step, args: BaseModel) -> FirstEffect | None:
+        """The key's workflow's first change, when it is this step's outcome (taken once; an
+        attempt whose outcome is unknown is not: the step runs, and finds what it made)."""
         first = self._live.first
         if first is None or first.step_id != step.id:
             return None
         self._live.first = None
         if first_change.is_for(first, self._playbook.name, step, args):
-            return first
-        first_change.adopt(self._live.state, first, self._live.auditor.record)
+            return None if first.status == "attempted" else first
+        await first_change.take_over(self._live, first)
         return None
 
     async def _step(
@@ -211,7 +213,7 @@ class PlaybookRun:
         # write beside it either (every exit below opens it: nothing recorded is left unwritten).
         if not live.audit_after_effect:
             live.auditor.open()
-        taken = self._taken(step, verdict.args)
+        taken = await self._taken(step, verdict.args)
         while True:
             try:
                 if taken is not None:

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Step
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import StepFailed, StepOutcome, budget
+    from orchestrator.workflows.step_types import StepFailed, StepOutcome
     from orchestrator.workflows.steps_ops import OpsSteps
     from orchestrator.workflows.types import IncidentPhase
 
@@ -133,8 +133,8 @@ class StepRunner:
             change,
             result_type=FlagChangeResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
-            schedule_to_close_timeout=budget(
-                timedelta(seconds=step.timeout_seconds), self._live.effect_retry
+            schedule_to_close_timeout=self._live.effect_budget(
+                timedelta(seconds=step.timeout_seconds)
             ),
             retry_policy=self._live.effect_retry,
         )
@@ -178,8 +178,8 @@ class StepRunner:
             check,
             result_type=VerifyFlagResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
-            schedule_to_close_timeout=budget(
-                timedelta(seconds=step.timeout_seconds), self._live.effect_retry
+            schedule_to_close_timeout=self._live.effect_budget(
+                timedelta(seconds=step.timeout_seconds)
             ),
             retry_policy=self._live.effect_retry,
         )

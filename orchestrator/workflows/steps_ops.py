@@ -81,7 +81,7 @@ class OpsSteps:
             ),
             result_type=PinResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, self._live.effect_retry),
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
             retry_policy=self._live.effect_retry,
         )
         data = result.model_dump(mode="json")
@@ -115,7 +115,7 @@ class OpsSteps:
             ),
             result_type=ScaleResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, self._live.effect_retry),
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
             retry_policy=self._live.effect_retry,
         )
         data = result.model_dump(mode="json")
@@ -153,7 +153,7 @@ class OpsSteps:
             FreezeInput(request=request, holder=self._live.holder(step)),
             result_type=FreezeResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, self._live.effect_retry),
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
             retry_policy=self._live.effect_retry,
         )
         data = {
@@ -208,7 +208,7 @@ class OpsSteps:
             ReviewInput(draft=draft),
             result_type=ReviewResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, self._live.effect_retry),
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
             retry_policy=self._live.effect_retry,
         )
         ticket = result.ticket

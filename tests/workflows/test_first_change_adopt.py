@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from orchestrator.audit.model import AuditKind
 from orchestrator.domain.policy_effects import Undo
-from orchestrator.workflows import first
+from orchestrator.workflows import first, patches
 from orchestrator.workflows.types import FirstEffect, IncidentState
 
 MADE = FirstEffect(
@@ -61,3 +63,29 @@ def test_an_adopted_change_is_an_effect_in_place_with_its_undo_and_audited() -> 
     assert kind is AuditKind.EFFECT_APPLIED
     assert "made as the occurrence opened" in summary
     assert data["step"] == "route-segment-to-humans"
+
+
+def test_an_attempt_with_no_known_outcome_is_not_taken_as_done() -> None:
+    """A first change the key tried once that timed out (it may have landed) is handed over as
+    attempted: never an effect in place by itself (the occurrence runs the step, or settles it
+    by running it again with its retries)."""
+    attempted = MADE.model_copy(
+        update={"status": "attempted", "kind": AuditKind.NOTE, "summary": "timed out"}
+    )
+    state = IncidentState(incident_id="inc", service="support-assistant", slo="language-gap")
+    recorded: list[tuple[Any, ...]] = []
+    first.adopt(state, attempted, lambda *a: recorded.append(a))
+    assert state.effects == [] and state.steps == []
+    [(kind, summary, _)] = recorded
+    assert kind is AuditKind.NOTE and "outcome unknown" in summary
+
+
+def test_deciding_ahead_never_asks_the_sdk_for_a_patch() -> None:
+    """The key's workflow builds the occurrence it is about to start mid-run: no patch may be
+    asked of the SDK then (a marker there would be met elsewhere on replay). Outside a workflow
+    the SDK's call would raise; here the rolled-up changes are in and any other is not."""
+    with patches.deciding_ahead():
+        assert patches.patched("held-changes")
+        assert not patches.patched("a-change-made-after-the-rollup")
+    with pytest.raises(Exception, match=r"[Ww]orkflow"):
+        patches.patched("held-changes")
