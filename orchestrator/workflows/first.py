@@ -138,7 +138,7 @@ def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
     decided otherwise: its plan skips the same change and the incident undoes it at the end.
     ``record`` is the auditor's ``record``. A change that failed is only noted."""
     if first.status in ("failed", "attempted"):
-        how = "failed" if first.status == "failed" else "was tried, outcome unknown,"
+        how = "failed" if first.status == "failed" else "was tried (outcome unknown: check it)"
         record(
             AuditKind.NOTE,
             f"{first.step_id} (playbook {first.playbook}) {how} as the occurrence opened:"
@@ -180,10 +180,12 @@ def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
 
 async def take_over(live: Live, first: FirstEffect) -> None:
     """Make the key's change this run's effect in place (it decided otherwise, or stopped before
-    that step). An attempt whose outcome is unknown is settled first: the same step of the same
-    playbook runs again with every retry (its idempotency keys find what the attempt made), so
-    what is in place is known, recorded, and undone at the end."""
-    if first.status == "attempted":
+    that step). An attempt whose outcome is unknown is settled first while the breach still
+    fires and nobody aborted: the same step of the same playbook runs again with every retry
+    (its idempotency keys find what the attempt made), so what is in place is known, recorded,
+    and undone at the end. Resolved or aborted, nothing starts: the attempt is noted for a
+    person (a resolved breach never starts a destructive change)."""
+    if first.status == "attempted" and live.firing and live.abort is None:
         first = await _settled(live, first)
     adopt(live.state, first, live.auditor.record)
 

@@ -77,7 +77,7 @@ def test_an_attempt_with_no_known_outcome_is_not_taken_as_done() -> None:
     first.adopt(state, attempted, lambda *a: recorded.append(a))
     assert state.effects == [] and state.steps == []
     [(kind, summary, _)] = recorded
-    assert kind is AuditKind.NOTE and "outcome unknown" in summary
+    assert kind is AuditKind.NOTE and "outcome unknown: check it" in summary
 
 
 def test_deciding_ahead_never_asks_the_sdk_for_a_patch() -> None:
