@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.errors import INCIDENT_FINISHED_ERROR_TYPE
     from orchestrator.workflows import continuing
+    from orchestrator.workflows import first as first_change
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_LAUNCH,
         AbortRequest,
         ControlAck,
+        FirstEffect,
         IncidentInput,
         IncidentPhase,
         IncidentState,
@@ -263,6 +265,24 @@ class IncidentWorkflow:
             finish(live, IncidentPhase.CLOSED, "resolved before any action; nothing to do")
             await auditor
             return self._state
+        playbook = self._decide(trigger)
+        if inp.first is not None:
+            await self._take_first(inp.first, playbook)
+        if playbook is None:  # (what the key's workflow changed first stays, and is named)
+            kept = first_change.in_place(self._state)
+            await live.page(
+                "no-playbook", f"no playbook matches this breach; a human must act{kept}"
+            )
+            ending: Ending = (IncidentPhase.FAILED, f"no playbook matches; a human must act{kept}")
+        else:
+            ending = await self._drive(playbook, auditor)
+        finish(live, *ending)
+        await auditor
+        return await self._ended()
+
+    def _decide(self, trigger: BreachSignal) -> Playbook | None:
+        """Severity, launcher and playbook from the signals taken so far (recorded)."""
+        inp, live = self._inp, self._live
         trigger, assessment = self._worst_so_far(trigger)
         live.trigger = trigger
         self._set_severity(assessment)
@@ -274,14 +294,29 @@ class IncidentWorkflow:
         library = PlaybookLibrary(playbooks=inp.candidates)
         playbook = choose_playbook(library, inp.service, inp.slo, trigger, assessment.severity)
         record_decisions(self._auditor, trigger, assessment, playbook)
+        return playbook
+
+    async def first_change(self) -> FirstEffect | None:
+        """Run by the key's workflow on the occurrence it is about to start (never started
+        itself): decide as its run will, and make the first mitigating change (:mod:`.first`).
+        What this object records is dropped; the occurrence records it all again."""
+        live = self._live
+        if not live.signals or live.signals[0].status is not SignalStatus.FIRING:
+            return None
+        playbook = self._decide(live.signals[0])
         if playbook is None:
-            await live.page("no-playbook", "no playbook matches this breach; a human must act")
-            ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
+            return None
+        live.effect_retry = first_change.FIRST_TRY
+        return await PlaybookRun(live, playbook, self._desk).first_effect()
+
+    async def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
+        """The key's workflow made the first change: take it as the outcome of its step, or,
+        when this run decided otherwise, as an effect in place."""
+        chosen = playbook.name if playbook else ""
+        if first_change.unused(first, self._state.severity, len(self._live.signals), chosen):
+            await first_change.take_over(self._live, first)
         else:
-            ending = await self._drive(playbook, auditor)
-        finish(live, *ending)
-        await auditor
-        return await self._ended()
+            self._live.first = first
 
     def _worst_so_far(self, first: BreachSignal) -> tuple[BreachSignal, SeverityAssessment]:
         """The signals that arrived before the incident started: the worst one sets the severity
@@ -306,6 +341,9 @@ class IncidentWorkflow:
             else:
                 self._start(playbook)
                 outcome = await PlaybookRun(live, playbook, self._desk).execute()
+                if live.first is not None:  # stopped before the step the key's workflow ran
+                    await first_change.take_over(live, live.first)
+                    live.first = None
             if live.abort is not None:
                 live.begin_ending()
                 return aborted(live)

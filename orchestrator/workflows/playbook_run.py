@@ -24,12 +24,13 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy import ApprovalRule
     from orchestrator.domain.policy_effects import EffectRecord
+    from orchestrator.workflows import first as first_change
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.resolution import hold_down
     from orchestrator.workflows.step_types import StepFailed, StepOutcome, describe, needs_person
-    from orchestrator.workflows.steps import StepRunner
-    from orchestrator.workflows.types import IncidentPhase, StepRecord
+    from orchestrator.workflows.steps import EXECUTORS, StepRunner
+    from orchestrator.workflows.types import FirstEffect, IncidentPhase, StepRecord
 
 
 PERSON_WAIT_SECONDS = 15 * 60
@@ -65,6 +66,68 @@ class PlaybookRun:
             if outcome is not None:
                 return outcome
         return RunOutcome("completed")
+
+    async def first_effect(self) -> FirstEffect | None:
+        """For the key's workflow, before it starts the occurrence (:mod:`.first`): the first
+        step that would run, if it is a mitigating change the gate lets run at once (after the
+        safety ledger, if it asks), carried out with one attempt. None when that step waits for
+        something, is refused or fails, or there is no such step: the occurrence runs it."""
+        live = self._live
+        results: dict[str, Any] = {}
+        for step in self._playbook.steps:
+            prepared = prepare(step, live.context(results))
+            facts = self._facts()
+            verdict = gate(self._playbook, prepared, facts)
+            if verdict.kind == "skip" and verdict.done is None:
+                continue
+            if EXECUTORS[step.action].undo_activity is None or verdict.kind not in {
+                "run",
+                "authorize",
+            }:
+                return None
+            auth = None
+            if verdict.kind == "authorize":
+                key = live.key(self._playbook.name, step.id)
+                auth = await live.authorize(step.action, key, automated=verdict.automated)
+                verdict = gate(self._playbook, prepared, facts.answered(authorization=auth))
+            if verdict.kind != "run" or verdict.args is None:
+                return None
+            failed: tuple[str, str | None] | None = None
+            outcome = None
+            try:
+                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
+            except StepFailed as exc:
+                failed = (exc.detail, None)
+            except ActivityError as exc:
+                if not first_change.final(exc):  # it may have landed: the occurrence finds out
+                    failed = (describe(exc), first_change.ATTEMPTED)
+                else:
+                    failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
+            assert live.severity is not None
+            return first_change.made(
+                self._playbook,
+                step,
+                verdict.args,
+                signals=len(live.signals),
+                severity=live.severity.value,
+                authorization=auth,
+                effect_key=verdict.effect_key,
+                outcome=outcome,
+                failed=failed,
+            )
+        return None
+
+    async def _taken(self, step: Step, args: BaseModel) -> FirstEffect | None:
+        """The key's workflow's first change, when it is this step's outcome (taken once; an
+        attempt whose outcome is unknown is not: the step runs, and finds what it made)."""
+        first = self._live.first
+        if first is None or first.step_id != step.id:
+            return None
+        self._live.first = None
+        if first_change.is_for(first, self._playbook.name, step, args):
+            return None if first.status == "attempted" else first
+        await first_change.take_over(self._live, first)
+        return None
 
     async def _step(
         self, step: Step, record: StepRecord, results: dict[str, Any]
@@ -125,6 +188,13 @@ class PlaybookRun:
                 return None
             answer = ApprovalAnswer(approval.outcome, by=approval.by, detail=approval.detail)
             return facts.answered(approval=answer)
+        first = live.first
+        if (
+            first is not None
+            and first.authorization is not None
+            and first_change.is_for(first, self._playbook.name, step, verdict.args)
+        ):
+            return facts.answered(authorization=first.authorization)
         auth = await live.authorize(
             step.action, live.key(self._playbook.name, step.id), automated=verdict.automated
         )
@@ -143,20 +213,28 @@ class PlaybookRun:
         # write beside it either (every exit below opens it: nothing recorded is left unwritten).
         if not live.audit_after_effect:
             live.auditor.open()
+        taken = await self._taken(step, verdict.args)
         while True:
             try:
-                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
+                if taken is not None:
+                    first, taken = taken, None
+                    outcome = first_change.outcome(first)  # or its failure, raised
+                else:
+                    outcome = await self._runner.run(step, verdict.args, self._playbook.name)
                 break
+            except first_change.FailedFirst as exc:
+                detail, asked = exc.detail, exc.asked
             except StepFailed as exc:
                 return self._fail(record, exc.detail)
             except ActivityError as exc:
+                detail = describe(exc)
                 asked = needs_person(exc) if live.provider_waits else None
-                if asked is None:
-                    return self._fail(record, describe(exc))
-                answer = await self._ask_person(step, verdict, record, asked)
-                if answer != "retry":
-                    return answer  # failed, interrupted, or skipped (None: the run goes on)
-                live.set_phase(IncidentPhase.MITIGATING)
+            if asked is None:
+                return self._fail(record, detail)
+            answer = await self._ask_person(step, verdict, record, asked)
+            if answer != "retry":
+                return answer  # failed, interrupted, or skipped (None: the run goes on)
+            live.set_phase(IncidentPhase.MITIGATING)
         live.auditor.open()
         results[step.id] = outcome.result
         self._end(record, outcome)
