@@ -19,6 +19,7 @@ place, so the new plan skips it if it makes the same change and the incident und
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -58,6 +59,7 @@ def made(
     effect_key: str | None,
     outcome: StepOutcome | None,
     failed: tuple[str, str | None] | None = None,
+    decided_at: datetime | None = None,
 ) -> FirstEffect:
     """What the key's workflow hands the occurrence: the step's outcome, or how it failed (the
     failure's words, and what the provider asks of a person, if it asks)."""
@@ -72,6 +74,8 @@ def made(
         "effect_key": effect_key,
         "temporary": step.temporary,
         "compensate": step.compensate,
+        "decided_at": decided_at,
+        "made_at": workflow.now(),
     }
     if outcome is None:
         detail, asked = failed or ("no outcome", None)
@@ -136,7 +140,8 @@ def outcome(first: FirstEffect) -> StepOutcome:
 def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
     """Record the change the key's workflow made as an effect in place, for an occurrence that
     decided otherwise: its plan skips the same change and the incident undoes it at the end.
-    ``record`` is the auditor's ``record``. A change that failed is only noted."""
+    ``record`` is the auditor's ``record`` (dated by the caller). A change that failed is only
+    noted."""
     if first.status in ("failed", "attempted"):
         how = "failed" if first.status == "failed" else "was tried (outcome unknown: check it)"
         record(
@@ -187,7 +192,8 @@ async def take_over(live: Live, first: FirstEffect) -> None:
     person (a resolved breach never starts a destructive change)."""
     if first.status == "attempted" and live.firing and live.abort is None:
         first = await _settled(live, first)
-    adopt(live.state, first, live.auditor.record)
+    with live.auditor.dated(first.made_at):
+        adopt(live.state, first, live.auditor.record)
 
 
 async def _settled(live: Live, first: FirstEffect) -> FirstEffect:
@@ -213,6 +219,7 @@ async def _settled(live: Live, first: FirstEffect) -> FirstEffect:
         effect_key=first.effect_key,
         outcome=outcome,
         failed=failed,
+        decided_at=first.decided_at,
     )
 
 

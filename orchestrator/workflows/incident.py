@@ -97,8 +97,12 @@ class IncidentWorkflow:
         """The alerts firing now: one resolving does not clear the others."""
         if carried:
             continuing.restore(self._live, carried)
-        for signal in inp.initial:
-            self._take(signal)
+        self._decided_at = inp.first.decided_at if inp.first else None
+        """When the key's workflow took the initial signals and decided (it made the first
+        change): what is recorded of that is dated then."""
+        with self._auditor.dated(self._decided_at):
+            for signal in inp.initial:
+                self._take(signal)
 
     # -- signals, updates and queries ------------------------------------------------------------
 
@@ -258,14 +262,15 @@ class IncidentWorkflow:
             finish(live, *await self._drive(inp.carried.playbook, auditor, resume=True))
             await auditor
             return await self._ended()
-        self._state.opened_at = workflow.now()
+        self._state.opened_at = self._decided_at or workflow.now()
         await workflow.wait_condition(lambda: bool(live.signals))
         trigger = live.signals[0]
         if trigger.status is SignalStatus.RESOLVED:
             finish(live, IncidentPhase.CLOSED, "resolved before any action; nothing to do")
             await auditor
             return self._state
-        playbook = self._decide(trigger)
+        with self._auditor.dated(self._decided_at):
+            playbook = self._decide(trigger)
         if inp.first is not None:
             await self._take_first(inp.first, playbook)
         if playbook is None:  # (what the key's workflow changed first stays, and is named)

@@ -10,6 +10,7 @@ interrupted (abort, escalation, a person's launch), and never repeats what it di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -73,6 +74,7 @@ class PlaybookRun:
         safety ledger, if it asks), carried out with one attempt. None when that step waits for
         something, is refused or fails, or there is no such step: the occurrence runs it."""
         live = self._live
+        decided_at = workflow.now()
         results: dict[str, Any] = {}
         for step in self._playbook.steps:
             prepared = prepare(step, live.context(results))
@@ -114,6 +116,7 @@ class PlaybookRun:
                 effect_key=verdict.effect_key,
                 outcome=outcome,
                 failed=failed,
+                decided_at=decided_at,
             )
         return None
 
@@ -214,10 +217,12 @@ class PlaybookRun:
         if not live.audit_after_effect:
             live.auditor.open()
         taken = await self._taken(step, verdict.args)
+        made_at: datetime | None = None
         while True:
             try:
                 if taken is not None:
                     first, taken = taken, None
+                    made_at = first.made_at  # recorded when the key's workflow made it
                     outcome = first_change.outcome(first)  # or its failure, raised
                 else:
                     outcome = await self._runner.run(step, verdict.args, self._playbook.name)
@@ -237,7 +242,8 @@ class PlaybookRun:
             live.set_phase(IncidentPhase.MITIGATING)
         live.auditor.open()
         results[step.id] = outcome.result
-        self._end(record, outcome)
+        with live.auditor.dated(made_at):
+            self._end(record, outcome)
         if outcome.verified:
             live.auditor.record(
                 AuditKind.VERIFICATION_PASSED,

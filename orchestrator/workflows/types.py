@@ -126,6 +126,10 @@ class FirstEffect(BaseModel):
     verified: str | None = None
     asked: str | None = None
     """A failed change: what the provider asks of a person (the step waits for one)."""
+    decided_at: datetime | None = None
+    """When the key's workflow took the signal and decided (the occurrence's opening)."""
+    made_at: datetime | None = None
+    """When the step's attempt ended in the key's workflow (the change's time)."""
 
 
 class StepRecord(BaseModel):
