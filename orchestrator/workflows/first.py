@@ -5,16 +5,20 @@ child workflow, whose start and first task are two engine round trips more befor
 Since ``first-change-in-key`` the key's workflow decides as the occurrence will (the same code:
 :meth:`IncidentWorkflow.first_change`, on the same input) and carries out the playbook's first
 mitigating step itself, in the task that took the signal: the step gate (the safety ledger as a
-local activity) and the step's one activity, tried once. Then it starts the occurrence with the
-outcome (:class:`~orchestrator.workflows.types.FirstEffect`), which records that step as its own:
-same audit events, same effect record and undo, no second activity.
+local activity) and the step's one activity, tried once, with the occurrence's own idempotency
+keys and holder. Then it starts the occurrence, telling it what it did
+(:class:`~orchestrator.workflows.types.FirstEffect`).
 
+The occurrence runs its playbook as it always has: its first step asks the ledger (which answers
+"authorized before") and runs its activity, which finds the change in place by its keys and
+returns the same outcome (and undo) without writing again. What the key did never changes which
+commands the occurrence issues; it only adds records: the occurrence's opening is dated when the
+key decided, and a note says when and by whom the change was made. When the occurrence decides
+otherwise (a signal reached it before its first task) or stops before that step, it records the
+key's change as an effect in place, so no plan repeats it and the incident undoes it at the end;
+an attempt of unknown outcome is settled first by running that step (while the breach fires).
 What the key's workflow does not do: wait (an approval, a hold-down, a person the provider asks
-for), page, retry. When the first mitigating step needs any of that, or its one attempt fails,
-the occurrence runs the step itself, as before (every effect is idempotent by its key, so an
-attempt that did land is found in place). When the occurrence decides differently (a signal
-arrived before it started and raised the severity), it records the change made as an effect in
-place, so the new plan skips it if it makes the same change and the incident undoes it at the end.
+for), page, retry: all that stays with the occurrence.
 """
 
 from __future__ import annotations
@@ -108,35 +112,6 @@ def final(exc: ActivityError) -> bool:
     return cause.non_retryable or cause.type in (EFFECT_RETRY.non_retryable_error_types or ())
 
 
-class FailedFirst(Exception):  # noqa: N818 - reads as what happened
-    """The first change failed in the key's workflow the way the step's own attempts would."""
-
-    def __init__(self, detail: str, asked: str | None) -> None:
-        self.detail = detail
-        self.asked = asked
-        super().__init__(detail)
-
-
-def is_for(first: FirstEffect, playbook: str, step: Step, args: Any) -> bool:
-    """Whether ``first`` is the outcome of this step with these arguments."""
-    return (
-        first.playbook == playbook
-        and first.step_id == step.id
-        and first.action == step.action
-        and isinstance(args, BaseModel)
-        and first.args == args.model_dump(mode="json")
-    )
-
-
-def outcome(first: FirstEffect) -> StepOutcome:
-    """The step's outcome; :class:`FailedFirst` when the change failed."""
-    if first.status == "failed":
-        raise FailedFirst(first.summary, first.asked)
-    return StepOutcome(
-        first.status, first.kind, first.summary, dict(first.result), first.undo, first.verified
-    )
-
-
 def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:
     """Record the change the key's workflow made as an effect in place, for an occurrence that
     decided otherwise: its plan skips the same change and the incident undoes it at the end.
@@ -223,6 +198,44 @@ async def _settled(live: Live, first: FirstEffect) -> FirstEffect:
     )
 
 
+def outcome(first: FirstEffect, found: StepOutcome) -> StepOutcome:
+    """The outcome of a step whose change the key's workflow made, for the occurrence whose own
+    attempt (``found``) found it in place: what the key's attempt changed and how to undo it."""
+    return StepOutcome(
+        first.status,
+        first.kind,
+        first.summary,
+        dict(first.result),
+        first.undo or found.undo,
+        first.verified or found.verified,
+    )
+
+
+def handled_here(state: IncidentState, first: FirstEffect) -> bool:
+    """Whether this run's own step took up what the key's workflow did: a failure, by reaching
+    that step (it took the failure as its own); a change made or maybe made, by having it as an
+    effect (the step ran and found it in place)."""
+    if first.status == "failed":
+        return any(s.id == first.step_id and s.status != "running" for s in state.steps)
+    if first.effect_key is not None:
+        return any(e.key == first.effect_key for e in state.effects)
+    return any(s.id == first.step_id and s.status == "done" for s in state.steps)
+
+
+def note(first: FirstEffect, record: Any) -> None:
+    """Say in the occurrence's audit what its key's workflow did before it started (``record``
+    is the auditor's, dated by the caller): its own step, next, finds the change in place."""
+    how = {"failed": "failed", "attempted": "was tried (outcome unknown)"}.get(
+        first.status, "was made"
+    )
+    record(
+        AuditKind.NOTE,
+        f"{first.step_id} (playbook {first.playbook}) {how} by the key's workflow as the breach"
+        f" arrived: {first.summary}; the step runs here with the same keys",
+        {"step": first.step_id, "action": first.action, "by": "key", "status": first.status},
+    )
+
+
 def in_place(state: IncidentState) -> str:
     """``; left in place: ...`` for the effects not undone (an occurrence that found no playbook
     after its key made the first change), else ``""``."""
@@ -231,8 +244,8 @@ def in_place(state: IncidentState) -> str:
 
 
 def unused(first: FirstEffect | None, severity: str | None, signals: int, chosen: str) -> bool:
-    """The occurrence did not decide as the key's workflow did (its input differs): the first
-    change is adopted as an effect in place instead of taken as its step's outcome."""
+    """The occurrence did not decide as the key's workflow did (a signal reached it before its
+    first task): the first change is adopted as an effect in place."""
     if first is None:
         return False
     return first.severity != severity or first.signals != signals or first.playbook != chosen

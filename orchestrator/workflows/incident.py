@@ -315,13 +315,15 @@ class IncidentWorkflow:
         return await PlaybookRun(live, playbook, self._desk).first_effect()
 
     async def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
-        """The key's workflow made the first change: take it as the outcome of its step, or,
-        when this run decided otherwise, as an effect in place."""
+        """The key's workflow made the first change: noted, and this run's step makes it again
+        (finding it in place); when this run decided otherwise, adopted as an effect in place."""
         chosen = playbook.name if playbook else ""
         if first_change.unused(first, self._state.severity, len(self._live.signals), chosen):
             await first_change.take_over(self._live, first)
-        else:
-            self._live.first = first
+            return
+        with self._auditor.dated(first.made_at):
+            first_change.note(first, self._auditor.record)
+        self._live.first = first
 
     def _worst_so_far(self, first: BreachSignal) -> tuple[BreachSignal, SeverityAssessment]:
         """The signals that arrived before the incident started: the worst one sets the severity
@@ -346,9 +348,9 @@ class IncidentWorkflow:
             else:
                 self._start(playbook)
                 outcome = await PlaybookRun(live, playbook, self._desk).execute()
-                if live.first is not None:  # stopped before the step the key's workflow ran
-                    await first_change.take_over(live, live.first)
-                    live.first = None
+                first, live.first = live.first, None
+                if first is not None and not first_change.handled_here(self._state, first):
+                    await first_change.take_over(live, first)  # it stopped before that step
             if live.abort is not None:
                 live.begin_ending()
                 return aborted(live)

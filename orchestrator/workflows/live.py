@@ -133,8 +133,8 @@ class Live:
         """How a step's effect activity is retried (the key's workflow tries a first change once:
         :mod:`.first`)."""
         self.first: FirstEffect | None = None
-        """The first change the key's workflow made, while this run has yet to take it as the
-        outcome of its step (:mod:`.first`)."""
+        """The first change the key's workflow made, while this run has yet to make that step
+        itself (:mod:`.first`)."""
 
     @property
     def firing(self) -> bool:

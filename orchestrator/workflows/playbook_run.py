@@ -71,8 +71,8 @@ class PlaybookRun:
     async def first_effect(self) -> FirstEffect | None:
         """For the key's workflow, before it starts the occurrence (:mod:`.first`): the first
         step that would run, if it is a mitigating change the gate lets run at once (after the
-        safety ledger, if it asks), carried out with one attempt. None when that step waits for
-        something, is refused or fails, or there is no such step: the occurrence runs it."""
+        safety ledger, if it asks), carried out with one attempt, and how that went. None when
+        that step waits for something or is refused, or there is no such step."""
         live = self._live
         decided_at = workflow.now()
         results: dict[str, Any] = {}
@@ -120,17 +120,27 @@ class PlaybookRun:
             )
         return None
 
-    async def _taken(self, step: Step, args: BaseModel) -> FirstEffect | None:
-        """The key's workflow's first change, when it is this step's outcome (taken once; an
-        attempt whose outcome is unknown is not: the step runs, and finds what it made)."""
+    def _failed_by_key(self, step: Step) -> tuple[str, str | None] | None:
+        """How the key's workflow's one attempt at this step failed, when it failed the way
+        this run's attempts would too (a refusal, a provider asking for a person): this run
+        takes that failure as its first attempt's, and does not ask the provider again."""
         first = self._live.first
-        if first is None or first.step_id != step.id:
+        if first is None or first.status != "failed":
             return None
-        self._live.first = None
-        if first_change.is_for(first, self._playbook.name, step, args):
-            return None if first.status == "attempted" else first
-        await first_change.take_over(self._live, first)
-        return None
+        if (first.playbook, first.step_id) != (self._playbook.name, step.id):
+            return None
+        return first.summary, first.asked
+
+    def _made_by_key(self, step: Step, found: StepOutcome) -> tuple[StepOutcome, datetime | None]:
+        """The step's outcome and when it was made: when the key's workflow made this step's
+        change (this run's attempt found it in place), the change as the key made it (what was
+        there before, what it wrote), made then (:mod:`.first`); else this run's, now."""
+        first = self._live.first
+        if first is None or first.status != "done" or found.status != "done":
+            return found, None
+        if (first.playbook, first.step_id) != (self._playbook.name, step.id):
+            return found, None
+        return first_change.outcome(first, found), first.made_at
 
     async def _step(
         self, step: Step, record: StepRecord, results: dict[str, Any]
@@ -191,13 +201,6 @@ class PlaybookRun:
                 return None
             answer = ApprovalAnswer(approval.outcome, by=approval.by, detail=approval.detail)
             return facts.answered(approval=answer)
-        first = live.first
-        if (
-            first is not None
-            and first.authorization is not None
-            and first_change.is_for(first, self._playbook.name, step, verdict.args)
-        ):
-            return facts.answered(authorization=first.authorization)
         auth = await live.authorize(
             step.action, live.key(self._playbook.name, step.id), automated=verdict.automated
         )
@@ -216,19 +219,13 @@ class PlaybookRun:
         # write beside it either (every exit below opens it: nothing recorded is left unwritten).
         if not live.audit_after_effect:
             live.auditor.open()
-        taken = await self._taken(step, verdict.args)
-        made_at: datetime | None = None
+        failed_by_key = self._failed_by_key(step)
         while True:
             try:
-                if taken is not None:
-                    first, taken = taken, None
-                    made_at = first.made_at  # recorded when the key's workflow made it
-                    outcome = first_change.outcome(first)  # or its failure, raised
-                else:
+                if failed_by_key is None:
                     outcome = await self._runner.run(step, verdict.args, self._playbook.name)
-                break
-            except first_change.FailedFirst as exc:
-                detail, asked = exc.detail, exc.asked
+                    break
+                (detail, asked), failed_by_key = failed_by_key, None
             except StepFailed as exc:
                 return self._fail(record, exc.detail)
             except ActivityError as exc:
@@ -241,6 +238,7 @@ class PlaybookRun:
                 return answer  # failed, interrupted, or skipped (None: the run goes on)
             live.set_phase(IncidentPhase.MITIGATING)
         live.auditor.open()
+        outcome, made_at = self._made_by_key(step, outcome)
         results[step.id] = outcome.result
         with live.auditor.dated(made_at):
             self._end(record, outcome)

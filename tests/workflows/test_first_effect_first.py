@@ -2,8 +2,9 @@
 
 What the people affected wait for is the first change. The key's workflow makes it in the task
 that took the signal, before it starts the occurrence (no child start, no second workflow task in
-front of it); the occurrence records it as its own step, and the decisions before it (signal
-received, severity, playbook) are written after it, all of them (issue 15).
+front of it). The occurrence then runs its playbook as it always has: its step finds the change in
+place by its keys and writes nothing, and its records are dated when the key decided and made
+the change (issue 15).
 """
 
 from __future__ import annotations
@@ -60,15 +61,31 @@ async def test_the_first_change_is_made_by_the_task_the_signal_reaches(harness: 
     started = next(e.event_id for e in key.events if e.event_type == CHILD)
     assert made < started
 
+    # The occurrence's own step ran (its first activity, the audit after it) and found the
+    # change in place: the fake flag store saw one write, and the step's outcome is the key's.
     occurrence = await harness.client.get_workflow_handle(inc).fetch_history()
-    assert not any(name == APPLY_FLAG_CHANGE for _, name, _ in activities(occurrence.events))
+    own = activities(occurrence.events)
+    assert own[0][:2] == ("scheduled", APPLY_FLAG_CHANGE)
+    made_here = next(i for i, (k, name, _) in enumerate(own) if k == "completed")
+    assert own[made_here][1] == APPLY_FLAG_CHANGE
+    assert made_here < next(i for i, (_, name, _) in enumerate(own) if name == RECORD_AUDIT_EVENTS)
+    flag = await harness.runtime.flags.get_flag("support-assistant-answer-mode")
+    assert flag.version == 2  # one write (the key's), from version 1
     step = await harness.step(inc, ROUTE)
     assert step.status == "done"
-    assert step.gate == "run"
     [effect] = [e for e in state.effects if e.step_id == ROUTE]
     assert effect.undo is not None and effect.undo.holding
     assert await harness.applied(inc, ROUTE) == 1
-    kinds = await harness.kinds(inc)
+    # Dated as it happened: opened when the key took the signal, changed when the key's
+    # activity returned (before the occurrence's own step ran).
+    timeline = await harness.timeline(inc)
+    opened = next(e for e in timeline if e.kind is AuditKind.INCIDENT_OPENED)
+    applied = next(e for e in timeline if e.kind is AuditKind.EFFECT_APPLIED)
+    [noted] = [e for e in timeline if e.kind is AuditKind.NOTE and e.data.get("by") == "key"]
+    assert noted.data["step"] == ROUTE and noted.data["status"] == "done"
+    assert opened.at < applied.at == noted.at
+    assert state.opened_at == opened.at
+    kinds = [e.kind for e in timeline]
     for kind in (
         AuditKind.SIGNAL_RECEIVED,
         AuditKind.INCIDENT_OPENED,
