@@ -130,11 +130,16 @@ class ApprovalDesk:
             + f"; {rule.on_timeout} after {rule.timeout_seconds:g}s",
             pending.model_dump(mode="json"),
         )
+        closed = False
         try:
             return await self._wait(pending, rule, step, playbook, destructive, hold_down_seconds)
+        except GeneratorExit:
+            closed = True  # see the module doc of .live: a closed coroutine issues nothing
+            raise
         finally:
-            live.state.pending_approval = None
-            live.set_phase(IncidentPhase.MITIGATING)
+            if not closed:
+                live.state.pending_approval = None
+                live.set_phase(IncidentPhase.MITIGATING)
 
     def _fast_track(self, pending: PendingApproval) -> Approval | None:
         by = self._live.state.fast_track_by

@@ -3,6 +3,15 @@
 One :class:`Live` per workflow run: the input, the queryable state, the audit trail, the signals,
 the current severity, and what a person asked for (abort, a playbook launch) or a later signal
 caused (escalation). Workflow code only: deterministic, time from ``workflow.now()``.
+
+A coroutine of workflow code that is *closed* (``GeneratorExit``) issues no command. A worker that
+drops a run without evicting it (it stopped with the run cached) leaves the run's coroutines
+suspended; the garbage collector closes them later, in whichever thread collects, and that is
+often one running another workflow's task: a ``finally`` there that sets the phase would upsert
+search attributes into *that* workflow, whose history (or replay) then holds a command its own
+code never issued, a nondeterminism. So every ``finally`` that acts skips the close
+(:meth:`ApprovalDesk.obtain`, :meth:`StepRunner.wait_for_recovery`); a close never happens in a
+run that is live or replaying, so this changes no history.
 """
 
 from __future__ import annotations

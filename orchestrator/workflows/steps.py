@@ -192,10 +192,14 @@ class StepRunner:
         timeout = timedelta(seconds=args.timeout_seconds)
         live.set_phase(IncidentPhase.MONITORING)
         live.auditor.open()
+        closed = False
         try:
             await workflow.wait_condition(
                 lambda: not live.firing or live.interrupted(), timeout=timeout
             )
+        except GeneratorExit:
+            closed = True  # see the module doc of .live: a closed coroutine issues nothing
+            raise
         except TimeoutError:
             missed = f"the SLO did not recover within {timeout}"
             if args.on_timeout == "fail":
@@ -210,7 +214,7 @@ class StepRunner:
                 )
             return StepOutcome("done", AuditKind.NOTE, f"{missed}; continuing")
         finally:
-            if live.state.phase is IncidentPhase.MONITORING:
+            if not closed and live.state.phase is IncidentPhase.MONITORING:
                 live.set_phase(IncidentPhase.MITIGATING)
         if live.interrupted():
             return StepOutcome("done", AuditKind.NOTE, "wait ended: the incident was interrupted")
