@@ -11,7 +11,10 @@ suspended runs come from tests that run before tests/workflows.
 
 Here a probe workflow builds an incident's helpers, drives each waiting coroutine to its wait and
 closes it, as the collector does, and counts the phase upserts its own history holds: the wait's
-own upsert, and nothing from the close.
+own upsert, and nothing from the close. The probe runs on the dev server, not the session's
+time-skipping server: the approval wait schedules its notice activity before it waits, and the
+time-skipping server holds time still for an activity left scheduled by a run that then completed
+(nothing polls the probe's queue again), so every later test's timer would wait in real time.
 """
 
 from __future__ import annotations
@@ -109,16 +112,16 @@ async def probe(env: WorkflowEnvironment, runtime: Runtime, wait: Wait) -> tuple
 
 
 async def test_a_closed_recovery_wait_issues_no_upsert(
-    ts_env: WorkflowEnvironment, runtime: Runtime
+    temporal_env: WorkflowEnvironment, runtime: Runtime
 ) -> None:
-    phase, upserts = await probe(ts_env, runtime, "recovery")
+    phase, upserts = await probe(temporal_env, runtime, "recovery")
     assert upserts == ['"monitoring"']  # the wait's own; before the fix also '"mitigating"'
     assert phase == "monitoring"
 
 
 async def test_a_closed_approval_wait_issues_no_upsert(
-    ts_env: WorkflowEnvironment, runtime: Runtime
+    temporal_env: WorkflowEnvironment, runtime: Runtime
 ) -> None:
-    phase, upserts = await probe(ts_env, runtime, "approval")
+    phase, upserts = await probe(temporal_env, runtime, "approval")
     assert upserts == ['"awaiting-approval"']  # before the fix also '"mitigating"'
     assert phase == "awaiting-approval"
