@@ -6,6 +6,8 @@ and the story as thread replies, the ending broadcast."""
 
 from __future__ import annotations
 
+import asyncio
+
 from orchestrator.config.integrations import PagerDutySettings, SlackSettings
 from orchestrator.config.settings import Settings
 from orchestrator.secrets import Secret
@@ -31,6 +33,15 @@ def chosen(pd: FakePagerDuty, slack: FakeSlack) -> dict[str, object]:
     }
 
 
+async def approval_paged(pd: FakePagerDuty) -> None:
+    """The phase turns to awaiting-approval as the approval's page is scheduled, not once it has
+    landed: wait (in real time, a few seconds at most) for the second alert."""
+    for _ in range(100):
+        if len(pd.incidents) >= 2:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_pages_and_the_thread_follow_the_incident(
     make_harness: HarnessFactory, settings: Settings
 ) -> None:
@@ -41,6 +52,7 @@ async def test_pages_and_the_thread_follow_the_incident(
             assert type(h.runtime.ops.pager).__name__ == "PagerDutyPager"
             inc = await h.submit(breach(SLO, observed=7.4, burn=16.0))  # everyone: SEV1
             await h.until(inc, IncidentPhase.AWAITING_APPROVAL)
+            await approval_paged(pd)
             assert [a.severity for a in pd.incidents] == ["critical", "error"]
             assert all(a.status == "triggered" for a in pd.incidents)
             assert len({a.dedup_key for a in pd.incidents}) == 2
