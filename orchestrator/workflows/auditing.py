@@ -10,8 +10,9 @@ activity writes its event once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -66,6 +67,17 @@ class Auditor:
         self._bounded = patched(PATCH_BOUNDED_AUDIT)
         self._batched = patched(PATCH_BATCHED_AUDIT)
         self._stopping = False
+        self._dated: datetime | None = None
+
+    @contextmanager
+    def dated(self, at: datetime | None) -> Iterator[None]:
+        """Record what happens inside at ``at`` (when it is given) instead of the task's time:
+        an occurrence records what its key's workflow decided and changed for it when it did."""
+        before, self._dated = self._dated, at or self._dated
+        try:
+            yield
+        finally:
+            self._dated = before
 
     def open(self) -> None:
         """Let queued events be written (call right before the first effect, or any wait)."""
@@ -97,7 +109,7 @@ class Auditor:
                 incident_id=self._incident_id,
                 run_id=run_id,
                 kind=kind,
-                at=workflow.now(),
+                at=self._dated or workflow.now(),
                 actor=actor or "orchestrator",
                 service=self._service,
                 slo=self._slo,

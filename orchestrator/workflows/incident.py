@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.errors import INCIDENT_FINISHED_ERROR_TYPE
     from orchestrator.workflows import continuing
+    from orchestrator.workflows import first as first_change
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.auditing import Auditor, record_decisions
     from orchestrator.workflows.endings import Ending, aborted, expired, failed, finish, resolved
@@ -55,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         UPDATE_LAUNCH,
         AbortRequest,
         ControlAck,
+        FirstEffect,
         IncidentInput,
         IncidentPhase,
         IncidentState,
@@ -95,8 +97,12 @@ class IncidentWorkflow:
         """The alerts firing now: one resolving does not clear the others."""
         if carried:
             continuing.restore(self._live, carried)
-        for signal in inp.initial:
-            self._take(signal)
+        self._decided_at = inp.first.decided_at if inp.first else None
+        """When the key's workflow took the initial signals and decided (it made the first
+        change): what is recorded of that is dated then."""
+        with self._auditor.dated(self._decided_at):
+            for signal in inp.initial:
+                self._take(signal)
 
     # -- signals, updates and queries ------------------------------------------------------------
 
@@ -256,13 +262,32 @@ class IncidentWorkflow:
             finish(live, *await self._drive(inp.carried.playbook, auditor, resume=True))
             await auditor
             return await self._ended()
-        self._state.opened_at = workflow.now()
+        self._state.opened_at = self._decided_at or workflow.now()
         await workflow.wait_condition(lambda: bool(live.signals))
         trigger = live.signals[0]
         if trigger.status is SignalStatus.RESOLVED:
             finish(live, IncidentPhase.CLOSED, "resolved before any action; nothing to do")
             await auditor
             return self._state
+        with self._auditor.dated(self._decided_at):
+            playbook = self._decide(trigger)
+        if inp.first is not None:
+            await self._take_first(inp.first, playbook)
+        if playbook is None:  # (what the key's workflow changed first stays, and is named)
+            kept = first_change.in_place(self._state)
+            await live.page(
+                "no-playbook", f"no playbook matches this breach; a human must act{kept}"
+            )
+            ending: Ending = (IncidentPhase.FAILED, f"no playbook matches; a human must act{kept}")
+        else:
+            ending = await self._drive(playbook, auditor)
+        finish(live, *ending)
+        await auditor
+        return await self._ended()
+
+    def _decide(self, trigger: BreachSignal) -> Playbook | None:
+        """Severity, launcher and playbook from the signals taken so far (recorded)."""
+        inp, live = self._inp, self._live
         trigger, assessment = self._worst_so_far(trigger)
         live.trigger = trigger
         self._set_severity(assessment)
@@ -274,14 +299,31 @@ class IncidentWorkflow:
         library = PlaybookLibrary(playbooks=inp.candidates)
         playbook = choose_playbook(library, inp.service, inp.slo, trigger, assessment.severity)
         record_decisions(self._auditor, trigger, assessment, playbook)
+        return playbook
+
+    async def first_change(self) -> FirstEffect | None:
+        """Run by the key's workflow on the occurrence it is about to start (never started
+        itself): decide as its run will, and make the first mitigating change (:mod:`.first`).
+        What this object records is dropped; the occurrence records it all again."""
+        live = self._live
+        if not live.signals or live.signals[0].status is not SignalStatus.FIRING:
+            return None
+        playbook = self._decide(live.signals[0])
         if playbook is None:
-            await live.page("no-playbook", "no playbook matches this breach; a human must act")
-            ending: Ending = (IncidentPhase.FAILED, "no playbook matches; a human must act")
-        else:
-            ending = await self._drive(playbook, auditor)
-        finish(live, *ending)
-        await auditor
-        return await self._ended()
+            return None
+        live.effect_retry = first_change.FIRST_TRY
+        return await PlaybookRun(live, playbook, self._desk).first_effect()
+
+    async def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
+        """The key's workflow made the first change: noted, and this run's step makes it again
+        (finding it in place); when this run decided otherwise, adopted as an effect in place."""
+        chosen = playbook.name if playbook else ""
+        if first_change.unused(first, self._state.severity, len(self._live.signals), chosen):
+            await first_change.take_over(self._live, first)
+            return
+        with self._auditor.dated(first.made_at):
+            first_change.note(first, self._auditor.record)
+        self._live.first = first
 
     def _worst_so_far(self, first: BreachSignal) -> tuple[BreachSignal, SeverityAssessment]:
         """The signals that arrived before the incident started: the worst one sets the severity
@@ -306,6 +348,9 @@ class IncidentWorkflow:
             else:
                 self._start(playbook)
                 outcome = await PlaybookRun(live, playbook, self._desk).execute()
+                first, live.first = live.first, None
+                if first is not None and not first_change.handled_here(self._state, first):
+                    await first_change.take_over(live, first)  # it stopped before that step
             if live.abort is not None:
                 live.begin_ending()
                 return aborted(live)

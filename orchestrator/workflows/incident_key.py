@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook, PlaybookLibrary
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.workflows.auditing import Auditor
+    from orchestrator.workflows.first import PATCH_FIRST_CHANGE
     from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
     from orchestrator.workflows.incident import IncidentWorkflow
     from orchestrator.workflows.key_types import (
@@ -42,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
         Occurrence,
         OccurrenceEnded,
     )
-    from orchestrator.workflows.patches import patched
+    from orchestrator.workflows.patches import deciding_ahead, patched
     from orchestrator.workflows.types import (
         INCIDENT_KEY_WORKFLOW,
         QUERY_KEY,
@@ -86,6 +87,8 @@ class IncidentKeyWorkflow:
         self._auditor.open()
         self._record_bad = patched(PATCH_BAD_SIGNALS)
         self._continues = patched(PATCH_KEY_CONTINUES)
+        self._first_change = workflow.patched(PATCH_FIRST_CHANGE)
+        """The first mitigating change is made here, before the occurrence starts (issue 15)."""
         self._auditing: asyncio.Task[None] | None = None
 
     @workflow.signal(name=SIGNAL_BREACH)
@@ -269,19 +272,25 @@ class IncidentKeyWorkflow:
         stamp = workflow.now().strftime("%Y%m%d-%H%M%S")
         last = state.occurrences[-1].id if state.occurrences else None
         occurrence = occurrence_id(inp.key, stamp, state.opened, last)
+        child = IncidentInput(
+            incident_id=occurrence,
+            service=inp.service,
+            slo=inp.slo,
+            candidates=self._candidates(signal),
+            kill_switch=inp.kill_switch,
+            key=inp.key,
+            initial=tuple(signals),
+            report_end=self._continues,
+            continue_after=inp.continue_after,
+        )
+        if self._first_change:
+            with deciding_ahead():
+                opening = IncidentWorkflow(child)
+            first = await opening.first_change()
+            child = child.model_copy(update={"first": first}) if first else child
         self._child = await workflow.start_child_workflow(
             IncidentWorkflow.run,
-            IncidentInput(
-                incident_id=occurrence,
-                service=inp.service,
-                slo=inp.slo,
-                candidates=self._candidates(signal),
-                kill_switch=inp.kill_switch,
-                key=inp.key,
-                initial=tuple(signals),
-                report_end=self._continues,
-                continue_after=inp.continue_after,
-            ),
+            child,
             id=occurrence,
             parent_close_policy=ParentClosePolicy.ABANDON,
         )

@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.errors import PERMANENT_ERROR_TYPE
     from orchestrator.workflows.auditing import Auditor
     from orchestrator.workflows.patches import patched
-    from orchestrator.workflows.step_types import budget, describe
+    from orchestrator.workflows.step_types import EFFECT_RETRY, budget, describe
     from orchestrator.workflows.types import (
         SA_PLAYBOOK,
         SA_SERVICE,
@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         SA_STATE,
         SEARCH_ATTRIBUTES,
         AbortRequest,
+        FirstEffect,
         IncidentInput,
         IncidentPhase,
         IncidentState,
@@ -137,6 +138,12 @@ class Live:
         """When the breach last resolved; None while it fires."""
         self.replan: Replan | None = None
         self.abort: AbortRequest | None = None
+        self.effect_retry: RetryPolicy = EFFECT_RETRY
+        """How a step's effect activity is retried (the key's workflow tries a first change once:
+        :mod:`.first`)."""
+        self.first: FirstEffect | None = None
+        """The first change the key's workflow made, while this run has yet to make that step
+        itself (:mod:`.first`)."""
 
     @property
     def firing(self) -> bool:
@@ -148,6 +155,14 @@ class Live:
 
     def interrupted(self) -> bool:
         return self.abort is not None or self.replan is not None
+
+    def effect_budget(self, start_to_close: timedelta) -> timedelta:
+        """A step's effect activity's schedule-to-close: every attempt its retries allow; a first
+        change tried once by the key's workflow may also wait as long again for a free slot, so
+        a busy worker does not time it out before it starts."""
+        if self.effect_retry is EFFECT_RETRY:
+            return budget(start_to_close, EFFECT_RETRY)
+        return budget(start_to_close, self.effect_retry) + start_to_close
 
     def key(self, *parts: str) -> str:
         """An idempotency key unique to this occurrence: never the run id, so a retry, a replay

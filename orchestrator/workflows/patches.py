@@ -16,6 +16,10 @@ own, never a place in :data:`ROLLED_UP`: a run with the rollup marker started be
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from temporalio import workflow
 
 PATCH_ROLLUP = "changes-to-issue-15"
@@ -41,8 +45,28 @@ ROLLED_UP = frozenset(
 """Every patch of the workflow code before the rollup (issue 15)."""
 
 
+_AHEAD: ContextVar[bool] = ContextVar("deciding_ahead", default=False)
+
+
 def patched(patch_id: str) -> bool:
     """Whether this run has the change ``patch_id`` (workflow code only)."""
+    if _AHEAD.get():
+        return patch_id in ROLLED_UP
     if workflow.patched(PATCH_ROLLUP) and patch_id in ROLLED_UP:
         return True
     return workflow.patched(patch_id)
+
+
+@contextmanager
+def deciding_ahead() -> Iterator[None]:
+    """While the key's workflow builds the occurrence it is about to start
+    (:mod:`.first`): the occurrence's code asks for its patches then, in the middle of the key's
+    run, where a marker must never be recorded (a later patch would be met at another point on
+    replay). A key run that decides ahead started after the rollup (``first-change-in-key``
+    came after it), so the rolled-up changes are in; a change made since is not, for the
+    occurrence the key builds: at worst it decides otherwise, and its run adopts the change."""
+    token = _AHEAD.set(True)
+    try:
+        yield
+    finally:
+        _AHEAD.reset(token)

@@ -10,6 +10,7 @@ interrupted (abort, escalation, a person's launch), and never repeats what it di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -24,12 +25,13 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy import ApprovalRule
     from orchestrator.domain.policy_effects import EffectRecord
+    from orchestrator.workflows import first as first_change
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.resolution import hold_down
     from orchestrator.workflows.step_types import StepFailed, StepOutcome, describe, needs_person
-    from orchestrator.workflows.steps import StepRunner
-    from orchestrator.workflows.types import IncidentPhase, StepRecord
+    from orchestrator.workflows.steps import EXECUTORS, StepRunner
+    from orchestrator.workflows.types import FirstEffect, IncidentPhase, StepRecord
 
 
 PERSON_WAIT_SECONDS = 15 * 60
@@ -65,6 +67,80 @@ class PlaybookRun:
             if outcome is not None:
                 return outcome
         return RunOutcome("completed")
+
+    async def first_effect(self) -> FirstEffect | None:
+        """For the key's workflow, before it starts the occurrence (:mod:`.first`): the first
+        step that would run, if it is a mitigating change the gate lets run at once (after the
+        safety ledger, if it asks), carried out with one attempt, and how that went. None when
+        that step waits for something or is refused, or there is no such step."""
+        live = self._live
+        decided_at = workflow.now()
+        results: dict[str, Any] = {}
+        for step in self._playbook.steps:
+            prepared = prepare(step, live.context(results))
+            facts = self._facts()
+            verdict = gate(self._playbook, prepared, facts)
+            if verdict.kind == "skip" and verdict.done is None:
+                continue
+            if EXECUTORS[step.action].undo_activity is None or verdict.kind not in {
+                "run",
+                "authorize",
+            }:
+                return None
+            auth = None
+            if verdict.kind == "authorize":
+                key = live.key(self._playbook.name, step.id)
+                auth = await live.authorize(step.action, key, automated=verdict.automated)
+                verdict = gate(self._playbook, prepared, facts.answered(authorization=auth))
+            if verdict.kind != "run" or verdict.args is None:
+                return None
+            failed: tuple[str, str | None] | None = None
+            outcome = None
+            try:
+                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
+            except StepFailed as exc:
+                failed = (exc.detail, None)
+            except ActivityError as exc:
+                if not first_change.final(exc):  # it may have landed: the occurrence finds out
+                    failed = (describe(exc), first_change.ATTEMPTED)
+                else:
+                    failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
+            assert live.severity is not None
+            return first_change.made(
+                self._playbook,
+                step,
+                verdict.args,
+                signals=len(live.signals),
+                severity=live.severity.value,
+                authorization=auth,
+                effect_key=verdict.effect_key,
+                outcome=outcome,
+                failed=failed,
+                decided_at=decided_at,
+            )
+        return None
+
+    def _failed_by_key(self, step: Step) -> tuple[str, str | None] | None:
+        """How the key's workflow's one attempt at this step failed, when it failed the way
+        this run's attempts would too (a refusal, a provider asking for a person): this run
+        takes that failure as its first attempt's, and does not ask the provider again."""
+        first = self._live.first
+        if first is None or first.status != "failed":
+            return None
+        if (first.playbook, first.step_id) != (self._playbook.name, step.id):
+            return None
+        return first.summary, first.asked
+
+    def _made_by_key(self, step: Step, found: StepOutcome) -> tuple[StepOutcome, datetime | None]:
+        """The step's outcome and when it was made: when the key's workflow made this step's
+        change (this run's attempt found it in place), the change as the key made it (what was
+        there before, what it wrote), made then (:mod:`.first`); else this run's, now."""
+        first = self._live.first
+        if first is None or first.status != "done" or found.status != "done":
+            return found, None
+        if (first.playbook, first.step_id) != (self._playbook.name, step.id):
+            return found, None
+        return first_change.outcome(first, found), first.made_at
 
     async def _step(
         self, step: Step, record: StepRecord, results: dict[str, Any]
@@ -143,23 +219,29 @@ class PlaybookRun:
         # write beside it either (every exit below opens it: nothing recorded is left unwritten).
         if not live.audit_after_effect:
             live.auditor.open()
+        failed_by_key = self._failed_by_key(step)
         while True:
             try:
-                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
-                break
+                if failed_by_key is None:
+                    outcome = await self._runner.run(step, verdict.args, self._playbook.name)
+                    break
+                (detail, asked), failed_by_key = failed_by_key, None
             except StepFailed as exc:
                 return self._fail(record, exc.detail)
             except ActivityError as exc:
+                detail = describe(exc)
                 asked = needs_person(exc) if live.provider_waits else None
-                if asked is None:
-                    return self._fail(record, describe(exc))
-                answer = await self._ask_person(step, verdict, record, asked)
-                if answer != "retry":
-                    return answer  # failed, interrupted, or skipped (None: the run goes on)
-                live.set_phase(IncidentPhase.MITIGATING)
+            if asked is None:
+                return self._fail(record, detail)
+            answer = await self._ask_person(step, verdict, record, asked)
+            if answer != "retry":
+                return answer  # failed, interrupted, or skipped (None: the run goes on)
+            live.set_phase(IncidentPhase.MITIGATING)
         live.auditor.open()
+        outcome, made_at = self._made_by_key(step, outcome)
         results[step.id] = outcome.result
-        self._end(record, outcome)
+        with live.auditor.dated(made_at):
+            self._end(record, outcome)
         if outcome.verified:
             live.auditor.record(
                 AuditKind.VERIFICATION_PASSED,

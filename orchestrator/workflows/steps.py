@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.playbook import Step
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, budget
+    from orchestrator.workflows.step_types import StepFailed, StepOutcome
     from orchestrator.workflows.steps_ops import OpsSteps
     from orchestrator.workflows.types import IncidentPhase
 
@@ -133,8 +133,10 @@ class StepRunner:
             change,
             result_type=FlagChangeResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
-            schedule_to_close_timeout=budget(timedelta(seconds=step.timeout_seconds), EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(
+                timedelta(seconds=step.timeout_seconds)
+            ),
+            retry_policy=self._live.effect_retry,
         )
         target = (
             f"{args.attribute} in {list(args.values)}"
@@ -176,8 +178,10 @@ class StepRunner:
             check,
             result_type=VerifyFlagResult,
             start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
-            schedule_to_close_timeout=budget(timedelta(seconds=step.timeout_seconds), EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(
+                timedelta(seconds=step.timeout_seconds)
+            ),
+            retry_policy=self._live.effect_retry,
         )
         if not result.passed:
             raise StepFailed(f"verification failed: {result.detail}")

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy_effects import Undo
     from orchestrator.domain.policy_evidence import review_evidence
     from orchestrator.workflows.live import PAGE_RETRY, Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, budget
+    from orchestrator.workflows.step_types import StepFailed, StepOutcome, budget
 
 
 class OpsSteps:
@@ -81,8 +81,8 @@ class OpsSteps:
             ),
             result_type=PinResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
+            retry_policy=self._live.effect_retry,
         )
         data = result.model_dump(mode="json")
         undo = Undo(
@@ -115,8 +115,8 @@ class OpsSteps:
             ),
             result_type=ScaleResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
+            retry_policy=self._live.effect_retry,
         )
         data = result.model_dump(mode="json")
         undo = Undo(
@@ -153,8 +153,8 @@ class OpsSteps:
             FreezeInput(request=request, holder=self._live.holder(step)),
             result_type=FreezeResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
+            retry_policy=self._live.effect_retry,
         )
         data = {
             "freeze_id": result.freeze.id,
@@ -208,8 +208,8 @@ class OpsSteps:
             ReviewInput(draft=draft),
             result_type=ReviewResult,
             start_to_close_timeout=timeout,
-            schedule_to_close_timeout=budget(timeout, EFFECT_RETRY),
-            retry_policy=EFFECT_RETRY,
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
+            retry_policy=self._live.effect_retry,
         )
         ticket = result.ticket
         data = {

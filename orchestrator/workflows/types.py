@@ -9,12 +9,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio.common import SearchAttributeKey
 
-from orchestrator.audit.model import AuditEvent
+from orchestrator.audit.model import AuditEvent, AuditKind
 from orchestrator.domain.alert_memory import InstanceOrder
 from orchestrator.domain.catalog import Service, Slo
+from orchestrator.domain.ops_models import Authorization
 from orchestrator.domain.playbook import Playbook
 from orchestrator.domain.policy_approval import PendingApproval
-from orchestrator.domain.policy_effects import EffectRecord
+from orchestrator.domain.policy_effects import EffectRecord, Undo
 from orchestrator.domain.signals import BreachSignal
 from orchestrator.workflows.key_types import CONTINUE_AFTER_EVENTS
 
@@ -92,6 +93,43 @@ class IncidentInput(BaseModel):
     report_end: bool = False
     """Signal the key's workflow when the occurrence ends (it may have continued as new, and
     then hears of the end only that way)."""
+    first: FirstEffect | None = None
+    """The first mitigating change, made by the key's workflow before it started this
+    occurrence (:mod:`orchestrator.workflows.first`): recorded here as this occurrence's own."""
+
+
+class FirstEffect(BaseModel):
+    """A playbook's first mitigating step, carried out in the key workflow's task that opened the
+    occurrence: what the occurrence needs to record it as its own step (the decision it came
+    from, the ledger's answer, the outcome and how to undo it)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    playbook: str
+    step_id: str
+    action: str
+    args: dict[str, Any]
+    """The step's rendered arguments (JSON): the occurrence takes the outcome only for these."""
+    signals: int
+    """How many signals the decision was made from (the occurrence's initial ones)."""
+    severity: str
+    authorization: Authorization | None = None
+    """The safety ledger's answer, when the gate asked for it."""
+    effect_key: str | None = None
+    temporary: bool = False
+    compensate: bool = True
+    status: str
+    kind: AuditKind
+    summary: str
+    result: dict[str, Any] = Field(default_factory=dict)
+    undo: Undo | None = None
+    verified: str | None = None
+    asked: str | None = None
+    """A failed change: what the provider asks of a person (the step waits for one)."""
+    decided_at: datetime | None = None
+    """When the key's workflow took the signal and decided (the occurrence's opening)."""
+    made_at: datetime | None = None
+    """When the step's attempt ended in the key's workflow (the change's time)."""
 
 
 class StepRecord(BaseModel):
