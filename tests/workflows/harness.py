@@ -196,7 +196,10 @@ class Harness:
         events: list[StoredEvent] = []
         for _ in range(200):
             recorded = (await self.state(incident_id)).audit_events
-            events = await self.runtime.audit.timeline(incident_id)
+            try:
+                events = await self.runtime.audit.timeline(incident_id)
+            except NotFoundError:  # none landed yet: the audit follows the first change
+                events = []
             if len(events) >= recorded:
                 return events
             await asyncio.sleep(0.05)
