@@ -252,6 +252,17 @@ class Harness:
     async def page_purposes(self) -> list[str]:
         return [str(p.details.get("purpose", p.details.get("step"))) for p in await self.pages()]
 
+    async def paged(self, *purposes: str) -> list[str]:
+        """The pages' purposes once each of ``purposes`` is among them (a few seconds at most):
+        a page is scheduled as the phase turns and lands a moment later."""
+        got: list[str] = []
+        for _ in range(100):
+            got = await self.page_purposes()
+            if all(purpose in got for purpose in purposes):
+                break
+            await asyncio.sleep(0.05)
+        return got
+
     async def version(self, component: str) -> str:
         return (await self.local.deploy.state(SERVICE, component)).version
 

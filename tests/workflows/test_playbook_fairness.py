@@ -73,10 +73,8 @@ async def test_approval_granted(harness: Harness) -> None:
     assert state.pending_approval.step_id == "rollback-prompt"
     assert state.pending_approval.args["component"] == "prompt"
     assert await harness.version("prompt") == "answer-prompt-v42"  # nothing before approval
-    assert (await harness.page_purposes())[:2] == [
-        "page-oncall",
-        "approval/fairness-language-gap/rollback-prompt",
-    ]
+    approval = "approval/fairness-language-gap/rollback-prompt"
+    assert (await harness.paged(approval))[:2] == ["page-oncall", approval]
 
     ack = await harness.approve(inc, "ana.sre", step="rollback-prompt")
     assert (ack.outcome, ack.step_id) == ("granted", "rollback-prompt")

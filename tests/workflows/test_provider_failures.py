@@ -39,7 +39,8 @@ async def waits_for_a_person_then_runs(ld: LdStack, inc: str, words: str) -> Non
     pending = state.pending_approval
     assert pending is not None and pending.step_id == STEP
     assert words in pending.reason, pending.reason
-    assert f"approval/fairness-language-gap/{STEP}" in await h.page_purposes(), "paged at once"
+    approval = f"approval/fairness-language-gap/{STEP}"
+    assert approval in await h.paged(approval), "paged at once"
     assert await h.served(FLAG, "language", "es") == "assistant", "nothing changed yet"
     ld.fake.approval_required.clear()
     await h.approve(inc, "ana.sre")
