@@ -60,7 +60,7 @@ def report_latency(levels: list[int], results: dict[tuple[str, int], list[Batch]
     print("\nbreach -> first PATCH at LaunchDarkly (ms), all rounds pooled")
     print(
         f"{'level':>5} {'arm':>8} {'n':>4} {'p50':>8} {'p95':>8} {'p99':>8} {'cpu/inc':>9}"
-        f" {'api/inc':>8}"
+        f" {'api/inc':>8} {'server/inc':>10}"
     )
     for n in levels:
         row = {}
