@@ -33,7 +33,7 @@ from orchestrator.workflows.types import (
     IncidentState,
     StepRecord,
 )
-from tests.workflows.helpers import occurrence_of
+from tests.workflows.helpers import occurrence_of, settled
 from workers.runtime import Runtime
 
 SIGNAL_TAKEN_SECONDS = 30.0
@@ -213,13 +213,9 @@ class Harness:
         return (await self.runtime.evaluator.evaluate(flag, context)).value
 
     async def served_eventually(self, flag: str, attribute: str, value: str, expect: str) -> object:
-        got: object = None
-        for _ in range(60):
-            got = await self.served(flag, attribute, value)
-            if got == expect:
-                break
-            await asyncio.sleep(0.05)
-        return got
+        return await settled(
+            lambda: self.served(flag, attribute, value), lambda got: got == expect, tries=60
+        )
 
     # -- what the incident did, read from the providers and the audit history -------------------
 
@@ -255,13 +251,7 @@ class Harness:
     async def paged(self, *purposes: str) -> list[str]:
         """The pages' purposes once each of ``purposes`` is among them (a few seconds at most):
         a page is scheduled as the phase turns and lands a moment later."""
-        got: list[str] = []
-        for _ in range(100):
-            got = await self.page_purposes()
-            if all(purpose in got for purpose in purposes):
-                break
-            await asyncio.sleep(0.05)
-        return got
+        return await settled(self.page_purposes, lambda got: all(p in got for p in purposes))
 
     async def version(self, component: str) -> str:
         return (await self.local.deploy.state(SERVICE, component)).version

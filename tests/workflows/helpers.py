@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
@@ -17,6 +18,27 @@ from orchestrator.workflows.types import QUERY_STATE, IncidentPhase, IncidentSta
 from workers.runtime import Runtime
 
 FLAG = "support-assistant-answer-mode"
+
+T = TypeVar("T")
+
+
+async def settled(
+    read: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    tries: int = 100,
+    pause: float = 0.05,
+) -> T:
+    """Read again, ``tries`` times at most ``pause`` seconds apart, until ``done`` holds of the
+    reading: something that lands a moment after what a test waited for. The last reading
+    either way (the test's assertion says what was expected)."""
+    value = await read()
+    for _ in range(tries - 1):
+        if done(value):
+            break
+        await asyncio.sleep(pause)
+        value = await read()
+    return value
 
 
 def patch_id(event: HistoryEvent) -> str | None:
@@ -89,10 +111,6 @@ async def served(runtime: Runtime, language: str) -> object:
 
 async def served_eventually(runtime: Runtime, language: str, expect: object) -> object:
     """The SDK picks file changes up after its poll interval: wait for it, a bounded while."""
-    value: object = None
-    for _ in range(50):
-        value = await served(runtime, language)
-        if value == expect:
-            break
-        await asyncio.sleep(0.1)
-    return value
+    return await settled(
+        lambda: served(runtime, language), lambda got: got == expect, tries=50, pause=0.1
+    )

@@ -6,8 +6,6 @@ and the story as thread replies, the ending broadcast."""
 
 from __future__ import annotations
 
-import asyncio
-
 from orchestrator.config.integrations import PagerDutySettings, SlackSettings
 from orchestrator.config.settings import Settings
 from orchestrator.secrets import Secret
@@ -16,6 +14,7 @@ from tests.providers.fake_http import Reply
 from tests.providers.fake_pagerduty import FakePagerDuty
 from tests.providers.fake_slack import FakeSlack
 from tests.workflows.conftest import HarnessFactory
+from tests.workflows.helpers import settled
 from tests.workflows.signals import breach, recovered
 
 ROUTING_KEY = "R0ut1ngK3yS3cr3tPD0123456789abcd"
@@ -36,10 +35,11 @@ def chosen(pd: FakePagerDuty, slack: FakeSlack) -> dict[str, object]:
 async def approval_paged(pd: FakePagerDuty) -> None:
     """The phase turns to awaiting-approval as the approval's page is scheduled, not once it has
     landed: wait (in real time, a few seconds at most) for the second alert."""
-    for _ in range(100):
-        if len(pd.incidents) >= 2:
-            return
-        await asyncio.sleep(0.05)
+
+    async def alerts() -> int:
+        return len(pd.incidents)
+
+    await settled(alerts, lambda count: count >= 2)
 
 
 async def test_pages_and_the_thread_follow_the_incident(
