@@ -165,15 +165,23 @@ def project_env(
 
 
 @contextlib.asynccontextmanager
-async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchStack]:
+async def bench_stack(
+    services: int, keep: bool = False, server_in_memory: bool = False
+) -> AsyncIterator[BenchStack]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-first-mitigation-"))
+    # /dev/shm: the server's database in memory; everything of the project's stays in ``tmp``
+    server_dir = (
+        Path(tempfile.mkdtemp(prefix="bench-temporal-", dir="/dev/shm"))
+        if server_in_memory
+        else tmp
+    )
     procs: list[Proc] = []
     server: DevServer | None = None
     follower: asyncio.Task[None] | None = None
     failed = True
     try:
         catalog, playbooks, names = write_config(tmp, services)
-        server = await start_dev_server(tmp / "temporal.db")
+        server = await start_dev_server(server_dir / "temporal.db")
 
         async def start(
             name: str, args: list[str], env: dict[str, str], stdin: bool = False
@@ -230,6 +238,8 @@ async def bench_stack(services: int, keep: bool = False) -> AsyncIterator[BenchS
             await proc.stop()
         if server is not None:
             server.stop()
+        if server_dir != tmp:
+            shutil.rmtree(server_dir, ignore_errors=True)
         if keep or failed:  # a failed run keeps its process logs and the bench DB
             print(f"kept {tmp}" + (" (the run failed)" if failed else ""))
         else:

@@ -1,7 +1,7 @@
 """Breach to first mitigating change, against bare Temporal, in one run on one dev server.
 
 Run: .venv/bin/python -m bench.first_mitigation [--rounds 3] [--levels 1,10,100] [--storm 2000]
-     [--rss-open 1000] [--quick]
+     [--rss-open 1000] [--rss-wave 100] [--server-db file|memory] [--quick]
 
 Two arms, interleaved round by round (the order alternates) at each concurrency level:
 - bare: start N workflows that each run one activity making one semantic-patch PATCH to the local
@@ -12,7 +12,8 @@ Latency: from just before the start call / POST to the PATCH's arrival at Launch
 there). Then: worker CPU seconds per incident per arm (the project's incidents are aborted once
 measured, ending included), an Alertmanager storm through the API against a raw signal-with-start
 loop over the same keys (a task queue no worker polls: ingest alone), and the worker's RSS with
-``--rss-open`` incidents open and waiting for an approval. docs/BENCHMARKS.md records a run.
+``--rss-open`` incidents open and waiting for an approval (opened ``--rss-wave`` at a time).
+docs/BENCHMARKS.md records a run.
 """
 
 from __future__ import annotations
@@ -87,8 +88,15 @@ async def main(args: argparse.Namespace) -> None:
     levels = [int(x) for x in args.levels.split(",")]
     header()
     services = max(2 + args.rounds * sum(levels) + args.rss_open, -(-args.storm_keys // 5))
-    async with bench_stack(services, keep=args.keep) as stack, api_client(stack.api_url) as http:
-        print(f"stack up: dev server {stack.server.address}, state in {stack.tmp}")
+    memory = args.server_db == "memory"
+    async with (
+        bench_stack(services, keep=args.keep, server_in_memory=memory) as stack,
+        api_client(stack.api_url) as http,
+    ):
+        print(
+            f"stack up: dev server {stack.server.address} (database: {args.server_db}),"
+            f" state in {stack.tmp}"
+        )
         await bare_batch(stack, ["warm0"])  # first workflow tasks, SDK streams, sqlite
         await project_batch(stack, http, ["warm1"])
         await stack.clean_flags()
@@ -153,7 +161,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"\nRSS: {args.rss_open} incidents open, waiting for an approval")
             await stack.settle()
             rss_before = stack.worker.rss_mb()
-            seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, 50)
+            seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, args.rss_wave)
             print(
                 f"  worker RSS {rss:.0f} MB (was {rss_before:.0f} MB); opening took"
                 f" {seconds:.0f} s, worker CPU {cpu:.1f} s ({cpu / args.rss_open * 1000:.0f} ms"
@@ -189,6 +197,20 @@ if __name__ == "__main__":
         type=int,
         default=1000,
         help="incidents left open and waiting when the worker's RSS is read (1000; 0: skip)",
+    )
+    parser.add_argument(
+        "--rss-wave",
+        type=int,
+        default=100,
+        help="open incidents this many at a time, each wave once the last one waits (100)",
+    )
+    parser.add_argument(
+        "--server-db",
+        choices=("file", "memory"),
+        default="file",
+        help="where the dev server keeps its SQLite database: a file in the run's folder (file),"
+        " or in /dev/shm (memory) where the disk's fsyncs would make the engine itself the"
+        " bottleneck (both arms share it either way)",
     )
     parser.add_argument(
         "--quick",
