@@ -10,7 +10,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from orchestrator.domain.shared import SharedWhenDecoded
+from orchestrator.domain.shared import UNSHARED, SharedWhenDecoded
 from orchestrator.domain.signals import BreachSignal, Slug
 from orchestrator.domain.sli import Sli, check_sli
 from orchestrator.domain.yamltext import describe_pydantic, parse_yaml
@@ -199,6 +199,7 @@ def parse_catalog(text: str, source: str) -> Catalog:
         if blob is None:
             return Catalog.model_validate(data)
         del data
-        return Catalog.model_validate_json(blob)
+        # not through the worker's cache of decoded services: it holds what it keeps
+        return Catalog.model_validate_json(blob, context=UNSHARED)
     except pydantic.ValidationError as exc:
         raise CatalogError("\n".join(describe_pydantic(exc, source))) from exc

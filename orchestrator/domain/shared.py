@@ -9,25 +9,33 @@ state and updates), looked up by their JSON text and shared. They are frozen and
 their contents (their dicts included: code builds new ones), so runs cannot see each other
 through them. The cache validates in the plain (lax) mode: a caller wanting ``strict=True`` must
 pass a validation context, which bypasses it.
+
+An object is kept as long as something holds it (a cached run's input or state: weak references)
+and, whoever holds it, while it is among the :data:`KEPT` most recently decoded (a run replayed
+after it left the worker's cache finds its playbooks again). A worker with runs of many
+services (one per open incident in the bench) used to keep the last 512 decoded, most of them of
+runs long gone from its cache.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-from typing import Any, Self, TypeVar
+import threading
+import weakref
+from collections import OrderedDict
+from typing import Any, Self
 
 import pydantic
 from pydantic import BaseModel, ModelWrapValidatorHandler, ValidationInfo, model_validator
 
 SHARING = "shared_when_decoded"
 """Validation-context key of the one validation of a text that the cache keeps."""
-KEPT = 512
-"""Decoded objects kept, by type and JSON text (the worker's own playbooks and services, and the
-older versions that open incidents still carry)."""
-
-
-M = TypeVar("M", bound=BaseModel)
+UNSHARED = {SHARING: False}
+"""Validation context for JSON whose models stay out of the cache: a document validated once and
+dropped (the catalog a worker checks when it starts) would otherwise stay held by it."""
+KEPT = 64
+"""Decoded objects kept by type and JSON text even when nothing holds them, the most recently
+decoded (the worker's own playbooks, a few services)."""
 
 
 class SharedWhenDecoded(BaseModel):
@@ -39,13 +47,50 @@ class SharedWhenDecoded(BaseModel):
         if info.mode != "json" or info.context is not None or not isinstance(data, dict):
             return handler(data)
         try:
-            shared = _decoded(cls, json.dumps(data, separators=(",", ":")))
+            shared = DECODED.get(cls, json.dumps(data, separators=(",", ":")))
         except pydantic.ValidationError:
             return handler(data)  # the problem, reported at its place in the whole document
         assert isinstance(shared, cls)
         return shared
 
 
-@functools.lru_cache(maxsize=KEPT)
-def _decoded(cls: type[M], text: str) -> M:
-    return cls.model_validate_json(text, context={SHARING: True})
+class Decoded:
+    """One decoded object per (type, JSON text) while it is held or recent; thread-safe (the
+    worker decodes in its workflow threads)."""
+
+    def __init__(self, kept: int) -> None:
+        self._kept = kept
+        self._lock = threading.Lock()
+        self._alive: weakref.WeakValueDictionary[tuple[type, str], BaseModel] = (
+            weakref.WeakValueDictionary()
+        )
+        self._recent: OrderedDict[tuple[type, str], BaseModel] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, cls: type[BaseModel], text: str) -> BaseModel:
+        key = (cls, text)
+        with self._lock:
+            found = self._alive.get(key)
+            if found is not None:
+                self.hits += 1
+                return self._remember(key, found)
+        made = cls.model_validate_json(text, context={SHARING: True})
+        with self._lock:
+            self.misses += 1
+            # another thread may have decoded the same text meanwhile: its copy is the one
+            return self._remember(key, self._alive.setdefault(key, made))
+
+    def _remember(self, key: tuple[type, str], value: BaseModel) -> BaseModel:
+        self._recent[key] = value
+        self._recent.move_to_end(key)
+        while len(self._recent) > self._kept:
+            self._recent.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        """Objects held now, by runs or as recent."""
+        return len(self._alive)
+
+
+DECODED = Decoded(KEPT)

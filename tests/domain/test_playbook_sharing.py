@@ -6,6 +6,7 @@ Every cached workflow run of a key used to hold its own decoded copy of the key'
 
 from __future__ import annotations
 
+import gc
 import json
 import tracemalloc
 from pathlib import Path
@@ -15,7 +16,8 @@ import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from orchestrator.config.playbook_files import load_library
-from orchestrator.domain.catalog import parse_catalog
+from orchestrator.domain import shared
+from orchestrator.domain.catalog import Service, parse_catalog
 from orchestrator.workflows.key_types import KeyInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +84,33 @@ def test_playbooks_built_in_python_are_not_shared() -> None:
     other = type(SHIPPED.playbooks[0]).model_validate(document)
     assert one == other
     assert one is not other
+
+
+def test_a_catalog_read_from_its_file_stays_out_of_the_cache() -> None:
+    """A worker reads the catalog once to check it and drops it; through the cache, its services
+    would have stayed as long as the catalog was recent (and pushed out what runs decode)."""
+    before = (shared.DECODED.misses, shared.DECODED.hits)
+    catalog = parse_catalog((ROOT / "catalog" / "catalog.yaml").read_text(), "catalog.yaml")
+    assert catalog.services
+    assert (shared.DECODED.misses, shared.DECODED.hits) == before
+
+
+def service_json(name: str) -> str:
+    return CATALOG.service("support-assistant").model_copy(update={"name": name}).model_dump_json()
+
+
+def test_what_no_run_holds_is_let_go_once_it_is_no_longer_recent() -> None:
+    """A worker with runs of many services (one per open incident) kept every one it had decoded,
+    up to 512, long after their runs left its cache; now only the recent and the held."""
+    service_type = Service
+    held = service_type.model_validate_json(service_json("held-by-a-run"))
+    service_type.model_validate_json(service_json("let-go"))  # and dropped
+    for n in range(shared.KEPT + 50):
+        service_type.model_validate_json(service_json(f"another-{n}"))
+    gc.collect()
+    assert len(shared.DECODED) <= shared.KEPT + 1  # the recent and the one a run holds
+    misses = shared.DECODED.misses
+    assert service_type.model_validate_json(service_json("held-by-a-run")) is held
+    again = service_type.model_validate_json(service_json("let-go"))
+    assert shared.DECODED.misses == misses + 1  # decoded anew: it had been let go
+    assert again.name == "let-go"

@@ -59,9 +59,9 @@ async def test_success_worked_example(harness: Harness) -> None:
     # The runs shared one decoded copy of each playbook (orchestrator/domain/shared.py): running
     # the incident, templates and all, changed nothing in it.
     for playbook in harness.runtime.library.for_service("support-assistant"):
-        hits = shared._decoded.cache_info().hits
+        hits = shared.DECODED.hits
         used = type(playbook).model_validate_json(playbook.model_dump_json())
-        assert shared._decoded.cache_info().hits == hits + 1, "the copy the runs decoded"
+        assert shared.DECODED.hits == hits + 1, "the copy the runs decoded"
         assert used.model_dump() == playbook.model_dump()
 
 
