@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,7 +31,7 @@ from orchestrator.audit.spool import AuditSpool
 from orchestrator.audit.store import AuditStore
 from orchestrator.client.submitter import TemporalSubmitter, submitter_for
 from orchestrator.config.files import load_catalog_and_playbooks, load_safety_limits
-from orchestrator.config.settings import Settings
+from orchestrator.config.settings import LaunchDarklySettings, Settings
 from orchestrator.domain.catalog import Catalog
 from orchestrator.domain.playbook import PlaybookLibrary
 from orchestrator.domain.policy_limits import SafetyLimits
@@ -38,9 +39,10 @@ from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator
 from orchestrator.providers.local_flags import LocalFlagStore
-from orchestrator.providers.local_ops import OpsProviders, local_ops
+from orchestrator.providers.local_ops import LocalOps, OpsProviders, local_ops
 from orchestrator.workflows.incident import IncidentWorkflow
 from orchestrator.workflows.incident_key import IncidentKeyWorkflow
+from workers.allocator import give_back
 from workers.deploy import check_model_registry, deploy_providers, with_model_registry
 from workers.integrations import chat_for, pager_for, webhook_for
 from workers.tickets import ticket_provider
@@ -72,14 +74,29 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 @dataclass
 class Runtime:
     settings: Settings
-    catalog: Catalog
-    library: PlaybookLibrary
     audit: AuditStore
     flags: FlagProvider
     evaluator: FlagEvaluator
     ops: OpsProviders
     limits: SafetyLimits
     activities: list[Any]
+
+    @functools.cached_property
+    def config(self) -> tuple[Catalog, PlaybookLibrary]:
+        """The catalog and playbooks, read again when first asked for (the API asks at once).
+
+        A worker checks them when it starts and then never asks: its workflows carry their service
+        and playbooks, so a large catalog does not stay in its memory (1,335 services held 51 MB,
+        docs/BENCHMARKS.md)."""
+        return load_catalog_and_playbooks(self.settings)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.config[0]
+
+    @property
+    def library(self) -> PlaybookLibrary:
+        return self.config[1]
 
     def submitter(self, client: Client) -> TemporalSubmitter:
         return submitter_for(client, self.settings, self.catalog, self.library)
@@ -121,6 +138,22 @@ AuditWrapper = Callable[[AuditStore], AuditStore]
 """Replaces the store the audit activity writes to (tests make it fail this way)."""
 
 
+def _checked_config(settings: Settings, local: LocalOps) -> LaunchDarklySettings | LocalFlagStore:
+    """Reads the catalog and playbooks to check them, gives the local deploy target their
+    components and returns where the flags are: LaunchDarkly, or the local flag store seeded with
+    the catalog's. Nothing read is kept, not even a flag spec: one object left alive in every
+    block the catalog filled would keep the whole of it in the process (:attr:`Runtime.config`
+    reads them again where they are needed)."""
+    catalog, _ = load_catalog_and_playbooks(settings)
+    check_model_registry(settings, catalog)
+    local.deploy.ensure_components(catalog)
+    if settings.flag_backend == "launchdarkly" and settings.launchdarkly is not None:
+        return settings.launchdarkly
+    store = LocalFlagStore(settings.flag_state_path, settings.flag_sdk_path)
+    store.ensure_flags([flag for service in catalog.services for flag in service.flags])
+    return store
+
+
 @contextlib.asynccontextmanager
 async def build_runtime(
     settings: Settings,
@@ -130,11 +163,10 @@ async def build_runtime(
     wrap_audit: AuditWrapper | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
-    catalog, library = load_catalog_and_playbooks(settings)
     limits = load_safety_limits(settings.catalog_path)
-    check_model_registry(settings, catalog)
     local = local_ops(settings.state_dir)
-    local.deploy.ensure_components(catalog)
+    flag_home = _checked_config(settings, local)
+    give_back()  # what the check read: garbage now
     # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
     safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
     if settings.kill_switch:
@@ -165,8 +197,8 @@ async def build_runtime(
     evaluator: FlagEvaluator
     flags: FlagProvider
     try:
-        if settings.flag_backend == "launchdarkly" and settings.launchdarkly is not None:
-            ld = settings.launchdarkly
+        if isinstance(flag_home, LaunchDarklySettings):
+            ld = flag_home
             flags = LaunchDarklyFlagProvider(
                 http,
                 api_token=ld.api_token,
@@ -182,9 +214,7 @@ async def build_runtime(
                 events_uri=ld.sdk_events_uri,
             )
         else:
-            store = LocalFlagStore(settings.flag_state_path, settings.flag_sdk_path)
-            store.ensure_flags([f for s in catalog.services for f in s.flags])
-            flags = store
+            flags = flag_home
             evaluator = SdkFlagEvaluator.for_file(
                 settings.flag_sdk_path, poll_interval=settings.sdk_poll_interval
             )
@@ -200,8 +230,6 @@ async def build_runtime(
             changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(
                 settings=settings,
-                catalog=catalog,
-                library=library,
                 audit=audit,
                 flags=flags,
                 evaluator=evaluator,
