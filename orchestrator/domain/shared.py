@@ -11,7 +11,7 @@ through them. The cache validates in the plain (lax) mode: a caller wanting ``st
 pass a validation context, which bypasses it.
 
 An object is kept as long as something holds it (a cached run's input or state: weak references)
-and, whoever holds it, while it is among the :data:`KEPT` most recently decoded (a run replayed
+and, whoever holds it, while it is among the :data:`KEPT` most recently used (a run replayed
 after it left the worker's cache finds its playbooks again). A worker with runs of many
 services (one per open incident in the bench) used to keep the last 512 decoded, most of them of
 runs long gone from its cache.
@@ -23,6 +23,8 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Self
 
 import pydantic
@@ -30,12 +32,12 @@ from pydantic import BaseModel, ModelWrapValidatorHandler, ValidationInfo, model
 
 SHARING = "shared_when_decoded"
 """Validation-context key of the one validation of a text that the cache keeps."""
-UNSHARED = {SHARING: False}
+UNSHARED: Mapping[str, bool] = MappingProxyType({SHARING: False})
 """Validation context for JSON whose models stay out of the cache: a document validated once and
 dropped (the catalog a worker checks when it starts) would otherwise stay held by it."""
 KEPT = 64
-"""Decoded objects kept by type and JSON text even when nothing holds them, the most recently
-decoded (the worker's own playbooks, a few services)."""
+"""Decoded objects kept by type and JSON text even when nothing holds them: the most recently
+used (the worker's own playbooks, a few services)."""
 
 
 class SharedWhenDecoded(BaseModel):
@@ -61,6 +63,7 @@ class Decoded:
     def __init__(self, kept: int) -> None:
         self._kept = kept
         self._lock = threading.Lock()
+        self._inside = threading.local()
         self._alive: weakref.WeakValueDictionary[tuple[type, str], BaseModel] = (
             weakref.WeakValueDictionary()
         )
@@ -69,28 +72,43 @@ class Decoded:
         self.misses = 0
 
     def get(self, cls: type[BaseModel], text: str) -> BaseModel:
+        if getattr(self._inside, "busy", False):
+            # A finalizer the cache's own work set off (a collection, an evicted object's last
+            # reference) that decodes again: decoded apart, never waiting on the lock it holds.
+            return cls.model_validate_json(text, context={SHARING: True})
+        self._inside.busy = True
+        evicted: list[BaseModel] = []
+        try:
+            return self._shared(cls, text, evicted)
+        finally:
+            self._inside.busy = False
+            del evicted  # the last references of what left the recent ones, outside the lock
+
+    def _shared(self, cls: type[BaseModel], text: str, evicted: list[BaseModel]) -> BaseModel:
         key = (cls, text)
         with self._lock:
             found = self._alive.get(key)
             if found is not None:
                 self.hits += 1
-                return self._remember(key, found)
+                return self._remember(key, found, evicted)
         made = cls.model_validate_json(text, context={SHARING: True})
         with self._lock:
             self.misses += 1
             # another thread may have decoded the same text meanwhile: its copy is the one
-            return self._remember(key, self._alive.setdefault(key, made))
+            return self._remember(key, self._alive.setdefault(key, made), evicted)
 
-    def _remember(self, key: tuple[type, str], value: BaseModel) -> BaseModel:
+    def _remember(
+        self, key: tuple[type, str], value: BaseModel, evicted: list[BaseModel]
+    ) -> BaseModel:
         self._recent[key] = value
         self._recent.move_to_end(key)
         while len(self._recent) > self._kept:
-            self._recent.popitem(last=False)
+            evicted.append(self._recent.popitem(last=False)[1])
         return value
 
-    def __len__(self) -> int:
-        """Objects held now, by runs or as recent."""
-        return len(self._alive)
+    def __contains__(self, key: object) -> bool:
+        """Whether a (type, JSON text) is held now, by runs or as recent."""
+        return key in self._alive
 
 
 DECODED = Decoded(KEPT)
