@@ -132,7 +132,7 @@ def worker(ctx: typer.Context) -> None:
     _serving()
 
     async def body() -> None:
-        async with build_runtime(settings) as runtime:
+        async with build_runtime(settings, keep_config=False) as runtime:
             client = await connect(settings)
             async with runtime.worker(client):
                 echo(

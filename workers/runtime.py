@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -81,14 +80,18 @@ class Runtime:
     limits: SafetyLimits
     activities: list[Any]
 
-    @functools.cached_property
-    def config(self) -> tuple[Catalog, PlaybookLibrary]:
-        """The catalog and playbooks, read again when first asked for (the API asks at once).
+    kept_config: tuple[Catalog, PlaybookLibrary] | None = None
+    """The catalog and playbooks checked at start, unless the runtime was built without them."""
 
-        A worker checks them when it starts and then never asks: its workflows carry their service
-        and playbooks, so a large catalog does not stay in its memory (1,335 services held 51 MB,
-        docs/BENCHMARKS.md)."""
-        return load_catalog_and_playbooks(self.settings)
+    @property
+    def config(self) -> tuple[Catalog, PlaybookLibrary]:
+        """The catalog and playbooks: those checked at start, or, where ``build_runtime`` was told
+        not to keep them (``orchestrator worker``), read again if ever asked for. A worker never
+        asks: its workflows carry their service and playbooks, so a large catalog need not stay
+        in its memory (1,335 services held 51 MB, docs/BENCHMARKS.md)."""
+        if self.kept_config is None:
+            self.kept_config = load_catalog_and_playbooks(self.settings)
+        return self.kept_config
 
     @property
     def catalog(self) -> Catalog:
@@ -138,20 +141,26 @@ AuditWrapper = Callable[[AuditStore], AuditStore]
 """Replaces the store the audit activity writes to (tests make it fail this way)."""
 
 
-def _checked_config(settings: Settings, local: LocalOps) -> LaunchDarklySettings | LocalFlagStore:
-    """Reads the catalog and playbooks to check them, gives the local deploy target their
-    components and returns where the flags are: LaunchDarkly, or the local flag store seeded with
-    the catalog's. Nothing read is kept, not even a flag spec: one object left alive in every
-    block the catalog filled would keep the whole of it in the process (:attr:`Runtime.config`
-    reads them again where they are needed)."""
-    catalog, _ = load_catalog_and_playbooks(settings)
+FlagHome = LaunchDarklySettings | LocalFlagStore
+"""Where the flags are: LaunchDarkly, or the local flag store."""
+
+
+def _checked_config(
+    settings: Settings, local: LocalOps, keep: bool
+) -> tuple[FlagHome, tuple[Catalog, PlaybookLibrary] | None]:
+    """Reads the catalog and playbooks to check them and gives the local deploy target their
+    components; returns where the flags are (the local flag store seeded with the catalog's) and,
+    with ``keep``, what it read. Otherwise nothing read is kept, not even a flag spec: one object
+    left alive in every block the catalog filled would keep the whole of it in the process."""
+    catalog, library = load_catalog_and_playbooks(settings)
     check_model_registry(settings, catalog)
     local.deploy.ensure_components(catalog)
+    kept = (catalog, library) if keep else None
     if settings.flag_backend == "launchdarkly" and settings.launchdarkly is not None:
-        return settings.launchdarkly
+        return settings.launchdarkly, kept
     store = LocalFlagStore(settings.flag_state_path, settings.flag_sdk_path)
     store.ensure_flags([flag for service in catalog.services for flag in service.flags])
-    return store
+    return store, kept
 
 
 @contextlib.asynccontextmanager
@@ -161,12 +170,16 @@ async def build_runtime(
     wrap_ops: OpsWrapper | None = None,
     wrap_flags: FlagsWrapper | None = None,
     wrap_audit: AuditWrapper | None = None,
+    keep_config: bool = True,
 ) -> AsyncIterator[Runtime]:
-    """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client)."""
+    """Everything a worker needs, closed again on exit (stores, SDK client, HTTP client).
+    ``keep_config=False`` (``orchestrator worker``): the catalog and playbooks are checked and
+    dropped, not kept for the API."""
     limits = load_safety_limits(settings.catalog_path)
     local = local_ops(settings.state_dir)
-    flag_home = _checked_config(settings, local)
-    give_back()  # what the check read: garbage now
+    flag_home, kept_config = _checked_config(settings, local, keep_config)
+    if kept_config is None:
+        give_back()  # what the check read: garbage now
     # Shared by every host; ORCHESTRATOR_KILL_SWITCH makes this one notify-only whatever it says.
     safety = open_safety_ledger(settings.effective_audit_url, floor=settings.kill_switch)
     if settings.kill_switch:
@@ -230,6 +243,7 @@ async def build_runtime(
             changes = ChangeActivities(holdings, Targets(flags, ops.deploy, ops.freezes))
             yield Runtime(
                 settings=settings,
+                kept_config=kept_config,
                 audit=audit,
                 flags=flags,
                 evaluator=evaluator,

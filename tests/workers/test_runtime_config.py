@@ -1,7 +1,7 @@
-"""A worker checks the catalog and playbooks when it starts and keeps none of them
+"""``orchestrator worker`` checks the catalog and playbooks when it starts and keeps none of them
 (workers/runtime.py): its workflows carry their service and playbooks, and a large catalog held
-for nothing was most of an idle worker's memory (docs/BENCHMARKS.md). The API reads them when
-first asked, as before.
+for nothing was most of an idle worker's memory (docs/BENCHMARKS.md). The API keeps the ones it
+checked.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ def alive(name: str) -> int:
     return sum(1 for o in gc.get_objects() if isinstance(o, Service) and o.name == name)
 
 
-async def test_the_checked_catalog_is_not_kept_and_is_read_again_when_asked(
-    settings: Settings, tmp_path: Path
-) -> None:
+def probe_catalog(tmp_path: Path) -> tuple[Path, str]:
+    """The shipped catalog plus a service of a name no other test uses."""
     shipped = load_catalog(ROOT / "catalog" / "catalog.yaml")
     name = f"probe-{uuid.uuid4().hex[:8]}"
     probe = shipped.services[0].model_copy(update={"name": name})
@@ -39,13 +38,27 @@ async def test_the_checked_catalog_is_not_kept_and_is_read_again_when_asked(
     path = tmp_path / "catalog.yaml"
     path.write_text(yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True)))
     (tmp_path / "safety.yaml").write_text((ROOT / "catalog" / "safety.yaml").read_text())
-    del shipped, probe, catalog
+    return path, name
 
-    async with build_runtime(dataclasses.replace(settings, catalog_path=path)) as runtime:
+
+async def test_a_worker_drops_the_catalog_it_checked_and_reads_it_again_if_asked(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path, name = probe_catalog(tmp_path)
+    checked = dataclasses.replace(settings, catalog_path=path)
+    async with build_runtime(checked, keep_config=False) as runtime:
         assert alive(name) == 0  # checked at start, then dropped
-        assert runtime.catalog.service(name).name == name  # what the API asks for: read again
+        assert runtime.catalog.service(name).name == name  # read again when asked
         assert runtime.catalog is runtime.catalog  # once
         assert alive(name) == 1
+
+
+async def test_the_api_keeps_the_catalog_it_checked(settings: Settings, tmp_path: Path) -> None:
+    path, name = probe_catalog(tmp_path)
+    async with build_runtime(dataclasses.replace(settings, catalog_path=path)) as runtime:
+        assert alive(name) == 1
+        path.write_text("services:\n  - name: changed-since\n")  # not read again
+        assert runtime.catalog.service(name).name == name
 
 
 async def test_a_bad_catalog_still_stops_the_worker_at_start(
