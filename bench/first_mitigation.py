@@ -223,6 +223,8 @@ if __name__ == "__main__":
         help="keep the temp folder (process logs, the bench DB); a failed run keeps it anyway",
     )
     args = parser.parse_args()
+    if args.rss_wave < 1:
+        parser.error("--rss-wave must be at least 1")
     if args.quick:
         args.rounds, args.levels, args.storm, args.rss_open = 1, "1,10", 200, 50
     configure_logging(level="WARNING")
