@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+from typing import Any
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -24,6 +25,14 @@ OPERATOR_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold
 ``GLIBC_TUNABLES``), theirs is kept."""
 
 
+def _libc(name: str) -> Any | None:
+    """A function of the C library the process runs on; None where it has no such function."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def return_freed_memory() -> bool:
     """Fix glibc's mmap and trim thresholds; False (nothing changed) where the C library is not
     glibc or the operator tuned the allocator."""
@@ -32,9 +41,8 @@ def return_freed_memory() -> bool:
         name in tunables for name in OPERATOR_TUNABLES
     ):
         return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
-    except (OSError, AttributeError):  # not a glibc-like C library (macOS has no mallopt)
+    mallopt = _libc("mallopt")
+    if mallopt is None:  # not a glibc-like C library (macOS has no mallopt)
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
@@ -52,9 +60,8 @@ def give_back() -> bool:
     is garbage a moment later, but it stays in the process until the collector's rare full pass
     and, freed, between blocks still in use, where the thresholds above do not reach it."""
     gc.collect()
-    try:
-        malloc_trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
+    malloc_trim = _libc("malloc_trim")
+    if malloc_trim is None:
         return False
     malloc_trim.argtypes = [ctypes.c_size_t]
     malloc_trim.restype = ctypes.c_int

@@ -77,12 +77,13 @@ class Decoded:
             # reference) that decodes again: decoded apart, never waiting on the lock it holds.
             return cls.model_validate_json(text, context={SHARING: True})
         self._inside.busy = True
+        # what leaves the recent ones: its last references go when this call returns, after the
+        # lock is released and the flag lowered
         evicted: list[BaseModel] = []
         try:
             return self._shared(cls, text, evicted)
         finally:
             self._inside.busy = False
-            del evicted  # the last references of what left the recent ones, outside the lock
 
     def _shared(self, cls: type[BaseModel], text: str, evicted: list[BaseModel]) -> BaseModel:
         key = (cls, text)

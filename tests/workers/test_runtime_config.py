@@ -35,10 +35,17 @@ def probe_catalog(tmp_path: Path) -> tuple[Path, str]:
     name = f"probe-{uuid.uuid4().hex[:8]}"
     probe = shipped.services[0].model_copy(update={"name": name})
     catalog = Catalog(dimensions=shipped.dimensions, services=(*shipped.services, probe))
+    return config_dir(
+        tmp_path, yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True))
+    ), name
+
+
+def config_dir(tmp_path: Path, catalog_text: str) -> Path:
+    """A catalog file with the shipped safety limits beside it; its path."""
     path = tmp_path / "catalog.yaml"
-    path.write_text(yaml.safe_dump(catalog.model_dump(mode="json", exclude_none=True)))
+    path.write_text(catalog_text)
     (tmp_path / "safety.yaml").write_text((ROOT / "catalog" / "safety.yaml").read_text())
-    return path, name
+    return path
 
 
 async def test_a_worker_drops_the_catalog_it_checked_and_reads_it_again_if_asked(
@@ -64,9 +71,7 @@ async def test_the_api_keeps_the_catalog_it_checked(settings: Settings, tmp_path
 async def test_a_bad_catalog_still_stops_the_worker_at_start(
     settings: Settings, tmp_path: Path
 ) -> None:
-    path = tmp_path / "catalog.yaml"
-    path.write_text("services:\n  - name: no-owner\n")
-    (tmp_path / "safety.yaml").write_text((ROOT / "catalog" / "safety.yaml").read_text())
+    path = config_dir(tmp_path, "services:\n  - name: no-owner\n")
     with pytest.raises(CatalogError, match="owner"):
         async with build_runtime(dataclasses.replace(settings, catalog_path=path)):
             raise AssertionError("a worker started on a catalog that does not validate")
