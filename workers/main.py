@@ -7,6 +7,8 @@ commands (``up``, ``api``, ``worker``, ``demo``) on the CLI's app (docs/architec
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 
@@ -18,7 +20,7 @@ from orchestrator.config.ingest import SOURCES, IngestSettings
 from orchestrator.config.principals import Principals
 from orchestrator.config.settings import Settings
 from orchestrator.logging import configure_logging
-from workers.allocator import return_freed_memory
+from workers.allocator import return_freed_memory, trimming
 from workers.api import ApiServer, build_app, local_principals
 from workers.runtime import build_runtime
 from workers.stack import embedded_stack, wait_for_stop
@@ -48,11 +50,14 @@ def _print_access(
         typer.echo(f"operator   {len(principals.names)} principals from {settings.tokens_file}")
 
 
-def _serving() -> None:
-    """What every long-running command does first: structured logs, and an allocator that gives
-    freed memory back (workers/allocator.py)."""
+@contextmanager
+def _serving() -> Iterator[None]:
+    """What every long-running command runs in: structured logs, and an allocator that gives
+    freed memory back, as it is freed and now and then (workers/allocator.py)."""
     configure_logging()
     return_freed_memory()
+    with trimming():
+        yield
 
 
 @app.command()
@@ -64,7 +69,6 @@ def up(ctx: typer.Context) -> None:
     loses nothing: incidents that were waiting continue.
     """
     settings = settings_of(ctx)
-    _serving()
 
     async def body() -> None:
         ingest = settings.ingest
@@ -88,7 +92,8 @@ def up(ctx: typer.Context) -> None:
                 await server.stop()
         typer.echo("stopped")
 
-    run(body)
+    with _serving():
+        run(body)
 
 
 @app.command()
@@ -103,7 +108,6 @@ def api(
     Needs a reachable Temporal; does not run workflows (run `worker` or `up` for that).
     """
     settings = settings_of(ctx)
-    _serving()
 
     async def body() -> None:
         ingest = settings.ingest
@@ -122,14 +126,14 @@ def api(
             finally:
                 await server.stop()
 
-    run(body)
+    with _serving():
+        run(body)
 
 
 @app.command()
 def worker(ctx: typer.Context) -> None:
     """Run only a worker against an existing Temporal (ORCHESTRATOR_TEMPORAL_ADDRESS)."""
     settings = settings_of(ctx)
-    _serving()
 
     async def body() -> None:
         async with build_runtime(settings, keep_config=False) as runtime:
@@ -141,7 +145,8 @@ def worker(ctx: typer.Context) -> None:
                 )
                 await wait_for_stop()
 
-    run(body)
+    with _serving():
+        run(body)
 
 
 @app.command()

@@ -23,15 +23,19 @@ pytestmark = pytest.mark.skipif(
     reason="the thresholds are glibc's",
 )
 
-CHILD = """
-import sys
-from workers.allocator import return_freed_memory
-
+RSS_MB = """
 def rss_mb():
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
+"""
+
+CHILD = (
+    RSS_MB
+    + """
+import sys
+from workers.allocator import return_freed_memory
 
 print(return_freed_memory() if sys.argv[1] == "fixed" else "default")
 big = bytearray(8 << 20)  # mapped on its own, then freed: glibc raises its thresholds
@@ -44,18 +48,24 @@ for _ in range(400):  # 100 MiB in 256 KiB blocks, each followed by a small bloc
 del blocks
 print(round(rss_mb() - base))
 """
+)
 
 
-def kept_mb(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
+def child(script: str, mode: str, env: dict[str, str] | None = None) -> list[str]:
+    """What a child process running ``script`` printed, word by word."""
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode],
+        [sys.executable, "-c", script, mode],
         capture_output=True,
         text=True,
         check=True,
         env=env,
         cwd=ROOT,
     )
-    answer, kept = done.stdout.split()
+    return done.stdout.split()
+
+
+def kept_mb(mode: str, env: dict[str, str] | None = None) -> tuple[str, int]:
+    answer, kept = child(CHILD, mode, env)
     return answer, int(kept)
 
 
@@ -88,3 +98,39 @@ def test_an_unrelated_glibc_tunable_does_not_stop_the_fix() -> None:
     answer, kept = kept_mb("fixed", {**os.environ, "GLIBC_TUNABLES": "glibc.pthread.rseq=0"})
     assert answer == "True"
     assert kept < 10, f"{kept} MiB kept"
+
+
+TRIM_CHILD = (
+    RSS_MB
+    + """
+import sys, time
+from workers.allocator import return_freed_memory, trimming
+
+return_freed_memory()
+base = rss_mb()
+blocks, pins = [], []
+for _ in range(1600):  # 100 MiB in 64 KiB heap blocks, each followed by a small block that stays
+    blocks.append(bytearray(64 << 10))
+    pins.append(bytearray(1000))
+del blocks  # free, but between live blocks: below the top of the heap, where no threshold reaches
+with trimming(every=3600 if sys.argv[1] == "no look" else 0.05) as thread:
+    until = time.monotonic() + 0.5
+    while time.monotonic() < until:  # busy: the process works the whole time; else it sleeps
+        if sys.argv[1] != "busy":
+            time.sleep(0.01)
+    kept = round(rss_mb() - base)
+print(kept, thread.is_alive())
+"""
+)
+
+
+@pytest.mark.parametrize(
+    ("mode", "at_least", "below"), [("quiet", 0, 10), ("no look", 80, 200), ("busy", 80, 200)]
+)
+def test_a_quiet_process_hands_free_heap_pages_back(mode: str, at_least: int, below: int) -> None:
+    """With fixed thresholds, freed 64 KiB blocks between live ones stay in the process (100 MiB:
+    no look within the body, or a process busy at every look); once the process is quiet the
+    trimming thread gives them back. The thread stops with the body."""
+    kept, alive = child(TRIM_CHILD, mode)
+    assert at_least <= int(kept) < below, f"{kept} MiB kept"
+    assert alive == "False"
