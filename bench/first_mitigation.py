@@ -12,7 +12,8 @@ Latency: from just before the start call / POST to the PATCH's arrival at Launch
 there). Then: worker CPU seconds per incident per arm (the project's incidents are aborted once
 measured, ending included), an Alertmanager storm through the API against a raw signal-with-start
 loop over the same keys (a task queue no worker polls: ingest alone), and the worker's RSS with
-``--rss-open`` incidents open and waiting for an approval (opened ``--rss-wave`` at a time).
+``--rss-open`` incidents open and waiting for an approval (opened ``--rss-wave`` at a time), read
+as the last wave waits and again once the worker is quiet (its trimming thread has looked).
 docs/BENCHMARKS.md records a run.
 """
 
@@ -37,6 +38,7 @@ from bench.arms import (
 )
 from bench.bench_stack import api_client, bench_stack
 from orchestrator.logging import configure_logging
+from workers.allocator import TRIM_EVERY
 
 
 def pct(values: list[float], q: float) -> float:
@@ -162,10 +164,14 @@ async def main(args: argparse.Namespace) -> None:
             await stack.settle()
             rss_before = stack.worker.rss_mb()
             seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, args.rss_wave)
+            # Waiting incidents leave the worker quiet: long enough for its trimming thread to
+            # see a whole quiet interval (workers/allocator.py).
+            await stack.settle()
+            await asyncio.sleep(2 * TRIM_EVERY + 1)
             print(
-                f"  worker RSS {rss:.0f} MB (was {rss_before:.0f} MB); opening took"
-                f" {seconds:.0f} s, worker CPU {cpu:.1f} s ({cpu / args.rss_open * 1000:.0f} ms"
-                " per incident)"
+                f"  worker RSS {stack.worker.rss_mb():.0f} MB once quiet, {rss:.0f} MB as the"
+                f" last wave waited (was {rss_before:.0f} MB); opening took {seconds:.0f} s,"
+                f" worker CPU {cpu:.1f} s ({cpu / args.rss_open * 1000:.0f} ms per incident)"
             )
     print(f"load avg  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at end)")
 
