@@ -37,8 +37,9 @@ from bench.arms import (
     storm_raw,
 )
 from bench.bench_stack import api_client, bench_stack
+from bench.procs import Proc
 from orchestrator.logging import configure_logging
-from workers.allocator import TRIM_EVERY
+from workers.allocator import QUIET, TRIM_EVERY
 
 
 def pct(values: list[float], q: float) -> float:
@@ -164,16 +165,28 @@ async def main(args: argparse.Namespace) -> None:
             await stack.settle()
             rss_before = stack.worker.rss_mb()
             seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, args.rss_wave)
-            # Waiting incidents leave the worker quiet: long enough for its trimming thread to
-            # see a whole quiet interval (workers/allocator.py).
             await stack.settle()
-            await asyncio.sleep(2 * TRIM_EVERY + 1)
+            quiet = await trimmed(stack.worker)
             print(
-                f"  worker RSS {stack.worker.rss_mb():.0f} MB once quiet, {rss:.0f} MB as the"
+                f"  worker RSS {stack.worker.rss_mb():.0f} MB once quiet"
+                f"{'' if quiet else ' (NOT QUIET: maybe not trimmed)'}, {rss:.0f} MB as the"
                 f" last wave waited (was {rss_before:.0f} MB); opening took {seconds:.0f} s,"
                 f" worker CPU {cpu:.1f} s ({cpu / args.rss_open * 1000:.0f} ms per incident)"
             )
     print(f"load avg  {' '.join(f'{x:.2f}' for x in os.getloadavg())} (at end)")
+
+
+async def trimmed(worker: Proc, tries: int = 6) -> bool:
+    """Wait until the worker's trimming thread has had a quiet look (workers/allocator.py):
+    under ``QUIET`` x ``TRIM_EVERY`` CPU seconds over ``2 x TRIM_EVERY + 1`` s holds one whole
+    quiet interval between two looks. False when that did not happen within ``tries`` windows."""
+    window = 2 * TRIM_EVERY + 1
+    for _ in range(tries):
+        cpu0 = worker.cpu_seconds()
+        await asyncio.sleep(window)
+        if worker.cpu_seconds() - cpu0 < QUIET * TRIM_EVERY:
+            return True
+    return False
 
 
 if __name__ == "__main__":

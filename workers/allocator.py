@@ -59,7 +59,8 @@ def return_freed_memory() -> bool:
 
 def _malloc_trim() -> Any | None:
     """glibc's ``malloc_trim``, typed; None where the C library has none. Called through
-    ``ctypes.CDLL``, it runs without the GIL: a thread trimming does not stop the event loop."""
+    ``ctypes.CDLL``, it runs without the GIL: a thread trimming leaves the event loop's Python
+    running (an allocation in the arena it is going through waits for it, a few ms)."""
     malloc_trim = _libc("malloc_trim")
     if malloc_trim is not None:
         malloc_trim.argtypes = [ctypes.c_size_t]
@@ -108,9 +109,9 @@ def trimming(every: float = TRIM_EVERY) -> Iterator[threading.Thread | None]:
     def trim() -> None:
         used = time.process_time()
         while not stop.wait(every):
-            busy, used = time.process_time() - used, time.process_time()
-            if busy < QUIET * every:
+            if time.process_time() - used < QUIET * every:
                 malloc_trim(0)
+            used = time.process_time()  # the trim's own CPU is not the next look's
 
     thread = threading.Thread(target=trim, name="malloc-trim", daemon=True)
     thread.start()

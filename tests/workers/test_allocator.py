@@ -113,8 +113,8 @@ for _ in range(1600):  # 100 MiB in 64 KiB heap blocks, each followed by a small
     blocks.append(bytearray(64 << 10))
     pins.append(bytearray(1000))
 del blocks  # free, but between live blocks: below the top of the heap, where no threshold reaches
-with trimming(every=3600 if sys.argv[1] == "no look" else 0.05) as thread:
-    until = time.monotonic() + 0.5
+with trimming(every=3600 if sys.argv[1] == "no look" else 0.2) as thread:
+    until = time.monotonic() + 1.5
     while time.monotonic() < until:  # busy: the process works the whole time; else it sleeps
         if sys.argv[1] != "busy":
             time.sleep(0.01)
