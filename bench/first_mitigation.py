@@ -165,7 +165,6 @@ async def main(args: argparse.Namespace) -> None:
             await stack.settle()
             rss_before = stack.worker.rss_mb()
             seconds, rss, cpu = await open_and_wait(stack, http, args.rss_open, args.rss_wave)
-            await stack.settle()
             quiet = await trimmed(stack.worker)
             print(
                 f"  worker RSS {stack.worker.rss_mb():.0f} MB once quiet"
