@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import structlog
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
 from orchestrator.activities.audit import AuditActivities
 from orchestrator.activities.changes import ChangeActivities, Targets
@@ -49,13 +48,17 @@ from workers.tickets import ticket_provider
 WORKFLOWS: Sequence[type] = (IncidentKeyWorkflow, IncidentWorkflow)
 _log = structlog.get_logger("orchestrator.worker")
 
-# Loaded once and shared with every workflow's sandbox instead of being imported again for each
-# new run: pure, deterministic libraries the workflow code uses (templating, validation; jinja2
-# builds thread locks at import time), and the orchestrator's own modules, whose workflow code is
-# kept deterministic by tests/workflows/test_determinism_lint.py and the stored replay histories
-# (re-importing them per run was a third of the worker's CPU per incident).
-PASSTHROUGH_MODULES = ("jinja2", "markupsafe", "pydantic", "pydantic_core", "yaml", "orchestrator")
-
+# Workflows run without Temporal's sandbox. Its two parts bought little here: its restrictions
+# (a call to the wall clock, randomness or I/O refused at run time) only reach modules imported
+# inside it, and every module the workflow code is made of was already passed through (the
+# orchestrator package, jinja2, pydantic, yaml: importing them again for each run was a third of
+# the worker's CPU per incident); its global-state isolation then covered nothing of ours. What
+# was left was its refusal of open() and input() during an activation, and what it cost was its
+# importer swapped in around every activation (docs/BENCHMARKS.md, eleventh pass). Determinism
+# is kept by tests/workflows/test_determinism_lint.py (no clock, randomness or I/O, open()
+# included, in orchestrator/workflows and orchestrator/domain) and the stored replay histories
+# (tests/replay); module-level caches are one per process (the decoded playbooks and services of
+# orchestrator/domain/shared.py, frozen, never changed in place).
 
 STICKY_TO_NEW_POLLS = 1.0
 """Workflow-task polls of the shared queue per poll of the worker's own (sticky) queue. A new
@@ -64,10 +67,8 @@ incident's first tasks (its key's and its occurrence's) wait on the shared queue
 sticky pollers served later steps (bench/first_mitigation.py: p95 10.9 s -> 5.5 s)."""
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
+def workflow_runner() -> UnsandboxedWorkflowRunner:
+    return UnsandboxedWorkflowRunner()
 
 
 @dataclass
