@@ -101,7 +101,7 @@ async def main(args: argparse.Namespace) -> None:
             f" state in {stack.tmp}"
         )
         await bare_batch(stack, ["warm0"])  # first workflow tasks, SDK streams, sqlite
-        await project_batch(stack, http, ["warm1"])
+        await project_batch(stack, ["warm1"])
         await stack.clean_flags()
         results: dict[tuple[str, int], list[Batch]] = {}
         for r in range(args.rounds):
@@ -113,7 +113,7 @@ async def main(args: argparse.Namespace) -> None:
                     if arm == "bare":
                         batch = await bare_batch(stack, values)
                     else:
-                        batch = await project_batch(stack, http, values)
+                        batch = await project_batch(stack, values)
                     results.setdefault((arm, n), []).append(batch)
                     await stack.clean_flags()
                     print(

@@ -44,11 +44,16 @@ class Connection:
     writer: asyncio.StreamWriter | None = None
     reopened: list[int] = field(default_factory=list)
 
+    async def open(self) -> None:
+        """Connect now (before a clock starts), unless connected."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
     async def post(self, request: bytes) -> Answer:
         for _ in range(5):
-            if self.writer is None:
-                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            await self.open()
             assert self.reader is not None
+            assert self.writer is not None
             try:
                 self.writer.write(request)
                 return await self._answer(self.reader)
