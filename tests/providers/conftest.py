@@ -1,11 +1,14 @@
-"""Fixtures for the flag providers: the catalog's answer-mode flag, the fake LaunchDarkly."""
+"""Fixtures for the flag providers: the catalog's answer-mode flag, the fake LaunchDarkly, the
+flag stores flag writes are tested against (the local JSON store, the LaunchDarkly adapter)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from threading import Event
 from typing import Any
 
+import httpx
 import pytest
 from ldclient.client import LDClient
 from ldclient.config import Config
@@ -14,6 +17,10 @@ from ldclient.impl.datasource.polling import PollingUpdateProcessor
 from ldclient.impl.retry import for_polling
 
 from orchestrator.domain.catalog import FlagSpec
+from orchestrator.providers.flags import FlagProvider
+from orchestrator.providers.launchdarkly import LaunchDarklyFlagProvider
+from orchestrator.providers.local_flags import LocalFlagStore
+from orchestrator.secrets import Secret
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
 
 ANSWER_MODE = FlagSpec(
@@ -63,3 +70,45 @@ def fast_polling_client(base_uri: str, sdk_key: str, interval: float) -> LDClien
         update_processor_class=factory,
     )
     return LDClient(config=config, start_wait=5)
+
+
+def local_store(tmp_path: Path) -> LocalFlagStore:
+    return LocalFlagStore(tmp_path / "flags.json", tmp_path / "sdk" / "flags-sdk.json")
+
+
+def ld_provider(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
+    return LaunchDarklyFlagProvider(
+        http,
+        api_token=Secret(API_TOKEN),
+        project_key=PROJECT,
+        environment_key=ENV,
+        base_url=fake.url,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFlagStore:
+    store = local_store(tmp_path)
+    store.ensure_flags([ANSWER_MODE])
+    return store
+
+
+@pytest.fixture
+def ld(fake_ld: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
+    return ld_provider(fake_ld, http)
+
+
+@pytest.fixture(params=["local", "launchdarkly"])
+async def backends(
+    request: pytest.FixtureRequest, tmp_path: Path, http: httpx.AsyncClient
+) -> AsyncIterator[tuple[FlagProvider, FlagProvider]]:
+    """Two clients of one flag store: the one under test, and another writer."""
+    if request.param == "local":
+        store = local_store(tmp_path)
+        store.ensure_flags([ANSWER_MODE])
+        yield store, local_store(tmp_path)
+        return
+    fake = FakeLaunchDarkly(api_token=API_TOKEN, project_key=PROJECT, sdk_keys={ENV: "sdk-x"})
+    fake.seed(ANSWER_MODE)
+    with fake.running():
+        yield ld_provider(fake, http), ld_provider(fake, http)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
@@ -16,7 +14,6 @@ from orchestrator.domain.flag_plans import plan_route_segment
 from orchestrator.domain.flags import (
     AddRule,
     AddTargets,
-    Clause,
     FlagState,
     Instruction,
     RemoveRule,
@@ -29,40 +26,10 @@ from orchestrator.providers.launchdarkly import (
     LaunchDarklyFlagProvider,
 )
 from orchestrator.providers.local_flags import LocalFlagStore
-from orchestrator.secrets import Secret
-from tests.providers.conftest import ANSWER_MODE, API_TOKEN, ENV, PROJECT
+from tests.providers.conftest import ENV
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.flag_backends import KEY, Change, other_rule, route_es
 from tests.providers.passthrough import PassThroughFlags
-
-KEY = ANSWER_MODE.key
-Change = Callable[[FlagState], list[Instruction]]
-
-
-def route_es(state: FlagState) -> list[Instruction]:
-    return plan_route_segment(
-        state,
-        ref="es-fallback",
-        context_kind="user",
-        attribute="language",
-        values=["es"],
-        variation="human-queue",
-    )
-
-
-def other_rule(ref: str, value: str) -> Change:
-    """Another incident's change: its own rule (last), serving retrieval-only."""
-
-    def plan(state: FlagState) -> list[Instruction]:
-        clause = Clause(attribute="country", values=(value,))
-        return [
-            AddRule(
-                clauses=(clause,),
-                variation_id=state.variation_id_for("retrieval-only"),
-                ref=ref,
-            )
-        ]
-
-    return plan
 
 
 def target(n: int) -> Change:
@@ -107,48 +74,6 @@ class Ignoring(PassThroughFlags):
         self, key: str, do: Callable[[], Awaitable[FlagState]], expect_version: int | None
     ) -> FlagState:
         return await self.inner.get_flag(key)
-
-
-def local_store(tmp_path: Path) -> LocalFlagStore:
-    return LocalFlagStore(tmp_path / "flags.json", tmp_path / "sdk" / "flags-sdk.json")
-
-
-def ld_provider(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
-    return LaunchDarklyFlagProvider(
-        http,
-        api_token=Secret(API_TOKEN),
-        project_key=PROJECT,
-        environment_key=ENV,
-        base_url=fake.url,
-    )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalFlagStore:
-    store = local_store(tmp_path)
-    store.ensure_flags([ANSWER_MODE])
-    return store
-
-
-@pytest.fixture
-def ld(fake_ld: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
-    return ld_provider(fake_ld, http)
-
-
-@pytest.fixture(params=["local", "launchdarkly"])
-async def backends(
-    request: pytest.FixtureRequest, tmp_path: Path, http: httpx.AsyncClient
-) -> AsyncIterator[tuple[FlagProvider, FlagProvider]]:
-    """Two clients of one flag store: the one under test, and another writer."""
-    if request.param == "local":
-        store = local_store(tmp_path)
-        store.ensure_flags([ANSWER_MODE])
-        yield store, local_store(tmp_path)
-        return
-    fake = FakeLaunchDarkly(api_token=API_TOKEN, project_key=PROJECT, sdk_keys={ENV: "sdk-x"})
-    fake.seed(ANSWER_MODE)
-    with fake.running():
-        yield ld_provider(fake, http), ld_provider(fake, http)
 
 
 # -- the providers ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import socket
 import httpx
 import pytest
 
-from orchestrator.domain.flag_plans import plan_route_segment
 from orchestrator.domain.flags import (
     AddRule,
     AddTargets,
@@ -37,6 +36,7 @@ from tests.providers.conftest import (
     fast_polling_client,
 )
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
+from tests.providers.flag_backends import route_es as planned_route_es
 
 KEY = ANSWER_MODE.key
 ES = EvalContext(key="verify-es", attributes={"language": "es"})
@@ -58,14 +58,7 @@ def ld(fake_ld: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagPr
 
 async def route_es(provider: FlagProvider) -> FlagState:
     state = await provider.get_flag(KEY)
-    plan = plan_route_segment(
-        state,
-        ref="es-fallback",
-        context_kind="user",
-        attribute="language",
-        values=["es"],
-        variation="human-queue",
-    )
+    plan = planned_route_es(state)
     return (
         await provider.apply(KEY, plan, "incident 42: route es to human queue") if plan else state
     )

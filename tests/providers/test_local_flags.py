@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.domain.flag_plans import plan_route_segment
 from orchestrator.domain.flags import AddTargets, EvalContext, FlagState
 from orchestrator.errors import FlagProviderError, ValidationError, VerificationError
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator, wait_for_variation
 from orchestrator.providers.local_flags import LocalFlagStore
 from tests.providers.conftest import ANSWER_MODE, POST_PROCESSING
+from tests.providers.flag_backends import route_es as planned_route_es
 
 KEY = ANSWER_MODE.key
 ES = EvalContext(kind="user", key="verify-es", attributes={"language": "es"})
@@ -45,14 +45,7 @@ def evaluator(store: LocalFlagStore) -> Iterator[SdkFlagEvaluator]:
 async def route_es(provider: FlagProvider) -> FlagState:
     """What the flag activity does: read, plan, apply only if the plan is not empty."""
     state = await provider.get_flag(KEY)
-    plan = plan_route_segment(
-        state,
-        ref="es-fallback",
-        context_kind="user",
-        attribute="language",
-        values=["es"],
-        variation="human-queue",
-    )
+    plan = planned_route_es(state)
     return await provider.apply(KEY, plan, "route es to human queue") if plan else state
 
 
