@@ -15,7 +15,7 @@ from temporalio import activity
 
 from orchestrator.activities.changes import Targets
 from orchestrator.activities.errors import permanent, permanent_or_retryable
-from orchestrator.activities.flag_writes import PlannedWrite, write_planned
+from orchestrator.activities.flag_writes import PlannedWrite, read_ahead, write_planned
 from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.types import (
     APPLY_FLAG_CHANGE,
@@ -172,20 +172,30 @@ class FlagActivities:
         async def finish(dead: Holding) -> str:
             return await targets.revert(dead, inp.comment)
 
-        holding = await self._holdings.join(target, kind, inp.holder, read, spec, finish)
-        if kind == "flag_rule":
-            held = inp.model_copy(update={"ref": spec["ref"]})
-            write = await write_planned(
-                self._provider, inp.flag, lambda state: self._plan(state, held), inp.comment
-            )
-        else:
-            variation = holding.effective
-            write = await write_planned(
-                self._provider,
-                inp.flag,
-                lambda state: plan_set_default(state, variation=variation),
-                inp.comment,
-            )
+        # a rule of its own is planned from a read that goes on while the holding is claimed
+        ahead = read_ahead(self._provider, inp.flag) if kind == "flag_rule" else None
+        try:
+            holding = await self._holdings.join(target, kind, inp.holder, read, spec, finish)
+            if kind == "flag_rule":
+                held = inp.model_copy(update={"ref": spec["ref"]})
+                write = await write_planned(
+                    self._provider,
+                    inp.flag,
+                    lambda state: self._plan(state, held),
+                    inp.comment,
+                    ahead=ahead,
+                )
+            else:
+                variation = holding.effective
+                write = await write_planned(
+                    self._provider,
+                    inp.flag,
+                    lambda state: plan_set_default(state, variation=variation),
+                    inp.comment,
+                )
+        finally:
+            if ahead is not None:
+                ahead.close()
         first = bool(holding.holders) and holding.holders[0].id == inp.holder
         made = first and (holding.baseline or "") != holding.effective
         return _result(
