@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from orchestrator.audit.holdings import HoldingStore, StoredHolding
 from orchestrator.domain.holdings import (
@@ -40,11 +40,17 @@ def utc_now() -> datetime:
 
 def busy(holding: Holding) -> ApplicationError:
     """Retryable: another holder's claim or release of the same change is in flight."""
-    return ApplicationError(
+    return contended(
         f"{holding.target} is being {'claimed' if holding.phase == 'capturing' else 'released'}"
-        f" by {holding.owner}; retrying",
-        type="HoldingBusy",
+        f" by {holding.owner}; retrying"
     )
+
+
+def contended(message: str) -> ApplicationError:
+    """A HoldingBusy failure: retried, and expected when incidents share a change (two routing
+    one segment the same way at once), so it is benign: the SDK logs the attempt at DEBUG
+    instead of a WARNING with a traceback on every worker's console (and counts no failure)."""
+    return ApplicationError(message, type="HoldingBusy", category=ApplicationErrorCategory.BENIGN)
 
 
 def _load(stored: StoredHolding | None) -> tuple[Holding | None, int]:
@@ -112,7 +118,7 @@ class Holdings:
             final = joined(step.holding, Holder(id=holder, desired=desired, since=now))
             if await self._store.put(target, _body(final), expect_version=version):
                 return final
-        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
+        raise contended(f"{target}: the holdings store stayed contended")
 
     async def _finish(
         self, target: str, release: Holding, version: int, revert: Revert | None
@@ -177,4 +183,4 @@ class Holdings:
             detail = await revert(step.holding)
             await self._store.delete(target, expect_version=stored.version)
             return Left("released", detail, step.holding)
-        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
+        raise contended(f"{target}: the holdings store stayed contended")
