@@ -103,9 +103,9 @@ class ReadAhead:
         return state if self._writer.writes == self._mark else None
 
     def close(self) -> None:
-        """Stop the read if nobody took it (the caller failed before its write); harmless
-        after :meth:`state`."""
-        self._read.cancel()
+        """Drop the read if nobody took it (the caller failed before its write: the holding was
+        busy); harmless after :meth:`state`. It is left to finish, not cancelled: a request
+        cancelled in flight costs its pooled connection, and a new one for the next attempt."""
         self._read.add_done_callback(_taken)
 
 
@@ -118,10 +118,11 @@ def _taken(read: asyncio.Future[FlagState]) -> None:
 def read_ahead(provider: FlagProvider, flag: str) -> ReadAhead | None:
     """Start reading ``flag`` now for a write to come, unless a write of this process is at the
     flag (a read then would be stale by the time the write's turn comes, and one more request
-    for the provider): None then. Planning from it is as safe as from any read: the patch
-    carries the version read, and a flag changed meanwhile is a conflict, read and planned
-    again. It saves the read's round trip on the way to a first change (about 3 ms against a
-    local LaunchDarkly, docs/BENCHMARKS.md)."""
+    for the provider): None then. A patch planned from it carries the version read, so a flag
+    changed meanwhile is a conflict, read and planned again; a plan from it that finds nothing
+    to do is checked by a read made then (no patch would check it). It saves the read's round
+    trip on the way to a first change (about 3 ms against a local LaunchDarkly,
+    docs/BENCHMARKS.md)."""
     writer = _writer(provider, flag)
     return None if writer.lock.locked() else ReadAhead(provider, flag, writer)
 
@@ -138,8 +139,14 @@ async def _write(
     conflicts = 0
     last: FlagConflictError | None = None
     for _ in range(attempts):
-        before, known = known or await provider.get_flag(flag), None
+        before = known or await provider.get_flag(flag)
         instructions = plan(before)
+        if not instructions and known is not None:
+            # "nothing to do" said by a read from before the caller's claim: no patch will meet
+            # the version check, and another holder may have taken the change away meanwhile
+            before = await provider.get_flag(flag)
+            instructions = plan(before)
+        known = None
         if not instructions:
             return PlannedWrite(before=before, after=before, instructions=[], conflicts=conflicts)
         try:

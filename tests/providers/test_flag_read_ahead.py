@@ -4,8 +4,10 @@ once it may be stale (orchestrator/activities/flag_writes.py: read_ahead)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from orchestrator.activities.flag_writes import read_ahead, write_planned
+from orchestrator.domain.flag_plans import plan_remove_rule
 from orchestrator.domain.flags import FlagState
 from orchestrator.errors import FlagProviderError
 from orchestrator.providers.flags import FlagProvider
@@ -112,20 +114,41 @@ async def test_a_failed_read_ahead_leaves_the_write_to_read_for_itself(
     assert (provider.reads, write.conflicts, write.after.version) == (2, 0, 2)
 
 
-async def test_an_unused_read_ahead_is_stopped_and_its_failure_taken(
+async def test_nothing_to_do_by_the_read_ahead_is_checked_by_a_read_now(
     backends: tuple[FlagProvider, FlagProvider],
 ) -> None:
-    """The caller failed before its write (the holding could not be claimed): closing the read
-    leaves no task behind and no 'exception was never retrieved' for asyncio to log."""
-    mine, _ = backends
-    provider = Counting(mine, failing=1)
-    ahead = read_ahead(provider, KEY)
+    """The read ahead saw the rule in place; before this write's turn, its last other holder
+    (another worker) took it away. No patch would meet the version check, so the empty plan is
+    checked by a read made now: the rule is put back, not reported in place while it is gone."""
+    mine, other = backends
+    await write_planned(other, KEY, route_es, "incident 41: route es")
+    ahead = read_ahead(mine, KEY)
     assert ahead is not None
-    await asyncio.sleep(0.05)  # the read has failed
-    ahead.close()
-    pending = read_ahead(Counting(mine), KEY)
-    assert pending is not None
-    pending.close()  # still running: cancelled
-    await asyncio.sleep(0)
-    assert pending._read.cancelled()
-    assert ahead._read.done() and ahead._read.exception() is not None
+    await asyncio.sleep(0.05)  # the read is done: it shows the rule
+    await write_planned(other, KEY, lambda s: plan_remove_rule(s, ref="es-fallback"), "41 ends")
+    write = await write_planned(mine, KEY, route_es, "incident 42: route es", ahead=ahead)
+    assert write.instructions, "the rule was gone: it had to be written again"
+    assert [r.ref for r in (await mine.get_flag(KEY)).rules] == ["es-fallback"]
+
+
+async def test_an_unused_read_ahead_finishes_and_its_failure_is_taken(
+    backends: tuple[FlagProvider, FlagProvider],
+) -> None:
+    """The caller failed before its write (the holding was busy): the read is left to finish
+    (a request cancelled in flight costs its connection) and its failure is taken, so asyncio
+    logs no 'Task exception was never retrieved'."""
+    mine, _ = backends
+    loop = asyncio.get_running_loop()
+    logged: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: logged.append(context))
+    try:
+        ahead = read_ahead(Counting(mine, failing=1), KEY)
+        assert ahead is not None
+        ahead.close()
+        await asyncio.sleep(0.05)  # the read fails after the close
+        del ahead
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert logged == []
