@@ -39,18 +39,16 @@ def utc_now() -> datetime:
 
 
 def busy(holding: Holding) -> ApplicationError:
-    """Retryable: another holder's claim or release of the same change is in flight."""
-    return contended(
+    """Retryable: another holder's claim or release of the same change is in flight. Expected
+    when incidents share a change (two routing one segment the same way at once), so benign: the
+    SDK logs the attempt at DEBUG, not as a WARNING with a traceback on every worker's console.
+    A store that stays contended (below) is not expected, and is logged as any failure."""
+    return ApplicationError(
         f"{holding.target} is being {'claimed' if holding.phase == 'capturing' else 'released'}"
-        f" by {holding.owner}; retrying"
+        f" by {holding.owner}; retrying",
+        type="HoldingBusy",
+        category=ApplicationErrorCategory.BENIGN,
     )
-
-
-def contended(message: str) -> ApplicationError:
-    """A HoldingBusy failure: retried, and expected when incidents share a change (two routing
-    one segment the same way at once), so it is benign: the SDK logs the attempt at DEBUG
-    instead of a WARNING with a traceback on every worker's console (and counts no failure)."""
-    return ApplicationError(message, type="HoldingBusy", category=ApplicationErrorCategory.BENIGN)
 
 
 def _load(stored: StoredHolding | None) -> tuple[Holding | None, int]:
@@ -118,7 +116,7 @@ class Holdings:
             final = joined(step.holding, Holder(id=holder, desired=desired, since=now))
             if await self._store.put(target, _body(final), expect_version=version):
                 return final
-        raise contended(f"{target}: the holdings store stayed contended")
+        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
 
     async def _finish(
         self, target: str, release: Holding, version: int, revert: Revert | None
@@ -183,4 +181,4 @@ class Holdings:
             detail = await revert(step.holding)
             await self._store.delete(target, expect_version=stored.version)
             return Left("released", detail, step.holding)
-        raise contended(f"{target}: the holdings store stayed contended")
+        raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
