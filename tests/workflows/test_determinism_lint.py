@@ -49,7 +49,7 @@ def _violations(path: Path) -> list[str]:
         ]
         if isinstance(node, ast.Call):
             func = node.func
-            if isinstance(func, ast.Name) and func.id in FORBIDDEN_BUILTINS:
+            if isinstance(func, ast.Name) and func.id in FORBIDDEN_BUILTINS | FORBIDDEN_METHODS:
                 found.append(f"{path.name}:{node.lineno} calls {func.id}()")
             if isinstance(func, ast.Attribute) and func.attr in FORBIDDEN_METHODS:
                 owner = func.value.id if isinstance(func.value, ast.Name) else "?"
@@ -68,9 +68,12 @@ def test_the_lint_sees_what_it_refuses(tmp_path: Path) -> None:
     bad.write_text(
         "import random\nfrom datetime import datetime\nfrom temporalio import workflow\n"
         "a = datetime.now()\nb = workflow.now()\nc = open('f')\n"
+        "from uuid import uuid4\nd = uuid4()\n"
     )
-    assert _violations(bad) == [
+    assert sorted(_violations(bad)) == [
         "bad.py:1 imports random",
         "bad.py:4 calls datetime.now()",
         "bad.py:6 calls open()",
+        "bad.py:7 imports uuid",
+        "bad.py:8 calls uuid4()",
     ]
