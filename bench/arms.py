@@ -141,7 +141,6 @@ async def post_all(
     host = url.split("//", 1)[1]
     requests = [request_bytes(host, path, body, bearer(token)) for body in bodies]
     connections = [connection_to(url) for _ in bodies]
-    await asyncio.gather(*(c.open() for c in connections))
 
     async def post(connection: Connection, request: bytes) -> tuple[float, Any]:
         sent = time.monotonic()
@@ -156,6 +155,7 @@ async def post_all(
         raise SystemExit(f"POST {path}: still 503 after 50 attempts")
 
     try:
+        await asyncio.gather(*(c.open() for c in connections))
         return await asyncio.gather(
             *(post(c, r) for c, r in zip(connections, requests, strict=True))
         )

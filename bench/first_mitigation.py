@@ -8,7 +8,8 @@ incident by incident (``--singles`` of each per round):
 - bare: start N workflows that each run one activity making one semantic-patch PATCH to the local
   LaunchDarkly (bench/bare_worker.py, default worker options);
 - project: N concurrent POSTs of a firing fairness breach (a fresh incident key each) to
-  ``orchestrator api`` (bench/http_sender.py, connections opened beforehand); ``orchestrator worker`` runs the real playbook against the same server.
+  ``orchestrator api`` (bench/http_sender.py, connections opened beforehand);
+  ``orchestrator worker`` runs the real playbook against the same server.
 Latency: from just before the start call / POST to the PATCH's arrival at LaunchDarkly (stamped
 there). Then: worker CPU seconds per incident per arm (the project's incidents are aborted once
 measured, ending included), an Alertmanager storm through the API against a raw signal-with-start
