@@ -94,13 +94,17 @@ class ReadAhead:
         self._read = asyncio.ensure_future(provider.get_flag(flag))
 
     async def state(self) -> FlagState | None:
-        """The state read, if no write of this process came since it started; None when one
-        did, or the read failed (the write reads again, and meets the error itself)."""
+        """The state read, if no write of this process came since it started (None when one
+        did: the write reads again). A read that failed fails the write as its own read would
+        have: a provider that answered 429 or 403 is not asked again at once."""
+        fresh = self._writer.writes == self._mark
         try:
             state = await self._read
-        except Exception:  # the write's own read meets it again, and reports it
+        except Exception:
+            if fresh:
+                raise
             return None
-        return state if self._writer.writes == self._mark else None
+        return state if fresh else None
 
     def close(self) -> None:
         """Drop the read if nobody took it (the caller failed before its write: the holding was

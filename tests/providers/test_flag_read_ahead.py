@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
+
 from orchestrator.activities.flag_writes import read_ahead, write_planned
 from orchestrator.domain.flag_plans import plan_remove_rule
 from orchestrator.domain.flags import FlagState
@@ -103,15 +105,19 @@ async def test_no_read_ahead_while_a_write_of_this_process_is_at_the_flag(
     assert read_ahead(provider, KEY) is not None
 
 
-async def test_a_failed_read_ahead_leaves_the_write_to_read_for_itself(
+async def test_a_failed_read_ahead_fails_the_write_as_its_own_read_would(
     backends: tuple[FlagProvider, FlagProvider],
 ) -> None:
+    """The provider refused the read (a 429, a 403): the write fails with that error and does
+    not ask it again at once (the activity's retry policy decides when)."""
     mine, _ = backends
     provider = Counting(mine, failing=1)
     ahead = read_ahead(provider, KEY)
     assert ahead is not None
-    write = await write_planned(provider, KEY, route_es, "route es", ahead=ahead)
-    assert (provider.reads, write.conflicts, write.after.version) == (2, 0, 2)
+    with pytest.raises(FlagProviderError, match="HTTP 503"):
+        await write_planned(provider, KEY, route_es, "route es", ahead=ahead)
+    assert provider.reads == 1
+    assert (await mine.get_flag(KEY)).rules == ()
 
 
 async def test_nothing_to_do_by_the_read_ahead_is_checked_by_a_read_now(
