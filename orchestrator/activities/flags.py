@@ -16,7 +16,7 @@ from temporalio import activity
 from orchestrator.activities.changes import Targets
 from orchestrator.activities.errors import permanent, permanent_or_retryable
 from orchestrator.activities.flag_writes import PlannedWrite, read_ahead, write_planned
-from orchestrator.activities.holdings import Holdings
+from orchestrator.activities.holdings import Holdings, Known, Read
 from orchestrator.activities.types import (
     APPLY_FLAG_CHANGE,
     REVERT_FLAG_CHANGE,
@@ -162,8 +162,6 @@ class FlagActivities:
         kind, target, spec = held_flag_change(inp)
 
         async def read(_current: Holding | None) -> tuple[str, str]:
-            if kind == "flag_rule":  # a rule of its own: nothing to read (the write reads once)
-                return "", ON
             state = await self._provider.get_flag(inp.flag)
             return str(state.value_of(state.fallthrough_variation_id)), inp.variation
 
@@ -175,7 +173,9 @@ class FlagActivities:
         # a rule of its own is planned from a read that goes on while the holding is claimed
         ahead = read_ahead(self._provider, inp.flag) if kind == "flag_rule" else None
         try:
-            holding = await self._holdings.join(target, kind, inp.holder, read, spec, finish)
+            # a rule of its own: nothing to read for its baseline (there was no rule)
+            known: Read | Known = ("", ON) if kind == "flag_rule" else read
+            holding = await self._holdings.join(target, kind, inp.holder, known, spec, finish)
             if kind == "flag_rule":
                 held = inp.model_copy(update={"ref": spec["ref"]})
                 write = await write_planned(

@@ -30,6 +30,10 @@ Clock = Callable[[], datetime]
 Read = Callable[[Holding | None], Awaitable[tuple[str, str]]]
 """Reads the target now: (baseline, desired). Called once per claim or join, never on a retry
 that finds its holder stored."""
+Known = tuple[str, str]
+"""(baseline, desired) known without reading the target (a rule of its own, a freeze: nothing
+there before the change): a claim is then stored in one write, there being nothing to read
+between the claim and its capture."""
 Revert = Callable[[Holding], Awaitable[str]]
 Reapply = Callable[[str, Holding], Awaitable[str]]
 
@@ -49,6 +53,13 @@ def busy(holding: Holding) -> ApplicationError:
         type="HoldingBusy",
         category=ApplicationErrorCategory.BENIGN,
     )
+
+
+def _knowing(pair: Known) -> Read:
+    async def read(_current: Holding | None) -> tuple[str, str]:
+        return pair
+
+    return read
 
 
 def _load(stored: StoredHolding | None) -> tuple[Holding | None, int]:
@@ -84,12 +95,13 @@ class Holdings:
         target: str,
         kind: HoldKind,
         holder: str,
-        read: Read,
+        read: Read | Known,
         spec: dict[str, Any] | None = None,
         finish: Revert | None = None,
     ) -> Holding:
         """Make ``holder`` a holder of ``target`` (idempotent), with the baseline stored before
         anything is written. Returns the holding to bring the target to (its ``effective``)."""
+        known, fetch = (read, _knowing(read)) if isinstance(read, tuple) else (None, read)
         for _ in range(SWAP_ATTEMPTS):
             current, version = _load(await self._store.get(target))
             now = self._clock()
@@ -102,17 +114,24 @@ class Holdings:
             if step.kind == "finish":
                 await self._finish(target, step.holding, version, finish)
                 continue
+            if step.kind == "claim" and known is not None:  # one write: nothing to read
+                final = captured(
+                    step.holding, known[0], Holder(id=holder, desired=known[1], since=now)
+                )
+                if await self._store.put(target, _body(final), expect_version=version):
+                    return final
+                continue
             if step.kind == "claim":
                 claim = await self._store.put(target, _body(step.holding), expect_version=version)
                 if claim is None:
                     continue
-                baseline, desired = await read(None)
+                baseline, desired = await fetch(None)
                 first = Holder(id=holder, desired=desired, since=now)
                 final = captured(step.holding, baseline, first)
                 if await self._store.put(target, _body(final), expect_version=claim.version):
                     return final
                 continue
-            _, desired = await read(step.holding)
+            _, desired = await fetch(step.holding)
             final = joined(step.holding, Holder(id=holder, desired=desired, since=now))
             if await self._store.put(target, _body(final), expect_version=version):
                 return final

@@ -64,13 +64,11 @@ class ReleaseActivities:
         spec = {"freeze_id": fresh.id, "request": fresh.model_dump(mode="json")}
         targets = Targets(freezes=self._freezes, clock=self._clock)
 
-        async def read(_current: Holding | None) -> tuple[str, str]:
-            return "", ON
-
         async def finish(dead: Holding) -> str:
             return await targets.revert(dead, f"{inp.holder}: finishing a release")
 
-        holding = await self._holdings.join(target, "freeze", inp.holder, read, spec, finish)
+        # no freeze of this holding's before it: nothing to read for the baseline
+        holding = await self._holdings.join(target, "freeze", inp.holder, ("", ON), spec, finish)
         return FreezeRequest.model_validate(holding.spec["request"]), target
 
     @activity.defn(name=FREEZE_RELEASES)
