@@ -17,6 +17,7 @@ from orchestrator.errors import NotFoundError, ValidationError
 from orchestrator.workflows.types import IncidentPhase, IncidentState
 from tests.workflows.conftest import HarnessFactory
 from tests.workflows.harness import Harness
+from tests.workflows.helpers import occurrence_of, settled
 from tests.workflows.signals import SPANISH, breach, launched, recovered
 from workers.runtime import WORKFLOWS, Runtime, workflow_runner
 
@@ -60,6 +61,13 @@ async def test_worker_restart_while_incident_waits(
     async with first:
         inc = await harness.submit(breach("language-gap", **FAIRNESS))
         await harness.until(inc, IncidentPhase.MONITORING)
+        # The first worker stops with no activity in flight: one it took and could not finish
+        # (the audit write scheduled as monitoring starts) is tried again only after its
+        # start-to-close timeout, in the test server's time, which stands still while nothing
+        # waits for a result; a CI run met it there, and every later test's clock stood still.
+        handle = harness.client.get_workflow_handle(await occurrence_of(harness.client, inc))
+        idle = await settled(handle.describe, lambda d: not d.raw_description.pending_activities)
+        assert not idle.raw_description.pending_activities
     # No worker now: the incident waits durably in Temporal.
     await harness.submit(recovered("language-gap"), wait=False)
     async with runtime.worker(ts_env.client):
