@@ -76,13 +76,12 @@ def local_store(tmp_path: Path) -> LocalFlagStore:
     return LocalFlagStore(tmp_path / "flags.json", tmp_path / "sdk" / "flags-sdk.json")
 
 
-def ld_provider(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
+def ld_provider(
+    fake: FakeLaunchDarkly, http: httpx.AsyncClient, token: str = API_TOKEN, project: str = PROJECT
+) -> LaunchDarklyFlagProvider:
+    """The real LaunchDarkly adapter, pointed at the fake."""
     return LaunchDarklyFlagProvider(
-        http,
-        api_token=Secret(API_TOKEN),
-        project_key=PROJECT,
-        environment_key=ENV,
-        base_url=fake.url,
+        http, api_token=Secret(token), project_key=project, environment_key=ENV, base_url=fake.url
     )
 
 

@@ -28,9 +28,8 @@ from orchestrator.errors import (
     FailureClass,
     FlagProviderError,
 )
-from tests.providers.conftest import ANSWER_MODE, API_TOKEN, ENV, PROJECT
+from tests.providers.conftest import ANSWER_MODE, API_TOKEN, ENV, PROJECT, ld_provider
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
-from tests.providers.test_launchdarkly import provider_for
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "provider-errors.md"
 KEY = ANSWER_MODE.key
@@ -38,7 +37,7 @@ KEY = ANSWER_MODE.key
 
 async def failure_of(fake: FakeLaunchDarkly, http: httpx.AsyncClient) -> ApplicationError:
     """The activity error of one change to the flag (it must fail)."""
-    ld = provider_for(fake, http)
+    ld = ld_provider(fake, http)
     with pytest.raises(FlagProviderError) as caught:
         await ld.apply(KEY, [], "")  # no instructions: a read, which the fake answers first
     return permanent_or_retryable(caught.value)
@@ -95,7 +94,7 @@ async def test_an_environment_requiring_approval_answers_405_with_its_reason(
 
     fake_ld.approval_required.add(ENV)
     with pytest.raises(FlagProviderError) as caught:
-        await provider_for(fake_ld, http).apply(KEY, [TurnFlagOff()], "route es")
+        await ld_provider(fake_ld, http).apply(KEY, [TurnFlagOff()], "route es")
     assert caught.value.failure is FailureClass.NEEDS_APPROVAL
     error = permanent_or_retryable(caught.value)
     assert error.type == NEEDS_PERSON_ERROR_TYPE

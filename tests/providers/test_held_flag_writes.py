@@ -14,8 +14,9 @@ from orchestrator.activities.flags import FlagActivities
 from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.types import FlagChangeInput
 from orchestrator.audit.factory import open_holding_store
+from tests.providers.conftest import ld_provider
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
-from tests.providers.test_launchdarkly import KEY, provider_for
+from tests.providers.test_launchdarkly import KEY
 
 
 def route_es(holder: str) -> FlagChangeInput:
@@ -38,7 +39,7 @@ async def test_a_held_segment_rule_reads_only_to_plan_and_to_check_the_version(
 ) -> None:
     store = open_holding_store(f"sqlite:///{tmp_path / 'audit.db'}")
     acts = FlagActivities(
-        provider_for(fake_ld, http),
+        ld_provider(fake_ld, http),
         evaluator=None,  # type: ignore[arg-type]  # not evaluated here
         holdings=Holdings(store),
     )

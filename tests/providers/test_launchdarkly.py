@@ -34,6 +34,7 @@ from tests.providers.conftest import (
     PROJECT,
     SDK_KEY,
     fast_polling_client,
+    ld_provider,
 )
 from tests.providers.fake_launchdarkly import FakeLaunchDarkly
 from tests.providers.flag_backends import route_es as planned_route_es
@@ -41,19 +42,6 @@ from tests.providers.flag_backends import route_es as planned_route_es
 KEY = ANSWER_MODE.key
 ES = EvalContext(key="verify-es", attributes={"language": "es"})
 EN = EvalContext(key="verify-en", attributes={"language": "en"})
-
-
-def provider_for(
-    fake: FakeLaunchDarkly, http: httpx.AsyncClient, token: str = API_TOKEN, project: str = PROJECT
-) -> LaunchDarklyFlagProvider:
-    return LaunchDarklyFlagProvider(
-        http, api_token=Secret(token), project_key=project, environment_key=ENV, base_url=fake.url
-    )
-
-
-@pytest.fixture
-def ld(fake_ld: FakeLaunchDarkly, http: httpx.AsyncClient) -> LaunchDarklyFlagProvider:
-    return provider_for(fake_ld, http)
 
 
 async def route_es(provider: FlagProvider) -> FlagState:
@@ -177,7 +165,7 @@ async def test_auth_and_missing_resources_are_permanent(
     key: str,
     status: int,
 ) -> None:
-    provider = provider_for(fake_ld, http, token=token, project=project)
+    provider = ld_provider(fake_ld, http, token=token, project=project)
     with pytest.raises(FlagProviderError, match=f"HTTP {status}") as caught:
         await provider.get_flag(key)
     assert caught.value.retryable is False
@@ -228,7 +216,7 @@ async def test_429_is_retryable_after_the_announced_wait(
     )
     fake.seed(ANSWER_MODE)
     with fake.running():
-        provider = provider_for(fake, http)
+        provider = ld_provider(fake, http)
         await provider.get_flag(KEY)
         await provider.get_flag(KEY)
         with pytest.raises(LaunchDarklyRateLimitedError, match="HTTP 429") as caught:

@@ -18,7 +18,7 @@ from orchestrator.errors import FlagProviderError, ValidationError, Verification
 from orchestrator.providers.flags import FlagEvaluator, FlagProvider
 from orchestrator.providers.ld_sdk import SdkFlagEvaluator, wait_for_variation
 from orchestrator.providers.local_flags import LocalFlagStore
-from tests.providers.conftest import ANSWER_MODE, POST_PROCESSING
+from tests.providers.conftest import ANSWER_MODE, POST_PROCESSING, local_store
 from tests.providers.flag_backends import route_es as planned_route_es
 
 KEY = ANSWER_MODE.key
@@ -28,7 +28,7 @@ EN = EvalContext(kind="user", key="verify-en", attributes={"language": "en"})
 
 @pytest.fixture
 def store(tmp_path: Path) -> LocalFlagStore:
-    store = LocalFlagStore(tmp_path / "flags.json", tmp_path / "sdk" / "flags-sdk.json")
+    store = local_store(tmp_path)
     assert store.ensure_flags([ANSWER_MODE]) == [KEY]
     return store
 
