@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from bench.bare_worker import BARE_WORKFLOW
 from bench.bench_stack import BARE_QUEUE, STORM_QUEUE, BenchStack
-from bench.http_sender import Connection, connection_to, request_bytes
+from bench.http_sender import Answer, Connection, connection_to, request_bytes
 from bench.ingest_storm import count_signals
 from bench.procs import cpu_seconds
 from orchestrator.client import control
@@ -129,6 +129,20 @@ async def _end(client: Client, key_id: str) -> None:
     await client.get_workflow_handle(state.open).result()
 
 
+async def accepted(connection: Connection, request: bytes, what: str, retried: list[int]) -> Answer:
+    """Send ``request`` until it is accepted (202), as a sender does: a 503 is sent again after
+    its Retry-After (at most 1 s), each counted in ``retried``; anything else stops the bench."""
+    for _ in range(50):
+        answer = await connection.post(request)
+        if answer.status == 202:
+            return answer
+        if answer.status != 503:
+            raise SystemExit(f"POST {what}: {answer.status} {answer.body[:300]!r}")
+        retried.append(1)
+        await asyncio.sleep(min(1.0, float(answer.headers.get("retry-after", "1"))))
+    raise SystemExit(f"POST {what}: still 503 after 50 attempts")
+
+
 async def post_all(
     url: str, path: str, bodies: list[bytes], token: str, retried: list[int]
 ) -> list[tuple[float, Any]]:
@@ -144,15 +158,8 @@ async def post_all(
 
     async def post(connection: Connection, request: bytes) -> tuple[float, Any]:
         sent = time.monotonic()
-        for _ in range(50):
-            answer = await connection.post(request)
-            if answer.status == 202:
-                return sent, json.loads(answer.body)
-            if answer.status != 503:
-                raise SystemExit(f"POST {path}: {answer.status} {answer.body[:300]!r}")
-            retried.append(1)
-            await asyncio.sleep(min(1.0, float(answer.headers.get("retry-after", "1"))))
-        raise SystemExit(f"POST {path}: still 503 after 50 attempts")
+        answer = await accepted(connection, request, path, retried)
+        return sent, json.loads(answer.body)
 
     try:
         await asyncio.gather(*(c.open() for c in connections))
@@ -245,15 +252,8 @@ async def storm_api(
 
     async def send(connection: Connection, numbers: Iterator[int]) -> None:
         for n in numbers:
-            for _ in range(50):
-                answer = await connection.post(requests[n])
-                if answer.status == 202:
-                    statuses[202] += 1
-                    break
-                if answer.status != 503:
-                    raise SystemExit(f"storm POST: {answer.status} {answer.body[:300]!r}")
-                retried.append(1)
-                await asyncio.sleep(min(1.0, float(answer.headers.get("retry-after", "1"))))
+            await accepted(connection, requests[n], "storm /v1/signals/alertmanager", retried)
+            statuses[202] += 1
 
     numbers = iter(range(deliveries))
     cpu0, own0 = stack.storm_api.cpu_seconds(), time.process_time()
