@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 
 from orchestrator.client import occurrences
 from orchestrator.client.queries import incident_state
@@ -90,6 +91,12 @@ class Campaign:
     outage_retry_after: list[str] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
     client: Client | None = None
+    writing: list[str] = field(default_factory=list)
+    """Workflows still writing (an occurrence open, or an activity pending) when the last
+    incident's phase said it ended."""
+    undrained: list[str] = field(default_factory=list)
+    """Those still writing at the deadline."""
+    drained_after: float = 0.0
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -178,6 +185,7 @@ class Campaign:
                 await killer
         cluster.keep_workers(2)
         await self._settle(list(self.incidents.values()))
+        await self._drain()
 
     async def _first_wave(self, cluster: Cluster, http: httpx.AsyncClient) -> None:
         """Faulty providers, a Temporal crash mid-incident, an ingest outage, a refusal."""
@@ -271,6 +279,39 @@ class Campaign:
             state = await self._state(incident.language)
             if state is not None:
                 self._note(incident.language, state)
+
+    async def _drain(self) -> None:
+        """Wait until every occurrence's workflow has closed (it closes once its audit trail is
+        written) and no key's workflow has an activity pending. An incident's phase says it
+        ended before its last audit writes land: one a SIGKILLed worker had taken is tried
+        again only after its start-to-close timeout (30 s), and the checks read the store."""
+        assert self.client is not None
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        keys = [self.key(language) for language in self.incidents]
+        ids = [*keys, *[o for key in keys for o in await key_occurrences(self.client, key)]]
+        pending = [i for i in ids if await self._writing(i, i in keys)]
+        self.writing = list(pending)
+        while pending and loop.time() < started + self.deadline:
+            await asyncio.sleep(0.5)
+            pending = [i for i in pending if await self._writing(i, i in keys)]
+        self.undrained = pending
+        self.drained_after = loop.time() - started
+        if self.writing:
+            self.log(
+                f"audit: {len(self.writing)} workflows still writing after the last wave;"
+                f" {len(pending)} left after {self.drained_after:.0f} s"
+            )
+
+    async def _writing(self, workflow_id: str, key: bool) -> bool:
+        """An occurrence still running, or any workflow with an activity pending."""
+        assert self.client is not None
+        try:
+            described = await self.client.get_workflow_handle(workflow_id).describe()
+        except RPCError:
+            return False  # never started (a key whose only delivery was refused)
+        running = described.status == WorkflowExecutionStatus.RUNNING
+        return (running and not key) or bool(described.raw_description.pending_activities)
 
     def _note(self, language: str, state: IncidentState) -> None:
         incident = self.incidents[language]

@@ -134,6 +134,7 @@ async def check(campaign: Campaign, cluster: Cluster) -> list[Row]:
     finally:
         await store.close()
     spooled = AuditSpool(settings.audit_spool_dir).pending()
+    rows.append(_drain_row(campaign))
     rows.append(
         Row(
             "acknowledged alerts lost (no audit record of them)",
@@ -166,6 +167,19 @@ async def check(campaign: Campaign, cluster: Cluster) -> list[Row]:
         )
     )
     return rows
+
+
+def _drain_row(campaign: Campaign) -> Row:
+    """How many workflows were still writing their audit trail when the last incident's phase
+    said it ended, and whether they all finished before the checks read the store."""
+    writing, left = len(campaign.writing), campaign.undrained
+    if left:
+        value = f"{writing}; still writing at the deadline: {left}"
+    else:
+        value = f"{writing}, all written {campaign.drained_after:.0f} s later" if writing else "0"
+    return Row(
+        "audit still being written when the last incident ended (workflows)", value, not left
+    )
 
 
 def table(rows: list[Row]) -> str:
