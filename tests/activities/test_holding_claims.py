@@ -1,6 +1,7 @@
 """A holding whose baseline is known without a read (a rule of its own, a freeze) is claimed in one
 write to the holdings store: the same holding the two-write claim stores, one fsync'd transaction
-less before the first change (issue 15)."""
+less before the first change (issue 15); and, where nobody holds it yet, without reading the store
+first (the write creates it only where no row is)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ class Counting:
     def __init__(self, inner: HoldingStore) -> None:
         self.inner = inner
         self.puts = 0
+        self.gets = 0
 
     async def get(self, target: str) -> StoredHolding | None:
+        self.gets += 1
         return await self.inner.get(target)
 
     async def put(
@@ -83,3 +86,24 @@ async def test_two_incidents_claiming_at_once_share_one_holding(tmp_path: Path) 
     assert stored is not None
     assert sorted(h.id for h in stored.holders) == ["inc-1/route", "inc-2/route"]
     assert (stored.phase, stored.baseline) == ("held", "")
+
+
+async def test_a_fresh_known_claim_does_not_read_the_store_first(tmp_path: Path) -> None:
+    store = counted(tmp_path)
+    holdings = Holdings(store)  # type: ignore[arg-type]
+    spec = {"flag": "support-assistant-answer-mode", "ref": "r1"}
+    first = await holdings.join(RULE, "flag_rule", "inc-1/route", ("", ON), spec)
+    assert (store.gets, store.puts) == (0, 1)
+
+    # a retry of the same holder: the row is there, so it is read, and found held
+    store.gets = store.puts = 0
+    again = await holdings.join(RULE, "flag_rule", "inc-1/route", ("", ON), spec)
+    assert shape(again) == shape(first)
+    assert store.gets == 1
+    assert store.puts == 1  # the create that found the row: nothing written
+
+    # another holder: read, then joined (the baseline stays the first holder's)
+    joined = await holdings.join(RULE, "flag_rule", "inc-2/route", ("", ON), spec)
+    assert [h.id for h in joined.holders] == ["inc-1/route", "inc-2/route"]
+    stored = await holdings.get(RULE)
+    assert stored is not None and [h.id for h in stored.holders] == ["inc-1/route", "inc-2/route"]
