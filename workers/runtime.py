@@ -16,6 +16,7 @@ from orchestrator.activities.audit import AuditActivities
 from orchestrator.activities.changes import ChangeActivities, Targets
 from orchestrator.activities.deploy import DeployActivities
 from orchestrator.activities.flags import FlagActivities
+from orchestrator.activities.gated import GatedChanges
 from orchestrator.activities.holdings import Holdings
 from orchestrator.activities.notices import NoticeActivities
 from orchestrator.activities.releases import ReleaseActivities
@@ -118,11 +119,10 @@ class Runtime:
         )
 
 
-def ops_activities(ops: OpsProviders, limits: SafetyLimits, holdings: Holdings) -> list[Any]:
+def ops_activities(ops: OpsProviders, safety: SafetyActivities, holdings: Holdings) -> list[Any]:
     deploy = DeployActivities(ops.deploy, holdings)
     releases = ReleaseActivities(ops.freezes, holdings=holdings)
     notices = NoticeActivities(ops.tickets, ops.pager)
-    safety = SafetyActivities(ops.safety, limits)
     return [
         deploy.pin_component_version,
         deploy.scale_component,
@@ -236,6 +236,8 @@ async def build_runtime(
             flags = wrap_flags(flags)
         try:
             flag_activities = FlagActivities(flags, evaluator, holdings)
+            safety_activities = SafetyActivities(ops.safety, limits)
+            gated = GatedChanges(flag_activities, safety_activities)
             written = audit if wrap_audit is None else wrap_audit(audit)
             audit_activities = AuditActivities(
                 written, AuditSpool(settings.audit_spool_dir), updates
@@ -252,12 +254,13 @@ async def build_runtime(
                 limits=limits,
                 activities=[
                     flag_activities.apply_flag_change,
+                    gated.apply_gated_flag_change,
                     flag_activities.revert_flag_change,
                     flag_activities.verify_flag_serving,
                     audit_activities.record_audit_event,
                     audit_activities.record_audit_events,
                     changes.release_change,
-                    *ops_activities(ops, limits, holdings),
+                    *ops_activities(ops, safety_activities, holdings),
                 ],
             )
         finally:

@@ -6,7 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from orchestrator.domain.ops_models import ActionRequest, Authorization
+
 APPLY_FLAG_CHANGE = "apply_flag_change"
+APPLY_GATED_FLAG_CHANGE = "apply_gated_flag_change"
+ACTION_REFUSED = "ActionRefused"
+"""The error type of a gated change the safety ledger refused (its details: the Authorization)."""
 VERIFY_FLAG_SERVING = "verify_flag_serving"
 RECORD_AUDIT_EVENT = "record_audit_event"
 RECORD_AUDIT_EVENTS = "record_audit_events"
@@ -54,6 +59,20 @@ class FlagChangeResult(_Frozen):
     baseline: str = ""
     conflicts: int = 0
     """How many times a concurrent change made the write plan again."""
+
+
+class GatedFlagChangeInput(_Frozen):
+    """A flag change made only if the safety ledger, asked first by the same activity, allows
+    ``request`` (the key's first change: no local activity and second workflow task before it)."""
+
+    change: FlagChangeInput
+    request: ActionRequest
+
+
+class GatedFlagChangeResult(_Frozen):
+    result: FlagChangeResult
+    authorization: Authorization
+    """The ledger's answer (allowed: a refusal fails the activity with ``ActionRefused``)."""
 
 
 class VerifyFlagInput(_Frozen):

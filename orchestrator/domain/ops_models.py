@@ -106,6 +106,17 @@ class Authorization(_Frozen):
     kill_switch: KillSwitch
 
 
+def unanswered(why: str) -> Authorization:
+    """The safety ledger's answer when it could not give one: no (the orchestrator does not act
+    blind); ``why`` says what failed."""
+    return Authorization(
+        allowed=False,
+        reason="circuit-breaker",
+        detail=f"the safety ledger did not answer ({why}): not acting",
+        kill_switch=KillSwitch(),
+    )
+
+
 class ComponentState(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

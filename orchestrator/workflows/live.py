@@ -35,7 +35,12 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.holdings import holder_id
     from orchestrator.domain.keys import fit
-    from orchestrator.domain.ops_models import ActionRequest, Authorization, KillSwitch, PageRequest
+    from orchestrator.domain.ops_models import (
+        ActionRequest,
+        Authorization,
+        PageRequest,
+        unanswered,
+    )
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy_plan import incident_context
     from orchestrator.domain.severity import Severity
@@ -274,23 +279,21 @@ class Live:
     async def authorize(self, action: str, key: str, *, automated: bool) -> Authorization:
         """Ask the safety ledger (kill switch, circuit breaker) before a destructive effect. If
         the ledger cannot answer, the answer is no: the orchestrator does not act blind."""
-        request = ActionRequest(
-            key=key, service=self.inp.service.name, action=action, automated=automated
-        )
         try:
             result: Authorization = await workflow.execute_local_activity(
                 AUTHORIZE_ACTION,
-                AuthorizeInput(request=request),
+                AuthorizeInput(request=self.action_request(action, key, automated=automated)),
                 result_type=Authorization,
                 start_to_close_timeout=GATE_TIMEOUT,
                 schedule_to_close_timeout=budget(GATE_TIMEOUT, GATE_RETRY),
                 retry_policy=GATE_RETRY,
             )
         except ActivityError as exc:
-            return Authorization(
-                allowed=False,
-                reason="circuit-breaker",
-                detail=f"the safety ledger did not answer ({describe(exc)}): not acting",
-                kill_switch=KillSwitch(),
-            )
+            return unanswered(describe(exc))
         return result
+
+    def action_request(self, action: str, key: str, *, automated: bool) -> ActionRequest:
+        """What the safety ledger is asked about a destructive effect of this incident."""
+        return ActionRequest(
+            key=key, service=self.inp.service.name, action=action, automated=automated
+        )
