@@ -35,12 +35,20 @@ with workflow.unsafe.imports_passed_through():
 
     from orchestrator.audit.model import AuditKind
     from orchestrator.domain.actions import ACTIONS
-    from orchestrator.domain.ops_models import Authorization
+    from orchestrator.domain.gate import Verdict
+    from orchestrator.domain.ops_models import ActionRequest, Authorization
     from orchestrator.domain.playbook import Playbook, Step
     from orchestrator.domain.policy_effects import EffectRecord
     from orchestrator.errors import PERMANENT_ERROR_TYPE
+    from orchestrator.workflows import first_gated
     from orchestrator.workflows.live import Live
-    from orchestrator.workflows.step_types import EFFECT_RETRY, StepFailed, StepOutcome, describe
+    from orchestrator.workflows.step_types import (
+        EFFECT_RETRY,
+        StepFailed,
+        StepOutcome,
+        describe,
+        needs_person,
+    )
     from orchestrator.workflows.steps import StepRunner
     from orchestrator.workflows.types import FirstEffect, IncidentState, StepRecord
 
@@ -110,6 +118,52 @@ def final(exc: ActivityError) -> bool:
     if not isinstance(cause, ApplicationError):
         return False
     return cause.non_retryable or cause.type in (EFFECT_RETRY.non_retryable_error_types or ())
+
+
+async def attempt(
+    live: Live,
+    playbook: Playbook,
+    step: Step,
+    verdict: Verdict,
+    decided_at: datetime,
+    *,
+    auth: Authorization | None = None,
+    request: ActionRequest | None = None,
+) -> FirstEffect | None:
+    """The key's one attempt at the first step, if the gate says run: with ``request``, through
+    the activity that asks the safety ledger first (:mod:`.first_gated`; a refusal: None, as the
+    ledger's no before)."""
+    if verdict.kind != "run" or verdict.args is None:
+        return None
+    failed: tuple[str, str | None] | None = None
+    outcome = None
+    try:
+        if request is None:
+            outcome = await StepRunner(live).run(step, verdict.args, playbook.name)
+        else:
+            outcome, auth = await first_gated.gated_flag_change(live, step, verdict.args, request)
+    except StepFailed as exc:
+        failed = (exc.detail, None)
+    except ActivityError as exc:
+        if first_gated.refused(exc) is not None:
+            return None  # the ledger said no: the occurrence asks it again, and is told so
+        if not final(exc):  # it may have landed: the occurrence finds out
+            failed = (describe(exc), ATTEMPTED)
+        else:
+            failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
+    assert live.severity is not None
+    return made(
+        playbook,
+        step,
+        verdict.args,
+        signals=len(live.signals),
+        severity=live.severity.value,
+        authorization=auth,
+        effect_key=verdict.effect_key,
+        outcome=outcome,
+        failed=failed,
+        decided_at=decided_at,
+    )
 
 
 def adopt(state: IncidentState, first: FirstEffect, record: Any) -> None:

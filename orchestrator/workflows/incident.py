@@ -301,7 +301,7 @@ class IncidentWorkflow:
         record_decisions(self._auditor, trigger, assessment, playbook)
         return playbook
 
-    async def first_change(self) -> FirstEffect | None:
+    async def first_change(self, *, gated: bool = False) -> FirstEffect | None:
         """Run by the key's workflow on the occurrence it is about to start (never started
         itself): decide as its run will, and make the first mitigating change (:mod:`.first`).
         What this object records is dropped; the occurrence records it all again."""
@@ -312,7 +312,7 @@ class IncidentWorkflow:
         if playbook is None:
             return None
         live.effect_retry = first_change.FIRST_TRY
-        return await PlaybookRun(live, playbook, self._desk).first_effect()
+        return await PlaybookRun(live, playbook, self._desk).first_effect(gated=gated)
 
     async def _take_first(self, first: FirstEffect, playbook: Playbook | None) -> None:
         """The key's workflow made the first change: noted, and this run's step makes it again

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.signals import BreachSignal, SignalStatus
     from orchestrator.workflows.auditing import Auditor
     from orchestrator.workflows.first import PATCH_FIRST_CHANGE
+    from orchestrator.workflows.first_gated import PATCH_GATED_FIRST
     from orchestrator.workflows.inbound import PATCH_BAD_SIGNALS, decode_breach, record_bad_signal
     from orchestrator.workflows.incident import IncidentWorkflow
     from orchestrator.workflows.key_types import (
@@ -89,6 +90,8 @@ class IncidentKeyWorkflow:
         self._continues = patched(PATCH_KEY_CONTINUES)
         self._first_change = workflow.patched(PATCH_FIRST_CHANGE)
         """The first mitigating change is made here, before the occurrence starts (issue 15)."""
+        self._gated_first = self._first_change and workflow.patched(PATCH_GATED_FIRST)
+        """A first flag change asks the safety ledger in its own activity."""
         self._auditing: asyncio.Task[None] | None = None
 
     @workflow.signal(name=SIGNAL_BREACH)
@@ -286,7 +289,7 @@ class IncidentKeyWorkflow:
         if self._first_change:
             with deciding_ahead():
                 opening = IncidentWorkflow(child)
-            first = await opening.first_change()
+            first = await opening.first_change(gated=self._gated_first)
             child = child.model_copy(update={"first": first}) if first else child
         self._child = await workflow.start_child_workflow(
             IncidentWorkflow.run,

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from orchestrator.domain.policy import ApprovalRule
     from orchestrator.domain.policy_effects import EffectRecord
     from orchestrator.workflows import first as first_change
+    from orchestrator.workflows import first_gated
     from orchestrator.workflows.approvals import ApprovalDesk
     from orchestrator.workflows.live import Live
     from orchestrator.workflows.resolution import hold_down
@@ -68,11 +69,12 @@ class PlaybookRun:
                 return outcome
         return RunOutcome("completed")
 
-    async def first_effect(self) -> FirstEffect | None:
+    async def first_effect(self, *, gated: bool = False) -> FirstEffect | None:
         """For the key's workflow, before it starts the occurrence (:mod:`.first`): the first
         step that would run, if it is a mitigating change the gate lets run at once (after the
         safety ledger, if it asks), carried out with one attempt, and how that went. None when
-        that step waits for something or is refused, or there is no such step."""
+        that step waits for something or is refused, or there is no such step. ``gated``: a
+        flag change asks the ledger in its own activity (``first-change-gated``)."""
         live = self._live
         decided_at = workflow.now()
         results: dict[str, Any] = {}
@@ -90,33 +92,17 @@ class PlaybookRun:
             auth = None
             if verdict.kind == "authorize":
                 key = live.key(self._playbook.name, step.id)
+                if gated and step.action in first_gated.GATED:
+                    request = live.action_request(step.action, key, automated=verdict.automated)
+                    asked = facts.answered(authorization=first_gated.ASKED_IN_THE_ACTIVITY)
+                    verdict = gate(self._playbook, prepared, asked)
+                    return await first_change.attempt(
+                        live, self._playbook, step, verdict, decided_at, request=request
+                    )
                 auth = await live.authorize(step.action, key, automated=verdict.automated)
                 verdict = gate(self._playbook, prepared, facts.answered(authorization=auth))
-            if verdict.kind != "run" or verdict.args is None:
-                return None
-            failed: tuple[str, str | None] | None = None
-            outcome = None
-            try:
-                outcome = await self._runner.run(step, verdict.args, self._playbook.name)
-            except StepFailed as exc:
-                failed = (exc.detail, None)
-            except ActivityError as exc:
-                if not first_change.final(exc):  # it may have landed: the occurrence finds out
-                    failed = (describe(exc), first_change.ATTEMPTED)
-                else:
-                    failed = (describe(exc), needs_person(exc) if live.provider_waits else None)
-            assert live.severity is not None
-            return first_change.made(
-                self._playbook,
-                step,
-                verdict.args,
-                signals=len(live.signals),
-                severity=live.severity.value,
-                authorization=auth,
-                effect_key=verdict.effect_key,
-                outcome=outcome,
-                failed=failed,
-                decided_at=decided_at,
+            return await first_change.attempt(
+                live, self._playbook, step, verdict, decided_at, auth=auth
             )
         return None
 

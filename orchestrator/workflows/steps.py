@@ -92,6 +92,36 @@ def _flag_undo(change: FlagChangeInput, result: FlagChangeResult, variation: str
     return Undo(kind="flag_default", target=change.flag, expect=variation, restore=before)
 
 
+def flag_outcome(
+    change: FlagChangeInput, result: FlagChangeResult, args: RouteSegmentArgs | SetDefaultArgs
+) -> StepOutcome:
+    """A flag step's outcome from what its activity did: applied, or in place already."""
+    route = isinstance(args, RouteSegmentArgs)
+    target = (
+        f"{args.attribute} in {list(args.values)}"
+        if isinstance(args, RouteSegmentArgs)
+        else "everyone else (fallthrough)"
+    )
+    data = result.model_dump(mode="json")
+    undo = _flag_undo(change, result, args.variation)
+    if not result.changed:
+        return StepOutcome(
+            "done",
+            AuditKind.EFFECT_SKIPPED,
+            f"{args.flag}: {target} already served {args.variation!r}; nothing changed",
+            data,
+            undo=undo if route or result.holding else None,
+        )
+    return StepOutcome(
+        "done",
+        AuditKind.EFFECT_APPLIED,
+        f"{args.flag}: {target} now served {args.variation!r}"
+        f" (version {result.version_before} -> {result.version_after})",
+        data,
+        undo=undo,
+    )
+
+
 class StepRunner:
     """Runs one step's action for the live incident."""
 
@@ -112,10 +142,24 @@ class StepRunner:
     async def change_flag(
         self, step: Step, args: RouteSegmentArgs | SetDefaultArgs, _playbook: str = ""
     ) -> StepOutcome:
+        change = self.flag_change(step, args)
+        timeout = timedelta(seconds=step.timeout_seconds)
+        result = await workflow.execute_activity(
+            APPLY_FLAG_CHANGE,
+            change,
+            result_type=FlagChangeResult,
+            start_to_close_timeout=timeout,
+            schedule_to_close_timeout=self._live.effect_budget(timeout),
+            retry_policy=self._live.effect_retry,
+        )
+        return flag_outcome(change, result, args)
+
+    def flag_change(self, step: Step, args: RouteSegmentArgs | SetDefaultArgs) -> FlagChangeInput:
+        """What a flag step asks its activity to change (the catalog allowing it)."""
         inc = self._live.inp.incident_id
         _check_flag(self._live.inp.service, args.flag, (args.variation,))
         route = isinstance(args, RouteSegmentArgs)
-        change = FlagChangeInput(
+        return FlagChangeInput(
             incident_id=inc,
             step_key=f"{inc}/{step.id}",
             flag=args.flag,
@@ -127,39 +171,6 @@ class StepRunner:
             values=args.values if isinstance(args, RouteSegmentArgs) else (),
             comment=f"incident {inc}, step {step.id}",
             holder=self._live.holder(step),
-        )
-        result = await workflow.execute_activity(
-            APPLY_FLAG_CHANGE,
-            change,
-            result_type=FlagChangeResult,
-            start_to_close_timeout=timedelta(seconds=step.timeout_seconds),
-            schedule_to_close_timeout=self._live.effect_budget(
-                timedelta(seconds=step.timeout_seconds)
-            ),
-            retry_policy=self._live.effect_retry,
-        )
-        target = (
-            f"{args.attribute} in {list(args.values)}"
-            if isinstance(args, RouteSegmentArgs)
-            else "everyone else (fallthrough)"
-        )
-        data = result.model_dump(mode="json")
-        undo = _flag_undo(change, result, args.variation)
-        if not result.changed:
-            return StepOutcome(
-                "done",
-                AuditKind.EFFECT_SKIPPED,
-                f"{args.flag}: {target} already served {args.variation!r}; nothing changed",
-                data,
-                undo=undo if route or result.holding else None,
-            )
-        return StepOutcome(
-            "done",
-            AuditKind.EFFECT_APPLIED,
-            f"{args.flag}: {target} now served {args.variation!r}"
-            f" (version {result.version_before} -> {result.version_after})",
-            data,
-            undo=undo,
         )
 
     async def verify(self, step: Step, args: VerifySegmentArgs, _playbook: str = "") -> StepOutcome:

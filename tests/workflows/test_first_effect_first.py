@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from orchestrator.activities.types import APPLY_FLAG_CHANGE, RECORD_AUDIT_EVENTS
+from orchestrator.activities.types import (
+    APPLY_FLAG_CHANGE,
+    APPLY_GATED_FLAG_CHANGE,
+    RECORD_AUDIT_EVENTS,
+)
 from orchestrator.audit.model import AuditKind
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.harness import Harness
@@ -44,20 +48,25 @@ def activities(events: Sequence[HistoryEvent]) -> list[tuple[str, str, int]]:
 
 
 async def test_the_first_change_is_made_by_the_task_the_signal_reaches(harness: Harness) -> None:
-    """The key workflow's first task (the one that took the signal) schedules the flag change;
-    the occurrence starts once it is made, and records it as its own step, once."""
+    """The key workflow's first task (the one that took the signal) schedules the flag change,
+    which asks the safety ledger itself (no local activity, no second task before it); the
+    occurrence starts once it is made, and records it as its own step, once."""
     inc = await harness.submit(breach("language-gap", segment=SPANISH, observed=7.4, burn=9.2))
     state = await harness.until(inc, IncidentPhase.MONITORING)
     key = await harness.client.get_workflow_handle(state.key).fetch_history()
     first_task = next(e.event_id for e in key.events if e.event_type == TASK_COMPLETED)
     order = activities(key.events)
-    assert order[0][:2] == ("scheduled", APPLY_FLAG_CHANGE)
+    assert order[0][:2] == ("scheduled", APPLY_GATED_FLAG_CHANGE)
     second_task = next(
         e.event_id for e in key.events if e.event_type == TASK_STARTED and e.event_id > first_task
     )
     assert first_task < order[0][2] < second_task  # a command of the first task
+    markers = [e.marker_recorded_event_attributes.marker_name for e in key.events[:second_task]]
+    assert "core_local_activity" not in markers  # the ledger was asked by the activity
     assert not any(name == RECORD_AUDIT_EVENTS for _, name, _ in order[:2])
-    made = next(i for kind, name, i in order if (kind, name) == ("completed", APPLY_FLAG_CHANGE))
+    made = next(
+        i for kind, name, i in order if (kind, name) == ("completed", APPLY_GATED_FLAG_CHANGE)
+    )
     started = next(e.event_id for e in key.events if e.event_type == CHILD)
     assert made < started
 

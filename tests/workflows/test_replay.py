@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 import orchestrator.workflows
 from orchestrator.workflows.first import PATCH_FIRST_CHANGE
+from orchestrator.workflows.first_gated import PATCH_GATED_FIRST
 from orchestrator.workflows.patches import PATCH_ROLLUP, ROLLED_UP
 from orchestrator.workflows.types import IncidentPhase
 from tests.workflows.harness import Harness
@@ -53,12 +54,13 @@ async def test_a_new_incident_records_one_patch_marker_per_run(harness: Harness)
     """A new run has every change made before the rollup from one marker: its first task, the one
     before the first mitigating change, no longer carries 13 markers (and 13 search-attribute
     upserts). Runs started before keep a marker per change (tests/replay's stored histories).
-    A change made since has its own marker: the key's first change (``first-change-in-key``)."""
+    A change made since has its own marker: the key's first change (``first-change-in-key``),
+    asking the safety ledger in its activity (``first-change-gated``)."""
     inc = await harness.submit(breach("task-success", segment=SPANISH, observed=0.874, burn=6.3))
     await harness.until(inc, IncidentPhase.MONITORING)
     key = (await harness.key(inc)).key
     history = await harness.client.get_workflow_handle(key).fetch_history()
-    assert patch_markers(history) == [PATCH_ROLLUP, PATCH_FIRST_CHANGE]
+    assert patch_markers(history) == [PATCH_ROLLUP, PATCH_FIRST_CHANGE, PATCH_GATED_FIRST]
     history = await harness.client.get_workflow_handle(inc).fetch_history()
     assert patch_markers(history) == [PATCH_ROLLUP]
 
