@@ -26,6 +26,7 @@ from orchestrator.activities.types import (
     GatedFlagChangeResult,
 )
 from orchestrator.domain.ops_models import Authorization, unanswered
+from orchestrator.errors import OrchestratorError
 from orchestrator.secrets import redact_text
 
 
@@ -50,7 +51,7 @@ class GatedChanges:
     async def apply_gated_flag_change(self, inp: GatedFlagChangeInput) -> GatedFlagChangeResult:
         try:
             authorization = await self._safety.authorize_action(AuthorizeInput(request=inp.request))
-        except Exception as exc:  # its store failed: the answer is no
+        except (ApplicationError, OrchestratorError) as exc:  # its store failed: the answer is no
             authorization = unanswered(f"{type(exc).__name__}: {redact_text(str(exc))}")
         if not authorization.allowed:
             raise refusal(authorization)

@@ -5,8 +5,9 @@ child workflow, whose start and first task are two engine round trips more befor
 Since ``first-change-in-key`` the key's workflow decides as the occurrence will (the same code:
 :meth:`IncidentWorkflow.first_change`, on the same input) and carries out the playbook's first
 mitigating step itself, in the task that took the signal: the step gate (the safety ledger as a
-local activity) and the step's one activity, tried once, with the occurrence's own idempotency
-keys and holder. Then it starts the occurrence, telling it what it did
+local activity; for a flag change since ``first-change-gated``, asked by the change's own
+activity, :mod:`.first_gated`) and the step's one activity, tried once, with the occurrence's own
+idempotency keys and holder. Then it starts the occurrence, telling it what it did
 (:class:`~orchestrator.workflows.types.FirstEffect`).
 
 The occurrence runs its playbook as it always has: its first step asks the ledger (which answers
@@ -130,9 +131,9 @@ async def attempt(
     auth: Authorization | None = None,
     request: ActionRequest | None = None,
 ) -> FirstEffect | None:
-    """The key's one attempt at the first step, if the gate says run: with ``request``, through
-    the activity that asks the safety ledger first (:mod:`.first_gated`; a refusal: None, as the
-    ledger's no before)."""
+    """The key's one attempt at the first step, if the gate says run: ``auth``, the ledger's
+    answer asked before it; or ``request``, to be asked by the activity that makes the change
+    (:mod:`.first_gated`; a refusal: None, as the ledger's no before)."""
     if verdict.kind != "run" or verdict.args is None:
         return None
     failed: tuple[str, str | None] | None = None
@@ -145,7 +146,7 @@ async def attempt(
     except StepFailed as exc:
         failed = (exc.detail, None)
     except ActivityError as exc:
-        if first_gated.refused(exc) is not None:
+        if request is not None and first_gated.refused(exc):
             return None  # the ledger said no: the occurrence asks it again, and is told so
         if not final(exc):  # it may have landed: the occurrence finds out
             failed = (describe(exc), ATTEMPTED)

@@ -65,11 +65,8 @@ async def gated_flag_change(
     return flag_outcome(change, gated.result, args), gated.authorization
 
 
-def refused(exc: ActivityError) -> Authorization | None:
-    """The safety ledger's answer, when a gated change failed because it did not allow it."""
+def refused(exc: ActivityError) -> bool:
+    """Whether a gated change failed because the safety ledger did not allow it (by the error's
+    type alone: its details, the answer, are for people reading the history)."""
     cause = exc.cause
-    if not isinstance(cause, ApplicationError) or cause.type != ACTION_REFUSED:
-        return None
-    if not cause.details:
-        return None
-    return Authorization.model_validate(cause.details[0])
+    return isinstance(cause, ApplicationError) and cause.type == ACTION_REFUSED

@@ -21,6 +21,7 @@ from orchestrator.activities.safety_ledger import SharedSafetyLedger, open_safet
 from orchestrator.activities.types import ACTION_REFUSED, FlagChangeInput, GatedFlagChangeInput
 from orchestrator.domain.ops_models import ActionRequest, Authorization
 from orchestrator.domain.policy_limits import BreakerLimit, SafetyLimits
+from orchestrator.errors import AuditError
 from orchestrator.providers.local_flags import LocalFlagStore
 from tests.providers.conftest import ANSWER_MODE
 
@@ -104,3 +105,23 @@ async def test_a_ledger_that_cannot_answer_is_a_no(stack: Stack) -> None:
     assert not answer.allowed
     assert answer.detail.startswith("the safety ledger did not answer")
     assert (await stack.flags.get_flag(ANSWER_MODE.key)).rules == ()
+
+
+class UnreachableLedger:
+    """A ledger whose database is away, its error naming the connection (fault injection)."""
+
+    async def authorize(self, *_: object, **__: object) -> Authorization:
+        raise AuditError("cannot connect to postgresql://orch:s3cretpw@db:5432/audit")
+
+
+async def test_the_refusal_of_an_unreachable_ledger_carries_no_secret(tmp_path: Path) -> None:
+    flags = LocalFlagStore(tmp_path / "state.json", tmp_path / "sdk.json")
+    flags.ensure_flags([ANSWER_MODE])
+    safety = SafetyActivities(UnreachableLedger(), SafetyLimits())  # type: ignore[arg-type]
+    gated = GatedChanges(FlagActivities(flags, evaluator=None), safety)  # type: ignore[arg-type]
+    with pytest.raises(ApplicationError) as caught:
+        await ENV.run(gated.apply_gated_flag_change, change("inc-1", "es"))
+    answer = Authorization.model_validate(caught.value.details[0])
+    assert "s3cretpw" not in answer.detail and "s3cretpw" not in caught.value.message
+    assert "AuditError" in answer.detail and "[redacted]" in answer.detail
+    assert (await flags.get_flag(ANSWER_MODE.key)).rules == ()

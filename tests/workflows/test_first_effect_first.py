@@ -15,17 +15,20 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 from orchestrator.activities.types import (
+    ACTION_REFUSED,
     APPLY_FLAG_CHANGE,
     APPLY_GATED_FLAG_CHANGE,
     RECORD_AUDIT_EVENTS,
 )
 from orchestrator.audit.model import AuditKind
 from orchestrator.workflows.types import IncidentPhase
+from tests.workflows.conftest import HarnessFactory
 from tests.workflows.harness import Harness
 from tests.workflows.signals import SPANISH, breach, recovered
 
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 COMPLETED = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+FAILED = EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
 TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 TASK_STARTED = EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
 CHILD = EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
@@ -112,3 +115,26 @@ async def test_the_first_change_is_made_by_the_task_the_signal_reaches(harness: 
     assert await harness.served_eventually(
         "support-assistant-answer-mode", "language", "es", "assistant"
     )
+
+
+async def test_a_first_change_the_ledger_refuses_is_left_to_the_occurrence(
+    make_harness: HarnessFactory,
+) -> None:
+    """The key's gated activity, refused (this worker's kill switch), changes nothing and is read
+    as the ledger's no: the key hands the occurrence no first change (no note of one, no failure
+    taken as its step's first attempt), and the occurrence's own gate refuses the step."""
+    async with make_harness(kill_switch=True) as harness:
+        inc = await harness.submit(breach("language-gap", segment=SPANISH, observed=7.4, burn=9.2))
+        state = await harness.until(inc, IncidentPhase.MONITORING)
+        key = await harness.client.get_workflow_handle(state.key).fetch_history()
+        [failed] = [e for e in key.events if e.event_type == FAILED]
+        assert (
+            failed.activity_task_failed_event_attributes.failure.application_failure_info.type
+            == (ACTION_REFUSED)
+        )
+        assert activities(key.events)[0][:2] == ("scheduled", APPLY_GATED_FLAG_CHANGE)
+        step = await harness.step(inc, ROUTE)
+        assert step.status == "skipped" and step.detail.startswith("kill switch on")
+        timeline = await harness.timeline(inc)
+        assert not [e for e in timeline if e.data.get("by") == "key"]  # nothing made by the key
+        assert (await harness.runtime.flags.get_flag("support-assistant-answer-mode")).rules == ()
