@@ -1,7 +1,8 @@
 """The safety gate in front of every destructive step: kill switch and circuit breaker.
 
 Run as a local activity (no task-queue round trip) right before the step's effect: a safety limit
-has to be checked before the action, and this keeps the delay it adds to mitigation small.
+has to be checked before the action, and this keeps the delay it adds to mitigation small. A key's
+first flag change asks it from inside its own activity instead (:mod:`.gated`).
 """
 
 from __future__ import annotations

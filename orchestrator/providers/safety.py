@@ -2,7 +2,9 @@
 
 Both outlive any one incident and every worker host, so they live outside workflows, in the audit
 database (:class:`orchestrator.activities.safety_ledger.SharedSafetyLedger`). Workflows reach them
-through one local activity (:mod:`orchestrator.activities.safety`) before every destructive step,
+through one local activity (:mod:`orchestrator.activities.safety`) before every destructive step
+(or, for a key's first flag change, from that change's own activity,
+:mod:`orchestrator.activities.gated`),
 so turning the kill switch on (``orchestrator safety kill-switch on``) holds every running
 incident, on every worker, at its next destructive step.
 """
