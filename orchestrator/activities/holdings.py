@@ -102,12 +102,14 @@ class Holdings:
         """Make ``holder`` a holder of ``target`` (idempotent), with the baseline stored before
         anything is written. Returns the holding to bring the target to (its ``effective``)."""
         known, fetch = (read, _knowing(read)) if isinstance(read, tuple) else (None, read)
-        if known is not None:
-            fresh = await self._claim_fresh(target, kind, holder, known, spec)
-            if fresh is not None:
-                return fresh
-        for _ in range(SWAP_ATTEMPTS):
-            current, version = _load(await self._store.get(target))
+        # A known baseline is first claimed on the guess that nobody holds the target (the usual
+        # first change), without reading it: the store creates a row only where none is, so this
+        # is the compare-and-swap a read of nothing leads to; a row there fails it, and the next
+        # pass reads and decides.
+        guess = known is not None
+        for _ in range(SWAP_ATTEMPTS + guess):
+            current, version = (None, 0) if guess else _load(await self._store.get(target))
+            guess = False
             now = self._clock()
             step = plan_join(current, target=target, kind=kind, holder=holder, now=now, spec=spec)
             if step.kind == "held" and step.holding is not None:
@@ -140,25 +142,6 @@ class Holdings:
             if await self._store.put(target, _body(final), expect_version=version):
                 return final
         raise ApplicationError(f"{target}: the holdings store stayed contended", type="HoldingBusy")
-
-    async def _claim_fresh(
-        self,
-        target: str,
-        kind: HoldKind,
-        holder: str,
-        known: Known,
-        spec: dict[str, Any] | None,
-    ) -> Holding | None:
-        """A claim with a known baseline, stored on the guess that nobody holds the target (the
-        usual first change): the store creates it only where no row is, so this is the same
-        compare-and-swap the loop makes from a read of nothing, without the read. None when a
-        row is there (held, being claimed or released): the loop then reads it and decides."""
-        now = self._clock()
-        claim = plan_join(None, target=target, kind=kind, holder=holder, now=now, spec=spec)
-        assert claim.holding is not None  # nothing there: a claim
-        final = captured(claim.holding, known[0], Holder(id=holder, desired=known[1], since=now))
-        stored = await self._store.put(target, _body(final), expect_version=0)
-        return final if stored is not None else None
 
     async def _finish(
         self, target: str, release: Holding, version: int, revert: Revert | None

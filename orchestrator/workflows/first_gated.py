@@ -50,7 +50,7 @@ async def gated_flag_change(
     live: Live, step: Step, args: BaseModel, request: ActionRequest
 ) -> tuple[StepOutcome, Authorization]:
     """The step's flag change through the activity that asks the safety ledger first: its
-    outcome and the ledger's answer. A refusal fails it (:func:`refused` reads the answer)."""
+    outcome and the ledger's answer. A refusal fails it (:func:`refused` tells it so)."""
     assert isinstance(args, RouteSegmentArgs | SetDefaultArgs)
     change = StepRunner(live).flag_change(step, args)
     timeout = timedelta(seconds=step.timeout_seconds)
